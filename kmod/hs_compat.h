@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * hugeslab: the few kernel APIs that differ between the 6.1 and 6.12 LTS
+ * kernels we build against, behind one name each.
+ */
+#ifndef _HS_COMPAT_H
+#define _HS_COMPAT_H
+
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/version.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline void hs_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+#else
+static inline void hs_vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vm_flags_set(vma, flags);
+}
+#endif
+
+static inline struct file *hs_tmpfile_open(const struct path *dir, umode_t mode,
+					   int flags, const struct cred *cred)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+	return vfs_tmpfile_open(&init_user_ns, dir, mode, flags, cred);
+#else
+	return kernel_tmpfile_open(&nop_mnt_idmap, dir, mode, flags, cred);
+#endif
+}
+
+/*
+ * NUMA node of the idx-th huge page of a hugetlbfs file, or NUMA_NO_NODE if
+ * it is not there. The hugetlb page cache is indexed in huge pages before
+ * 6.7 and in base pages since.
+ */
+static inline int hs_hugepage_nid(struct address_space *mapping, pgoff_t idx,
+				  unsigned int order)
+{
+	int nid;
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
+	struct page *page = find_get_page(mapping, idx);
+
+	if (!page)
+		return NUMA_NO_NODE;
+	nid = page_to_nid(page);
+	put_page(page);
+#else
+	struct folio *folio = filemap_get_folio(mapping, idx << order);
+
+	if (IS_ERR(folio))
+		return NUMA_NO_NODE;
+	nid = folio_nid(folio);
+	folio_put(folio);
+#endif
+	return nid;
+}
+
+#endif /* _HS_COMPAT_H */
