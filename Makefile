@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: MIT
+#
+# hugeslab top-level Makefile. Everything builds under build/.
+#
+#   make              library, hsstat, examples, host selftests
+#   make module       hugeslab.ko for the running kernel (KDIR=... to override)
+#   make demo         the end-to-end demo in a VM (installs what is missing)
+#   make check        every test: host, then the module on Debian 6.1 and 6.12
+#   make install      PREFIX=/usr/local DESTDIR=
+#
+# V=1 shows full commands.
+
+ifeq ($(KERNELRELEASE),)
+
+SHELL		:= /bin/bash
+BUILD		?= build
+PREFIX		?= /usr/local
+LIBDIR		?= $(PREFIX)/lib
+INCLUDEDIR	?= $(PREFIX)/include
+BINDIR		?= $(PREFIX)/bin
+MANDIR		?= $(PREFIX)/share/man
+PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
+KDIR		?= /lib/modules/$(shell uname -r)/build
+
+VERSION_MAJOR	:= 1
+VERSION_MINOR	:= 0
+VERSION_PATCH	:= 0
+VERSION		:= $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
+
+CC		?= cc
+ifeq ($(origin CC),default)
+CC		:= gcc
+endif
+WERROR		?= 0
+OPT		?= -O2
+CFLAGS		?= $(OPT) -g
+HS_WARN		:= -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+		   -Wmissing-prototypes -Wno-unused-parameter
+ifeq ($(WERROR),1)
+HS_WARN		+= -Werror
+endif
+HS_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -pthread $(HS_WARN) -Iinclude \
+		   $(SANITIZE) $(CFLAGS)
+HS_LDFLAGS	:= -pthread $(SANITIZE) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+quiet = @:
+else
+Q := @
+quiet = @printf '  %-8s %s\n'
+endif
+
+.DEFAULT_GOAL := all
+.PHONY: all clean install module module-clean demo check check-host \
+	check-vm deps
+
+all:
+
+include lib/lib.mk
+include tools/hsstat/hsstat.mk
+include examples/examples.mk
+include selftests/selftests.mk
+
+# ---- the kernel module ------------------------------------------------------
+
+# For the running kernel (or KDIR): builds kmod/hugeslab.ko in place.
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+module-clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+
+# For a kernel dir from tools/vm/kernel: build/kmod/<abi>/kmod/hugeslab.ko.
+# Sources are copied so several kernels can be built side by side.
+KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild include/uapi/hugeslab.h
+$(BUILD)/kmod/%/kmod/hugeslab.ko: $(KMOD_SRCS)
+	$(quiet) KMOD $*
+	$(Q)rm -rf $(BUILD)/kmod/$* && mkdir -p $(BUILD)/kmod/$*/include
+	$(Q)cp -r Kbuild kmod $(BUILD)/kmod/$*/ && cp -r include/uapi $(BUILD)/kmod/$*/include/
+	$(Q)rm -f $(BUILD)/kmod/$*/kmod/*.o $(BUILD)/kmod/$*/kmod/*.ko
+	$(Q)$(MAKE) -s -C $(HS_KCACHE)/$*/build M=$(CURDIR)/$(BUILD)/kmod/$* \
+		W=1 $(if $(filter 1,$(WERROR)),KCFLAGS=-Werror) modules
+
+HS_KCACHE := $(or $(HUGESLAB_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/hugeslab)/kernels
+
+# ---- set-up, demo, checks ---------------------------------------------------
+
+deps:
+	$(Q)scripts/install-deps
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo
+
+check: deps
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all
+	$(Q)scripts/check
+
+clean:
+	rm -rf $(BUILD)
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)/linux \
+		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(LIB_SO_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf $(notdir $(LIB_SO_REAL)) $(DESTDIR)$(LIBDIR)/$(notdir $(LIB_SONAME))
+	ln -sf $(notdir $(LIB_SONAME)) $(DESTDIR)$(LIBDIR)/$(notdir $(LIB_SO))
+	install -m 644 include/hugeslab.h $(DESTDIR)$(INCLUDEDIR)/hugeslab.h
+	install -m 644 include/uapi/hugeslab.h $(DESTDIR)$(INCLUDEDIR)/linux/hugeslab.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		lib/hugeslab.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/hugeslab.pc
+	install -m 755 $(HSSTAT) $(DESTDIR)$(BINDIR)/hsstat
+
+endif

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libhugeslab: huge-page memory for C servers.
+ *
+ * Layers, bottom up:
+ *   regions  raw runs of huge pages from /dev/hugeslab (hugeslab.ko), or
+ *            from a fallback backend where the module is absent
+ *   pools    object-specific caches carved from regions: fixed object size,
+ *            constructor/destructor, per-thread caches
+ *
+ * Errors: functions that can fail return NULL or -1 and set errno; they never
+ * print. hs_last_error() gives a sentence saying what failed and what to do.
+ */
+#ifndef HUGESLAB_H
+#define HUGESLAB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HS_VERSION_MAJOR 1
+#define HS_VERSION_MINOR 0
+#define HS_VERSION_PATCH 0
+
+/* "1.0.0": the version of the library actually loaded. */
+const char *hs_version(void);
+
+/*
+ * What the last failing hs_* call in this thread said: what failed and what
+ * to do about it. Never NULL; "" when nothing failed yet.
+ */
+const char *hs_last_error(void);
+
+/* ---- backends ----------------------------------------------------------- */
+
+/*
+ * Where region memory comes from. The first one that works is used, in this
+ * order, unless HUGESLAB_BACKEND=kmod|hugetlb|thp|pages forces one (then it
+ * is that one or nothing). The choice is made once per process.
+ */
+typedef enum hs_backend {
+	HS_BACKEND_NONE = 0,	/* none chosen (or none works) */
+	HS_BACKEND_KMOD,	/* /dev/hugeslab: reserved 2 MiB pages */
+	HS_BACKEND_HUGETLB,	/* mmap(MAP_HUGETLB) from the hugetlb pool */
+	HS_BACKEND_THP,		/* anonymous memory + MADV_HUGEPAGE */
+	HS_BACKEND_PAGES,	/* plain anonymous memory */
+} hs_backend_t;
+
+/* The backend regions come from, choosing it now if not yet chosen. */
+hs_backend_t hs_backend(void);
+
+/* "kmod", "hugetlb", "thp", "pages" or "none". */
+const char *hs_backend_name(hs_backend_t backend);
+
+/*
+ * Why that backend: e.g. "kmod: /dev/hugeslab" or "hugetlb: /dev/hugeslab
+ * absent (module not loaded)". Never NULL.
+ */
+const char *hs_backend_reason(void);
+
+/* ---- regions ------------------------------------------------------------ */
+
+typedef struct hs_region hs_region_t;
+
+/* Options for hs_region_create(); zero-initialise, then set what you need. */
+struct hs_region_opts {
+	int node;		/* NUMA node when flags has HS_REGION_NODE */
+	unsigned int flags;	/* HS_REGION_* */
+	uint64_t reserved[4];	/* must be zero */
+};
+
+/* opts->node is meaningful (otherwise any node). */
+#define HS_REGION_NODE		(1U << 0)
+
+/*
+ * A region of at least @bytes (rounded up to the page size), zeroed, mapped
+ * read-write and aligned to its page size. NULL + errno on failure:
+ * ENOMEM (no huge pages left), EDQUOT (a module limit), EINVAL.
+ */
+hs_region_t *hs_region_create(size_t bytes, const struct hs_region_opts *opts);
+void hs_region_destroy(hs_region_t *region);
+void *hs_region_base(const hs_region_t *region);
+size_t hs_region_size(const hs_region_t *region);
+size_t hs_region_page_size(const hs_region_t *region);
+hs_backend_t hs_region_backend(const hs_region_t *region);
+/* Node the memory is on, or -1 if spread or unknown. */
+int hs_region_node(const hs_region_t *region);
+
+/* ---- pools -------------------------------------------------------------- */
+
+typedef struct hs_pool hs_pool_t;
+
+/*
+ * Constructed-state contract (as in Bonwick's slab allocator): the
+ * constructor runs once when an object first enters the pool, not on every
+ * allocation; a freed object must be handed back in its constructed state,
+ * and the destructor runs only when the object's memory leaves the pool.
+ * A constructor returns 0, or an errno value to fail the allocation.
+ */
+typedef int (*hs_ctor_t)(void *obj, void *arg);
+typedef void (*hs_dtor_t)(void *obj, void *arg);
+
+/* Options for hs_pool_create(); zero-initialise, then set what you need. */
+struct hs_pool_opts {
+	size_t align;		/* power of two up to the page size; 0 = 16 or
+				 * the object size's natural alignment */
+	hs_ctor_t ctor;		/* optional */
+	hs_dtor_t dtor;		/* optional */
+	void *arg;		/* passed to ctor and dtor */
+	int node;		/* NUMA node when flags has HS_POOL_NODE */
+	unsigned int flags;	/* HS_POOL_* */
+	uint64_t reserved[4];	/* must be zero */
+};
+
+#define HS_POOL_NODE		(1U << 0)	/* opts->node is meaningful */
+
+#define HS_POOL_NAME_MAX	32	/* including the NUL */
+
+/*
+ * A pool of @obj_size-byte objects named @name (shown by hsstat; at most
+ * HS_POOL_NAME_MAX - 1 bytes). @opts may be NULL. NULL + errno on failure.
+ * All pool functions are thread-safe.
+ */
+hs_pool_t *hs_pool_create(const char *name, size_t obj_size,
+			  const struct hs_pool_opts *opts);
+/* NULL + errno (ENOMEM, or what the constructor returned) on failure. */
+void *hs_pool_alloc(hs_pool_t *pool);
+/* @obj must come from hs_pool_alloc(@pool); NULL is ignored. */
+void hs_pool_free(hs_pool_t *pool, void *obj);
+/* Objects still allocated are lost with the pool's memory. */
+void hs_pool_destroy(hs_pool_t *pool);
+const char *hs_pool_name(const hs_pool_t *pool);
+size_t hs_pool_obj_size(const hs_pool_t *pool);
+
+/* Per-pool counters; a consistent-enough snapshot, taken without stopping
+ * allocation. */
+struct hs_pool_stats {
+	uint64_t obj_size;	/* bytes per object as requested */
+	uint64_t stride;	/* bytes per object including alignment */
+	uint64_t in_use;	/* objects allocated and not freed */
+	uint64_t total;		/* objects carved (allocated or cached) */
+	uint64_t bytes;		/* memory held from regions */
+	uint64_t allocs;	/* hs_pool_alloc() calls that succeeded */
+	uint64_t frees;		/* hs_pool_free() calls */
+	uint64_t cache_hits;	/* allocs served by the thread's cache */
+	uint64_t slabs;		/* slabs (runs of huge pages) held */
+	uint64_t reserved[7];
+};
+
+int hs_pool_stats(hs_pool_t *pool, struct hs_pool_stats *stats);
+
+/*
+ * The pool's stats as one JSON object into @buf (NUL-terminated). Returns
+ * the length it needs (like snprintf); -1 + errno on failure.
+ */
+int hs_pool_stats_json(hs_pool_t *pool, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HUGESLAB_H */

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libhugeslab: pool structures, shared by pool.c (slabs, depot, lifetime),
+ * tcache.c (per-thread caches and the fast paths) and stats.c.
+ *
+ * Three levels, after Bonwick's magazines and depot:
+ *   thread cache  two magazines (arrays of free objects) per thread per
+ *                 pool; alloc pops, free pushes, no lock, no atomic RMW
+ *   depot         full and empty magazines shared by all threads, under
+ *                 the pool lock, exchanged a whole magazine at a time
+ *   slabs         spans of region memory carved into objects; objects are
+ *                 constructed when carved
+ * The allocator keeps all its bookkeeping outside the objects, so a free
+ * object keeps its constructed state intact.
+ */
+#ifndef HS_POOL_H
+#define HS_POOL_H
+
+#include "internal.h"
+
+/* A stack of free, constructed objects. */
+struct hs_mag {
+	uint32_t rounds;
+	uint32_t cap;
+	struct hs_mag *next;
+	void *objs[];
+};
+
+/* One thread's cache for one pool. */
+struct hs_tc {
+	struct hs_mag *loaded;		/* allocs pop, frees push */
+	struct hs_mag *prev;		/* the other one, swapped in when needed */
+	hs_pool_t *pool;		/* NULL once the pool is destroyed */
+	/* Written by the owner only (relaxed stores), read by stats. */
+	uint64_t allocs;
+	uint64_t frees;
+	struct hs_tc *next, *prevtc;	/* pool->tcs, under the pool lock */
+};
+
+struct hs_slab {
+	struct _hs_span span;
+	uintptr_t base;			/* first object */
+	uint32_t nobj;			/* objects that fit */
+	uint32_t ncarved;		/* objects carved (constructed) so far */
+	uint32_t nfree;			/* carved objects back in the slab */
+	uint32_t scan;			/* where to look for the next free one */
+	uint64_t *freemap;		/* bit per object: back in the slab */
+	struct hs_slab *next, *prev;	/* pool->slabs */
+};
+
+struct hs_pool {
+	/* Read-only after create; what the fast paths read. */
+	uint32_t id;			/* index into the threads' cache arrays */
+	uint32_t mag_cap;
+	size_t obj_size;
+	size_t stride;
+	size_t align;
+	hs_ctor_t ctor;
+	hs_dtor_t dtor;
+	void *arg;
+	int node;
+	size_t slab_units;
+	uint32_t slab_nobj;
+	char name[HS_POOL_NAME_MAX];
+
+	/* Everything below is under lock. */
+	pthread_mutex_t lock __attribute__((aligned(64)));
+	struct hs_mag *full;		/* depot: magazines with objects */
+	struct hs_mag *empty;		/* depot: empty magazines */
+	uint64_t nfull, nempty;
+	struct hs_slab *slabs;
+	struct hs_slab *carving;	/* slab with objects never carved */
+	uint64_t nslabs;
+	uint64_t slab_free;		/* objects back in slabs */
+	void **raw;			/* carved, never constructed (ctor failed) */
+	uint32_t nraw, raw_cap;
+	struct hs_slab **map;		/* unit number -> slab, open addressing */
+	uint32_t map_cap, map_used;
+	struct hs_tc *tcs;
+	uint64_t carved;		/* objects carved and constructed */
+	uint64_t misses;		/* allocs that needed the depot or slabs */
+	uint64_t gone_allocs, gone_frees; /* of thread caches that went away */
+};
+
+/* pool.c */
+void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc);
+void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj);
+void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc);
+struct hs_mag *_hs_mag_new(uint32_t cap);
+void _hs_mag_free(struct hs_mag *m);
+extern pthread_mutex_t _hs_pools_lock;
+
+/* tcache.c */
+struct hs_tc *_hs_tc_get(hs_pool_t *p);
+void _hs_tc_free(struct hs_tc *tc);
+bool _hs_tc_is_mine(const struct hs_tc *tc, uint32_t id);
+
+static inline void _hs_count(uint64_t *ctr)
+{
+	__atomic_store_n(ctr, *ctr + 1, __ATOMIC_RELAXED);
+}
+
+#endif /* HS_POOL_H */

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libhugeslab: per-thread caches and the allocation fast paths.
+ *
+ * Each thread has an array of cache pointers indexed by pool id. The fast
+ * paths take no lock and no atomic read-modify-write: they check that the
+ * cache belongs to the pool (ids are reused after a pool is destroyed) and
+ * pop or push one pointer. A free from another thread goes into that
+ * thread's cache like any other free: objects migrate, nothing is shared.
+ *
+ * When a thread exits, a pthread key destructor hands its magazines to the
+ * pools' depots.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "pool.h"
+
+struct hs_tls {
+	struct hs_tc **tcs;
+	uint32_t n;
+	bool keyed;		/* the exit destructor is armed */
+	bool exited;		/* it ran: no more caches for this thread */
+};
+
+static __thread struct hs_tls hs_tls __attribute__((tls_model("initial-exec")));
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+
+void _hs_tc_free(struct hs_tc *tc)
+{
+	_hs_mag_free(tc->loaded);
+	_hs_mag_free(tc->prev);
+	_hs_meta_free(tc, sizeof(*tc));
+}
+
+static void tls_exit(void *arg)
+{
+	struct hs_tls *t = &hs_tls;
+	uint32_t i;
+
+	(void)arg;
+	pthread_mutex_lock(&_hs_pools_lock);
+	for (i = 0; i < t->n; i++) {
+		struct hs_tc *tc = t->tcs[i];
+		hs_pool_t *p;
+
+		if (!tc)
+			continue;
+		/* Pools are destroyed under _hs_pools_lock: p is alive. */
+		p = __atomic_load_n(&tc->pool, __ATOMIC_ACQUIRE);
+		if (p) {
+			pthread_mutex_lock(&p->lock);
+			_hs_pool_tc_flush_locked(p, tc);
+			pthread_mutex_unlock(&p->lock);
+		}
+		_hs_tc_free(tc);
+	}
+	pthread_mutex_unlock(&_hs_pools_lock);
+	_hs_meta_free(t->tcs, t->n * sizeof(*t->tcs));
+	t->tcs = NULL;
+	t->n = 0;
+	t->exited = true;
+}
+
+static void tls_key_init(void)
+{
+	pthread_key_create(&tls_key, tls_exit);
+}
+
+bool _hs_tc_is_mine(const struct hs_tc *tc, uint32_t id)
+{
+	return id < hs_tls.n && hs_tls.tcs[id] == tc;
+}
+
+/* This thread's cache for @p, made if needed; NULL if none can be had. */
+struct hs_tc *_hs_tc_get(hs_pool_t *p)
+{
+	struct hs_tls *t = &hs_tls;
+	struct hs_tc *tc;
+
+	if (t->exited)
+		return NULL;
+	if (!t->keyed) {
+		pthread_once(&tls_once, tls_key_init);
+		if (pthread_setspecific(tls_key, t))
+			return NULL;
+		t->keyed = true;
+	}
+	if (p->id >= t->n) {
+		uint32_t n = t->n ? t->n : 8;
+		struct hs_tc **tcs;
+
+		while (n <= p->id)
+			n *= 2;
+		tcs = _hs_meta_alloc(n * sizeof(*tcs));
+		if (!tcs)
+			return NULL;
+		if (t->tcs)
+			memcpy(tcs, t->tcs, t->n * sizeof(*tcs));
+		_hs_meta_free(t->tcs, t->n * sizeof(*tcs));
+		t->tcs = tcs;
+		t->n = n;
+	}
+	tc = t->tcs[p->id];
+	if (tc && __atomic_load_n(&tc->pool, __ATOMIC_ACQUIRE) == p)
+		return tc;
+	if (tc) {
+		/* Left by a destroyed pool that had this id. */
+		_hs_tc_free(tc);
+		t->tcs[p->id] = NULL;
+	}
+
+	tc = _hs_meta_alloc(sizeof(*tc));
+	if (!tc)
+		return NULL;
+	tc->loaded = _hs_mag_new(p->mag_cap);
+	tc->prev = _hs_mag_new(p->mag_cap);
+	if (!tc->loaded || !tc->prev) {
+		_hs_tc_free(tc);
+		return NULL;
+	}
+	tc->pool = p;
+	pthread_mutex_lock(&p->lock);
+	tc->next = p->tcs;
+	if (p->tcs)
+		p->tcs->prevtc = tc;
+	p->tcs = tc;
+	pthread_mutex_unlock(&p->lock);
+	t->tcs[p->id] = tc;
+	return tc;
+}
+
+/* ---- fast paths ---------------------------------------------------------- */
+
+static inline struct hs_tc *tc_of(const hs_pool_t *p)
+{
+	struct hs_tls *t = &hs_tls;
+	struct hs_tc *tc;
+
+	if (unlikely(p->id >= t->n))
+		return NULL;
+	tc = t->tcs[p->id];
+	if (unlikely(!tc || __atomic_load_n(&tc->pool, __ATOMIC_RELAXED) != p))
+		return NULL;
+	return tc;
+}
+
+HS_EXPORT void *hs_pool_alloc(hs_pool_t *p)
+{
+	struct hs_tc *tc = tc_of(p);
+
+	if (likely(tc != NULL)) {
+		struct hs_mag *m = tc->loaded;
+
+		if (likely(m->rounds)) {
+			_hs_count(&tc->allocs);
+			return m->objs[--m->rounds];
+		}
+	}
+	return _hs_pool_alloc_slow(p, tc);
+}
+
+HS_EXPORT void hs_pool_free(hs_pool_t *p, void *obj)
+{
+	struct hs_tc *tc;
+
+	if (unlikely(!obj))
+		return;
+	tc = tc_of(p);
+	if (likely(tc != NULL)) {
+		struct hs_mag *m = tc->loaded;
+
+		if (likely(m->rounds < m->cap)) {
+			m->objs[m->rounds++] = obj;
+			_hs_count(&tc->frees);
+			return;
+		}
+	}
+	_hs_pool_free_slow(p, tc, obj);
+}
