@@ -6,7 +6,8 @@
  * pages hold only user objects.
  *
  * Power-of-two size classes from 16 bytes to 64 KiB, each a free list fed
- * from 256 KiB mmap chunks; bigger blocks are mapped directly. Only slow
+ * from 256 KiB mmap chunks, blocks aligned to their size (up to 4 KiB);
+ * bigger blocks are mapped directly. Only slow
  * paths allocate metadata, so one lock is enough.
  */
 #include <string.h>
@@ -60,6 +61,10 @@ void *_hs_meta_alloc(size_t size)
 	if (p) {
 		meta_lists[c] = meta_lists[c]->next;
 	} else {
+		/* Align each block to its size (up to a page) so structs
+		 * with cache-line-aligned members are aligned too. */
+		meta_bump = (char *)HS_ALIGN_UP((uintptr_t)meta_bump,
+				csize < HS_PAGE_4K ? csize : HS_PAGE_4K);
 		if (meta_bump_end - meta_bump < (ptrdiff_t)csize) {
 			/* The tail of the old chunk is lost: at most 64 KiB. */
 			meta_bump = meta_map(META_CHUNK);
@@ -70,7 +75,6 @@ void *_hs_meta_alloc(size_t size)
 			}
 			meta_bump_end = meta_bump + META_CHUNK;
 		}
-		/* Every class is a multiple of 16, so blocks stay 16-aligned. */
 		p = meta_bump;
 		meta_bump += csize;
 	}

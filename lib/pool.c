@@ -289,7 +289,8 @@ static void raw_put(hs_pool_t *p, void **objs, uint32_t n)
 		void **raw = _hs_meta_alloc(cap * sizeof(void *));
 
 		if (raw) {
-			memcpy(raw, p->raw, p->nraw * sizeof(void *));
+			if (p->nraw)
+				memcpy(raw, p->raw, p->nraw * sizeof(void *));
 			_hs_meta_free(p->raw, p->raw_cap * sizeof(void *));
 			p->raw = raw;
 			p->raw_cap = cap;

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Description: pools under several threads - no object is handed out twice,
+ * frees from another thread are correct, counters balance, and a thread's
+ * cache goes back to the pool when the thread exits.
+ */
+#include <pthread.h>
+
+#include "kselftest_harness.h"
+#include "hs_lib.h"
+
+#define THREADS	4
+#define ROUNDS	300
+#define BATCH	257
+
+struct obj {
+	int tag;		/* 0 free, 1 handed out: flipped atomically */
+	int owner;
+	unsigned int seq;
+	char pad[52];
+};
+
+/* One lock-protected ring per thread: objects its left neighbour frees. */
+struct ring {
+	pthread_mutex_t lock;
+	struct obj *slots[BATCH * 4];
+	unsigned int head, tail;
+};
+
+static hs_pool_t *pool;
+static struct ring rings[THREADS];
+static int errors;
+
+static int obj_ctor(void *o, void *arg)
+{
+	(void)arg;
+	memset(o, 0, sizeof(struct obj));
+	return 0;
+}
+
+static struct obj *take(int self)
+{
+	struct obj *o = hs_pool_alloc(pool);
+	int zero = 0;
+
+	if (!o || !__atomic_compare_exchange_n(&o->tag, &zero, 1, false,
+					       __ATOMIC_ACQ_REL,
+					       __ATOMIC_ACQUIRE)) {
+		__atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	o->owner = self;
+	return o;
+}
+
+static void give_back(struct obj *o)
+{
+	int one = 1;
+
+	/* Still ours (nobody else was handed it meanwhile)? */
+	if (!__atomic_compare_exchange_n(&o->tag, &one, 0, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		__atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+	hs_pool_free(pool, o);
+}
+
+static void ring_drain(struct ring *r)
+{
+	pthread_mutex_lock(&r->lock);
+	while (r->tail != r->head)
+		give_back(r->slots[r->tail++ % (BATCH * 4)]);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void *worker(void *arg)
+{
+	int self = (int)(intptr_t)arg, i, k;
+	struct ring *right = &rings[(self + 1) % THREADS];
+	struct obj *held[BATCH];
+	unsigned int seq = 0;
+
+	for (i = 0; i < ROUNDS; i++) {
+		for (k = 0; k < BATCH; k++) {
+			held[k] = take(self);
+			if (!held[k])
+				return NULL;
+			held[k]->seq = seq++;
+		}
+		for (k = 0; k < BATCH; k++) {
+			if (held[k]->owner != self)
+				__atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
+			if (k % 2) {
+				give_back(held[k]);
+				continue;
+			}
+			/* Every other object is freed by the next thread. */
+			pthread_mutex_lock(&right->lock);
+			if (right->head - right->tail < BATCH * 4) {
+				right->slots[right->head++ % (BATCH * 4)] = held[k];
+				held[k] = NULL;
+			}
+			pthread_mutex_unlock(&right->lock);
+			if (held[k])
+				give_back(held[k]);
+		}
+		ring_drain(&rings[self]);
+	}
+	return NULL;
+}
+
+TEST(no_double_handout_with_remote_frees)
+{
+	struct hs_pool_opts o = { .ctor = obj_ctor };
+	struct hs_pool_stats st;
+	pthread_t t[THREADS];
+	int i;
+
+	pool = hs_pool_create("threads", sizeof(struct obj), &o);
+	ASSERT_NE(NULL, pool) TH_LOG("%s", hs_last_error());
+	for (i = 0; i < THREADS; i++)
+		pthread_mutex_init(&rings[i].lock, NULL);
+	for (i = 0; i < THREADS; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, worker,
+					    (void *)(intptr_t)i));
+	for (i = 0; i < THREADS; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	for (i = 0; i < THREADS; i++)
+		ring_drain(&rings[i]);
+	ASSERT_EQ(0, errors);
+
+	ASSERT_EQ(0, hs_pool_stats(pool, &st));
+	ASSERT_EQ((uint64_t)THREADS * ROUNDS * BATCH, st.allocs);
+	ASSERT_EQ(st.allocs, st.frees);
+	ASSERT_EQ(0, st.in_use);
+	/* Most allocations never touched a lock. */
+	ASSERT_GT(st.cache_hits * 10, st.allocs * 8);
+	hs_pool_destroy(pool);
+}
+
+static void *grab_all(void *arg)
+{
+	uint64_t n = *(uint64_t *)arg, i;
+	void **v = calloc(n, sizeof(void *));
+
+	for (i = 0; i < n; i++)
+		v[i] = hs_pool_alloc(pool);
+	for (i = 0; i < n; i++)
+		hs_pool_free(pool, v[i]);
+	free(v);
+	return NULL;
+}
+
+TEST(thread_exit_returns_its_cache)
+{
+	struct hs_pool_stats st;
+	uint64_t n = 20000, total;
+	pthread_t t;
+	int round;
+
+	pool = hs_pool_create("exit", 64, NULL);
+	ASSERT_NE(NULL, pool);
+	/*
+	 * Each short-lived thread takes as many objects as exist: if exiting
+	 * threads kept their caches, every new one would have to carve more.
+	 */
+	ASSERT_EQ(0, pthread_create(&t, NULL, grab_all, &n));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, hs_pool_stats(pool, &st));
+	total = st.total;
+	for (round = 0; round < 20; round++) {
+		ASSERT_EQ(0, pthread_create(&t, NULL, grab_all, &n));
+		ASSERT_EQ(0, pthread_join(t, NULL));
+	}
+	ASSERT_EQ(0, hs_pool_stats(pool, &st));
+	ASSERT_EQ(total, st.total);
+	ASSERT_EQ(0, st.in_use);
+	hs_pool_destroy(pool);
+}
+
+TEST(many_pools_many_threads)
+{
+	hs_pool_t *pools[40];
+	pthread_t t[THREADS];
+	uint64_t n = 500;
+	int i, k;
+
+	/* Create and destroy pools so ids get reused under live caches. */
+	for (k = 0; k < 3; k++) {
+		for (i = 0; i < 40; i++) {
+			pools[i] = hs_pool_create("many", 16 + i * 8, NULL);
+			ASSERT_NE(NULL, pools[i]);
+		}
+		for (i = 0; i < 40; i++) {
+			int j;
+
+			pool = pools[i];
+			for (j = 0; j < THREADS; j++)
+				ASSERT_EQ(0, pthread_create(&t[j], NULL,
+							    grab_all, &n));
+			for (j = 0; j < THREADS; j++)
+				ASSERT_EQ(0, pthread_join(t[j], NULL));
+			grab_all(&n);
+		}
+		for (i = 0; i < 40; i++)
+			hs_pool_destroy(pools[i]);
+	}
+}
+
+TEST_HARNESS_MAIN
