@@ -1,1 +1,14 @@
 # SPDX-License-Identifier: MIT
+# Examples link the shared library as a user's program would; the run path
+# lets them run from the build tree without installing.
+
+EX_SRCS	:= $(wildcard examples/*.c)
+EX_BINS	:= $(EX_SRCS:examples/%.c=$(BUILD)/examples/%)
+
+all: $(EX_BINS)
+
+$(BUILD)/examples/%: examples/%.c include/hugeslab.h $(LIB_SO)
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HS_CFLAGS) -o $@ $< -L$(BUILD)/lib -lhugeslab \
+		-Wl,-rpath,$(CURDIR)/$(BUILD)/lib $(HS_LDFLAGS)
