@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Description: make install honours PREFIX and DESTDIR, and a program built
+# with `cc app.c $(pkg-config --cflags --libs hugeslab)` against the
+# installed tree links and runs. Run from the top of the tree after make.
+# Prints TAP; exits non-zero on failure.
+set -u
+top=$(pwd)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+n=0 fail=0
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
+check() { name=$1; shift; if "$@" >"$tmp/log" 2>&1; then ok "$name"; else sed 's/^/# /' "$tmp/log"; notok "$name"; fi; }
+
+echo "TAP version 13"
+echo "1..8"
+
+# PREFIX only: a tree a user could add to their paths.
+check "install PREFIX" make -s --no-print-directory -C "$top" install PREFIX="$tmp/prefix"
+check "installed files" test -f "$tmp/prefix/include/hugeslab.h" -a \
+	-f "$tmp/prefix/include/linux/hugeslab.h" -a \
+	-f "$tmp/prefix/lib/libhugeslab.a" -a \
+	-L "$tmp/prefix/lib/libhugeslab.so" -a \
+	-f "$tmp/prefix/lib/libhugeslab.so.1.0.0" -a \
+	-x "$tmp/prefix/bin/hsstat" -a \
+	-f "$tmp/prefix/lib/pkgconfig/hugeslab.pc"
+flags=$(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs hugeslab)
+check "pkg-config build (shared)" cc "$top/examples/pools_demo.c" $flags -o "$tmp/demo"
+check "runs against the installed library" env LD_LIBRARY_PATH="$tmp/prefix/lib" \
+	HUGESLAB_BACKEND=pages "$tmp/demo"
+check "links the installed libhugeslab.so.1" sh -c \
+	"LD_LIBRARY_PATH='$tmp/prefix/lib' ldd '$tmp/demo' | grep -q '$tmp/prefix/lib/libhugeslab.so.1'"
+flags=$(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --static --cflags --libs hugeslab)
+check "pkg-config build (static)" cc -static-libgcc "$top/examples/pools_demo.c" \
+	-Wl,-Bstatic $flags -Wl,-Bdynamic -o "$tmp/demo-static"
+
+# DESTDIR: a package build stages /usr into a directory.
+check "install DESTDIR" make -s --no-print-directory -C "$top" install PREFIX=/usr DESTDIR="$tmp/stage"
+check "staged pkg-config file points at /usr" grep -qx 'prefix=/usr' "$tmp/stage/usr/lib/pkgconfig/hugeslab.pc"
+
+echo "# Totals: pass:$((n - fail)) fail:$fail skip:0"
+[ $fail = 0 ]
