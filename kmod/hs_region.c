@@ -42,6 +42,9 @@ static unsigned int hs_detached;	/* under hs_lock */
 /* Global counters, under hs_lock. */
 static u64 hs_used, hs_count, hs_failed, hs_peak, hs_created, hs_destroyed;
 
+/* The hugetlbfs size= of the reserve mount: beyond any real pool. */
+#define HS_MOUNT_MAX_BYTES	(1ULL << 50)
+
 static void hs_reap_work_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(hs_reap_work, hs_reap_work_fn);
 
@@ -57,9 +60,17 @@ static int hs_tier_mount(struct hs_tier *t, const char *pagesize, u64 min_bytes)
 	fs = get_fs_type("hugetlbfs");
 	if (!fs)
 		return -ENODEV;
+	/*
+	 * min_size alone leaves the subpool's used-page count untracked, and
+	 * then each allocation that fails past the minimum (pool empty) hands
+	 * the subpool a reserved page the global pool never reserved: the
+	 * reserve shrinks by a page per ENOMEM. A size= no request can reach
+	 * makes the kernel count used pages, and limits nothing.
+	 */
 	if (min_bytes)
-		snprintf(opts, sizeof(opts), "pagesize=%s,min_size=%llu",
-			 pagesize, min_bytes);
+		snprintf(opts, sizeof(opts),
+			 "pagesize=%s,size=%llu,min_size=%llu", pagesize,
+			 HS_MOUNT_MAX_BYTES, min_bytes);
 	else
 		snprintf(opts, sizeof(opts), "pagesize=%s", pagesize);
 	mnt = vfs_kern_mount(fs, SB_KERNMOUNT, HS_NAME, opts);
