@@ -9,6 +9,8 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
+#include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/version.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
@@ -30,6 +32,20 @@ static inline struct file *hs_tmpfile_open(const struct path *dir, umode_t mode,
 	return vfs_tmpfile_open(&init_user_ns, dir, mode, flags, cred);
 #else
 	return kernel_tmpfile_open(&nop_mnt_idmap, dir, mode, flags, cred);
+#endif
+}
+
+/* The mm's default placement, for mappings that need no alignment. */
+static inline unsigned long hs_mm_get_unmapped_area(struct file *file,
+						    unsigned long addr,
+						    unsigned long len,
+						    unsigned long pgoff,
+						    unsigned long flags)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 10, 0)
+	return current->mm->get_unmapped_area(file, addr, len, pgoff, flags);
+#else
+	return mm_get_unmapped_area(current->mm, file, addr, len, pgoff, flags);
 #endif
 }
 

@@ -11,6 +11,7 @@
 
 #define HS_STATS_VERSION	1
 #define HS_REGIONS_VERSION	1
+#define HS_POOLS_VERSION	1
 
 static struct dentry *hs_debugfs_dir;
 
@@ -32,7 +33,10 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "max_bytes %llu\n", t.max_bytes);
 	seq_printf(m, "peak_bytes %llu\n", t.peak_bytes);
 	seq_printf(m, "regions %llu\n", t.regions);
+	seq_printf(m, "user_max_bytes %llu\n", t.user_max_bytes);
 	seq_printf(m, "failed_requests %llu\n", t.failed);
+	seq_printf(m, "failed_limit %llu\n", t.failed_limit);
+	seq_printf(m, "failed_nomem %llu\n", t.failed_nomem);
 	seq_printf(m, "created %llu\n", t.created);
 	seq_printf(m, "destroyed %llu\n", t.destroyed);
 	return 0;
@@ -60,6 +64,15 @@ static int regions_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(regions);
 
+static int pools_show(struct seq_file *m, void *v)
+{
+	seq_printf(m, "hugeslab pools %d\n", HS_POOLS_VERSION);
+	seq_puts(m, "# pid name obj_size in_use total bytes allocs frees cache_hits comm\n");
+	hs_pools_show(m);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(pools);
+
 void hs_debugfs_init(void)
 {
 	/* debugfs may be absent or locked down; the module works without. */
@@ -67,6 +80,8 @@ void hs_debugfs_init(void)
 	debugfs_create_file("stats", 0444, hs_debugfs_dir, NULL, &stats_fops);
 	debugfs_create_file("regions", 0444, hs_debugfs_dir, NULL,
 			    &regions_fops);
+	debugfs_create_file("pools", 0444, hs_debugfs_dir, NULL, &pools_fops);
+	hs_fault_debugfs(hs_debugfs_dir);
 }
 
 void hs_debugfs_exit(void)

@@ -23,11 +23,13 @@ static int hs_open(struct inode *inode, struct file *file)
 {
 	struct hs_ctx *ctx;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = hs_should_fail(HS_FAULT_CTX) ? NULL :
+		kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
 		return -ENOMEM;
 	mutex_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->regions);
+	INIT_LIST_HEAD(&ctx->snode);
 	file->private_data = ctx;
 	return 0;
 }
@@ -37,6 +39,7 @@ static int hs_release(struct inode *inode, struct file *file)
 	struct hs_ctx *ctx = file->private_data;
 
 	hs_ctx_release(ctx);
+	hs_stats_release(ctx);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
 	return 0;
@@ -63,7 +66,8 @@ static long hs_ioctl_query(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 	memset(&q, 0, sizeof(q));
 	q.abi_version = HUGESLAB_ABI_VERSION;
 	q.features = HUGESLAB_FEAT_REGIONS | HUGESLAB_FEAT_NUMA |
-		     HUGESLAB_FEAT_PIN;
+		     HUGESLAB_FEAT_PIN | HUGESLAB_FEAT_1G |
+		     HUGESLAB_FEAT_POOL_STATS | HUGESLAB_FEAT_USER_LIMIT;
 	q.page_sizes = hs_page_sizes();
 	q.reserve_bytes = t.reserve_bytes;
 	q.max_bytes = t.max_bytes;
@@ -75,6 +79,8 @@ static long hs_ioctl_query(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 	q.fd_regions = ctx->count;
 	mutex_unlock(&ctx->lock);
 	q.nr_nodes = num_node_state(N_MEMORY);
+	q.user_max_bytes = t.user_max_bytes;
+	q.user_bytes = hs_user_bytes(current_uid());
 
 	if (copy_to_user(uarg, &q, min(usize, sizeof(q))))
 		return -EFAULT;
@@ -195,6 +201,8 @@ static unsigned long hs_get_unmapped_area(struct file *file, unsigned long addr,
 	unsigned long ret;
 	u64 off;
 
+	if (pgoff >> HS_PGOFF_SHIFT == 0)	/* the stats area */
+		return hs_mm_get_unmapped_area(NULL, addr, len, 0, flags);
 	r = hs_map_lookup(ctx, pgoff, len, &off);
 	if (!r)
 		return -EINVAL;
@@ -219,6 +227,8 @@ static int hs_mmap(struct file *file, struct vm_area_struct *vma)
 	/* A private mapping would copy huge pages on write and may SIGBUS. */
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
+	if (vma->vm_pgoff >> HS_PGOFF_SHIFT == 0)
+		return hs_stats_mmap(ctx, vma);
 
 	r = hs_map_lookup(ctx, vma->vm_pgoff, vma->vm_end - vma->vm_start,
 			  &off);
@@ -255,6 +265,7 @@ static struct miscdevice hs_miscdev = {
 	.name	= HS_NAME,
 	.fops	= &hs_fops,
 	.mode	= 0600,
+	.groups	= hs_sysfs_groups,
 };
 
 int hs_dev_init(void)

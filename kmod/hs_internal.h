@@ -12,6 +12,7 @@
 #define _HS_INTERNAL_H
 
 #include <linux/list.h>
+#include <linux/seq_file.h>
 #include <linux/mutex.h>
 #include <linux/sched.h>
 #include <linux/types.h>
@@ -27,9 +28,10 @@
 #define HS_REGION_MAX_ID	((1U << (63 - HS_OFFSET_SHIFT)) - 1)
 #define HS_PGOFF_SHIFT		(HS_OFFSET_SHIFT - PAGE_SHIFT)
 
-/* Page size tiers: index into hs_tiers[]. */
+/* Page size tiers, one private hugetlbfs mount each: index into hs_tiers[]. */
 enum hs_tier_idx {
-	HS_TIER_2M,
+	HS_TIER_2M,		/* holds the reserve (min_size=reserve_mb) */
+	HS_TIER_1G,		/* 1 GiB pages, where the kernel has them */
 	HS_TIER_COUNT,
 };
 
@@ -43,7 +45,9 @@ struct hs_tier {
 	unsigned int shift;
 };
 
+struct dentry;
 struct hs_ctx;
+struct vm_area_struct;
 
 /**
  * struct hs_region - a run of huge pages handed to user space
@@ -76,16 +80,24 @@ struct hs_region {
 
 /**
  * struct hs_ctx - what one open of /dev/hugeslab owns
- * @lock:	protects @regions and the fields of regions it holds
+ * @lock:	protects @regions, the fields of regions it holds, and @stats
  * @regions:	live regions created through this file
  * @bytes:	sum of their sizes
  * @count:	their number
+ * @stats:	the pool stats area user space writes, or NULL (hs_pools.c)
+ * @snode:	entry in hs_stat_ctxs while @stats is set, under hs_lock
+ * @pid:	tgid of the process that mapped @stats
+ * @comm:	its command
  */
 struct hs_ctx {
 	struct mutex lock;
 	struct list_head regions;
 	u64 bytes;
 	u64 count;
+	struct hugeslab_pool_stat *stats;
+	struct list_head snode;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
 };
 
 /**
@@ -94,9 +106,12 @@ struct hs_ctx {
 struct hs_totals {
 	u64 reserve_bytes;
 	u64 max_bytes;
+	u64 user_max_bytes;
 	u64 used_bytes;
 	u64 regions;
 	u64 failed;
+	u64 failed_limit;
+	u64 failed_nomem;
 	u64 peak_bytes;
 	u64 created;
 	u64 destroyed;
@@ -105,6 +120,18 @@ struct hs_totals {
 /* hs_main.c: module parameters. */
 extern unsigned int hs_reserve_mb;
 extern unsigned int hs_max_mb;
+extern unsigned int hs_user_max_mb;
+
+/* Fault injection sites (hs_fault.c). */
+enum hs_fault_site {
+	HS_FAULT_CTX,
+	HS_FAULT_REGION,
+	HS_FAULT_ID,
+	HS_FAULT_USER,
+	HS_FAULT_FILE,
+	HS_FAULT_POPULATE,
+	HS_FAULT_STATS,
+};
 
 /* hs_region.c */
 extern struct mutex hs_lock;
@@ -119,12 +146,26 @@ void hs_ctx_release(struct hs_ctx *ctx);
 struct hs_region *hs_ctx_find(struct hs_ctx *ctx, u64 id);
 void hs_reap(void);
 void hs_totals(struct hs_totals *t);
+u64 hs_user_bytes(kuid_t uid);
 u64 hs_page_sizes(void);
 bool hs_region_mapped(const struct hs_region *r);
+
+/* hs_pools.c: the pool stats area */
+extern struct list_head hs_stat_ctxs;
+int hs_stats_mmap(struct hs_ctx *ctx, struct vm_area_struct *vma);
+void hs_stats_release(struct hs_ctx *ctx);
+void hs_pools_show(struct seq_file *m);
+
+/* hs_fault.c */
+bool hs_should_fail(enum hs_fault_site site);
+void hs_fault_debugfs(struct dentry *dir);
 
 /* hs_dev.c */
 int hs_dev_init(void);
 void hs_dev_exit(void);
+
+/* hs_sysfs.c: global counters that survive debugfs lockdown */
+extern const struct attribute_group *hs_sysfs_groups[];
 
 /* hs_debugfs.c */
 void hs_debugfs_init(void);

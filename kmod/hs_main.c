@@ -22,6 +22,11 @@ module_param_named(max_mb, hs_max_mb, uint, 0644);
 MODULE_PARM_DESC(max_mb,
 		 "MiB all regions together may hold; 0 = no limit but the huge page pool (default 0)");
 
+unsigned int hs_user_max_mb;
+module_param_named(user_max_mb, hs_user_max_mb, uint, 0644);
+MODULE_PARM_DESC(user_max_mb,
+		 "MiB the regions of one user may hold; CAP_IPC_LOCK is exempt; 0 = no limit (default 0)");
+
 static int __init hs_init(void)
 {
 	int err;
@@ -36,8 +41,9 @@ static int __init hs_init(void)
 		goto out_regions;
 	}
 	hs_debugfs_init();
-	pr_info("%s: ready, reserve %u MiB, max %u MiB\n", HS_NAME,
-		hs_reserve_mb, hs_max_mb);
+	pr_info("%s: ready: reserve %u MiB, max %u MiB, per user %u MiB, 1 GiB pages %s\n",
+		HS_NAME, hs_reserve_mb, hs_max_mb, hs_user_max_mb,
+		hs_tiers[HS_TIER_1G].mnt ? "yes" : "no");
 	return 0;
 
 out_regions:

@@ -13,11 +13,13 @@
  * region still mapped at destroy time is "detached": it stays accounted and
  * listed until the reaper sees that our reference is the last one.
  */
+#include <linux/capability.h>
 #include <linux/cgroup.h>
 #include <linux/cred.h>
 #include <linux/falloc.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hashtable.h>
 #include <linux/hugetlb.h>
 #include <linux/idr.h>
 #include <linux/kthread.h>
@@ -40,7 +42,18 @@ static const struct cred *hs_cred;
 static unsigned int hs_detached;	/* under hs_lock */
 
 /* Global counters, under hs_lock. */
-static u64 hs_used, hs_count, hs_failed, hs_peak, hs_created, hs_destroyed;
+static u64 hs_used, hs_count, hs_peak, hs_created, hs_destroyed;
+static u64 hs_failed_limit, hs_failed_nomem, hs_failed_other;
+
+/* Bytes each user's regions hold, under hs_lock; entries for users with
+ * regions only. */
+struct hs_user {
+	struct hlist_node node;
+	kuid_t uid;
+	u64 bytes;
+};
+
+static DEFINE_HASHTABLE(hs_users, 6);
 
 /* The hugetlbfs size= of the reserve mount: beyond any real pool. */
 #define HS_MOUNT_MAX_BYTES	(1ULL << 50)
@@ -50,7 +63,8 @@ static DECLARE_DELAYED_WORK(hs_reap_work, hs_reap_work_fn);
 
 /* ---- mounts ---------------------------------------------------------- */
 
-static int hs_tier_mount(struct hs_tier *t, const char *pagesize, u64 min_bytes)
+/* Mount hugetlbfs with @pagesize pages, claiming @reserve bytes of them. */
+static int hs_tier_mount(struct hs_tier *t, const char *pagesize, u64 reserve)
 {
 	struct file_system_type *fs;
 	struct vfsmount *mnt;
@@ -67,10 +81,10 @@ static int hs_tier_mount(struct hs_tier *t, const char *pagesize, u64 min_bytes)
 	 * reserve shrinks by a page per ENOMEM. A size= no request can reach
 	 * makes the kernel count used pages, and limits nothing.
 	 */
-	if (min_bytes)
+	if (reserve)
 		snprintf(opts, sizeof(opts),
 			 "pagesize=%s,size=%llu,min_size=%llu", pagesize,
-			 HS_MOUNT_MAX_BYTES, min_bytes);
+			 HS_MOUNT_MAX_BYTES, reserve);
 	else
 		snprintf(opts, sizeof(opts), "pagesize=%s", pagesize);
 	mnt = vfs_kern_mount(fs, SB_KERNMOUNT, HS_NAME, opts);
@@ -100,34 +114,86 @@ void hs_totals(struct hs_totals *t)
 	mutex_lock(&hs_lock);
 	t->reserve_bytes = (u64)hs_reserve_mb << 20;
 	t->max_bytes = (u64)READ_ONCE(hs_max_mb) << 20;
+	t->user_max_bytes = (u64)READ_ONCE(hs_user_max_mb) << 20;
 	t->used_bytes = hs_used;
 	t->regions = hs_count;
-	t->failed = hs_failed;
+	t->failed_limit = hs_failed_limit;
+	t->failed_nomem = hs_failed_nomem;
+	t->failed = hs_failed_limit + hs_failed_nomem + hs_failed_other;
 	t->peak_bytes = hs_peak;
 	t->created = hs_created;
 	t->destroyed = hs_destroyed;
 	mutex_unlock(&hs_lock);
 }
 
-/* Admit @bytes against the limits; counted as a failure if refused. */
-static int hs_charge(u64 bytes)
+static struct hs_user *hs_user_find(kuid_t uid)
+{
+	struct hs_user *u;
+
+	hash_for_each_possible(hs_users, u, node, __kuid_val(uid))
+		if (uid_eq(u->uid, uid))
+			return u;
+	return NULL;
+}
+
+u64 hs_user_bytes(kuid_t uid)
+{
+	struct hs_user *u;
+	u64 bytes;
+
+	mutex_lock(&hs_lock);
+	u = hs_user_find(uid);
+	bytes = u ? u->bytes : 0;
+	mutex_unlock(&hs_lock);
+	return bytes;
+}
+
+/*
+ * Admit @bytes for @uid against max_mb and user_max_mb (which callers
+ * with CAP_IPC_LOCK, like mlock's limit, do not count against). @spare is
+ * a free hs_user for a user not seen yet; it is used or freed here.
+ */
+static int hs_charge(kuid_t uid, u64 bytes, bool exempt, struct hs_user *spare)
 {
 	u64 max = (u64)READ_ONCE(hs_max_mb) << 20;
+	u64 umax = (u64)READ_ONCE(hs_user_max_mb) << 20;
+	struct hs_user *u;
 
 	lockdep_assert_held(&hs_lock);
-	if (max && hs_used + bytes > max) {
-		hs_failed++;
+	u = hs_user_find(uid);
+	if ((max && hs_used + bytes > max) ||
+	    (umax && !exempt && (u ? u->bytes : 0) + bytes > umax)) {
+		kfree(spare);
+		hs_failed_limit++;
 		return -EDQUOT;
 	}
+	if (!u) {
+		u = spare;
+		u->uid = uid;
+		hash_add(hs_users, &u->node, __kuid_val(uid));
+	} else {
+		kfree(spare);
+	}
+	u->bytes += bytes;
 	hs_used += bytes;
 	hs_peak = max(hs_peak, hs_used);
 	return 0;
 }
 
-static void hs_uncharge(u64 bytes)
+static void hs_uncharge(kuid_t uid, u64 bytes)
 {
+	struct hs_user *u;
+
 	lockdep_assert_held(&hs_lock);
 	hs_used -= bytes;
+	u = hs_user_find(uid);
+	if (WARN_ON_ONCE(!u))
+		return;
+	u->bytes -= bytes;
+	if (!u->bytes) {
+		hash_del(&u->node);
+		kfree(u);
+	}
 }
 
 /* ---- populating ------------------------------------------------------ */
@@ -236,7 +302,7 @@ static void hs_region_free_locked(struct hs_region *r)
 {
 	lockdep_assert_held(&hs_lock);
 	list_del(&r->gnode);
-	hs_uncharge(r->bytes);
+	hs_uncharge(r->uid, r->bytes);
 	hs_count--;
 	hs_destroyed++;
 	fput(r->file);
@@ -310,8 +376,11 @@ static int hs_check_node(int node)
 
 int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 {
-	struct hs_tier *t = &hs_tiers[HS_TIER_2M];
+	struct hs_tier *t = &hs_tiers[req->flags & HUGESLAB_CREATE_1G ?
+				      HS_TIER_1G : HS_TIER_2M];
 	int node = req->node == HUGESLAB_NODE_ANY ? NUMA_NO_NODE : req->node;
+	struct hs_user *spare;
+	kuid_t uid = current_uid();
 	struct path root;
 	struct hs_region *r;
 	struct file *file;
@@ -326,10 +395,16 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 	if (err)
 		return err;
 
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
-	if (!r)
-		return -ENOMEM;
-	id = ida_alloc_range(&hs_ids, 1, HS_REGION_MAX_ID, GFP_KERNEL);
+	r = hs_should_fail(HS_FAULT_REGION) ? NULL :
+		kzalloc(sizeof(*r), GFP_KERNEL);
+	spare = hs_should_fail(HS_FAULT_USER) ? NULL :
+		kzalloc(sizeof(*spare), GFP_KERNEL);
+	if (!r || !spare) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	id = hs_should_fail(HS_FAULT_ID) ? -ENOMEM :
+		ida_alloc_range(&hs_ids, 1, HS_REGION_MAX_ID, GFP_KERNEL);
 	if (id < 0) {
 		err = id == -ENOSPC ? -EMFILE : id;
 		goto out_free;
@@ -337,19 +412,22 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 
 	mutex_lock(&hs_lock);
 	hs_reap_locked();
-	err = hs_charge(req->bytes);
+	err = hs_charge(uid, req->bytes, capable(CAP_IPC_LOCK), spare);
+	spare = NULL;
 	mutex_unlock(&hs_lock);
 	if (err)
 		goto out_id;
 
 	root.mnt = t->mnt;
 	root.dentry = t->mnt->mnt_root;
-	file = hs_tmpfile_open(&root, 0600, O_RDWR | O_LARGEFILE, hs_cred);
+	file = hs_should_fail(HS_FAULT_FILE) ? ERR_PTR(-ENOMEM) :
+		hs_tmpfile_open(&root, 0600, O_RDWR | O_LARGEFILE, hs_cred);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
 		goto out_uncharge;
 	}
-	err = hs_populate(file, req->bytes, node);
+	err = hs_should_fail(HS_FAULT_POPULATE) ? -ENOMEM :
+		hs_populate(file, req->bytes, node);
 	if (err == -ENOSPC)
 		err = -ENOMEM;	/* the pool is empty, not a quota */
 	if (err)
@@ -365,7 +443,7 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 	r->id = id;
 	r->bytes = req->bytes;
 	r->shift = t->shift;
-	r->uid = current_uid();
+	r->uid = uid;
 	r->pid = task_tgid_nr(current);
 	get_task_comm(r->comm, current);
 	__module_get(THIS_MODULE);	/* rmmod waits for the last region */
@@ -392,12 +470,16 @@ out_fput:
 	fput(file);
 out_uncharge:
 	mutex_lock(&hs_lock);
-	hs_uncharge(req->bytes);
-	hs_failed++;
+	hs_uncharge(uid, req->bytes);
+	if (err == -ENOMEM)
+		hs_failed_nomem++;
+	else
+		hs_failed_other++;
 	mutex_unlock(&hs_lock);
 out_id:
 	ida_free(&hs_ids, id);
 out_free:
+	kfree(spare);
 	kfree(r);
 	return err;
 }
@@ -470,6 +552,9 @@ int hs_regions_init(void)
 			       HS_NAME, err);
 		goto out_cred;
 	}
+	/* 1 GiB pages exist only where the CPU and kernel have them. */
+	if (hs_tier_mount(&hs_tiers[HS_TIER_1G], "1G", 0))
+		hs_tiers[HS_TIER_1G].mnt = NULL;
 	return 0;
 
 out_cred:

@@ -34,6 +34,9 @@
 #define HUGESLAB_FEAT_REGIONS	(1ULL << 0)	/* create/destroy/mmap */
 #define HUGESLAB_FEAT_NUMA	(1ULL << 1)	/* node placement honoured */
 #define HUGESLAB_FEAT_PIN	(1ULL << 2)	/* GUP/io_uring/O_DIRECT work */
+#define HUGESLAB_FEAT_1G	(1ULL << 3)	/* HUGESLAB_CREATE_1G understood */
+#define HUGESLAB_FEAT_POOL_STATS (1ULL << 4)	/* the pool stats area */
+#define HUGESLAB_FEAT_USER_LIMIT (1ULL << 5)	/* per-user limit (user_max_mb) */
 
 /**
  * struct hugeslab_query - module version, features and global usage
@@ -51,6 +54,9 @@
  * @fd_regions:		out: regions of this open file
  * @nr_nodes:		out: NUMA nodes that have memory
  * @pad:		must be 0
+ * @user_max_bytes:	out: per-user limit (module parameter user_max_mb),
+ *			0 = none; callers with CAP_IPC_LOCK are exempt
+ * @user_bytes:		out: bytes held by regions of the caller's user
  *
  * A caller may pass a smaller struct (an older binary): the kernel fills only
  * the bytes it was given.
@@ -69,17 +75,21 @@ struct hugeslab_query {
 	__u64 fd_regions;
 	__u32 nr_nodes;
 	__u32 pad;
+	__u64 user_max_bytes;
+	__u64 user_bytes;
 };
 
 /* Smallest struct hugeslab_query the kernel accepts: flags + abi_version. */
 #define HUGESLAB_QUERY_SIZE_VER0	8
 
 /* Flags of struct hugeslab_create. */
-#define HUGESLAB_CREATE_VALID	0U
+#define HUGESLAB_CREATE_1G	(1U << 0)	/* 1 GiB pages (-EOPNOTSUPP if none) */
+#define HUGESLAB_CREATE_VALID	(HUGESLAB_CREATE_1G)
 
 /**
  * struct hugeslab_create - create a region of huge pages
- * @bytes:	in: size, a non-zero multiple of the page size (2 MiB)
+ * @bytes:	in: size, a non-zero multiple of the page size (2 MiB, or
+ *		1 GiB with HUGESLAB_CREATE_1G)
  * @flags:	in: HUGESLAB_CREATE_* bits; others give -EINVAL
  * @node:	in: NUMA node, or HUGESLAB_NODE_ANY
  * @id:		out: region id (as shown in debugfs)
@@ -90,8 +100,8 @@ struct hugeslab_query {
  *
  * The region is zeroed and fully populated when the ioctl returns, so later
  * faults never fail. Errors: -EINVAL (bad size, flags, node or padding),
- * -EDQUOT (a limit such as max_mb would be exceeded), -ENOMEM (no free huge
- * pages, or none on @node).
+ * -EDQUOT (max_mb or user_max_mb would be exceeded), -ENOMEM (no free huge
+ * pages, or none on @node), -EOPNOTSUPP (no 1 GiB pages in this kernel).
  */
 struct hugeslab_create {
 	__u64 bytes;
@@ -118,6 +128,50 @@ struct hugeslab_destroy {
 	__u32 flags;
 	__u32 pad;
 };
+
+/*
+ * Pool statistics a process publishes for admins (hsstat, debugfs "pools").
+ * mmap(NULL, HUGESLAB_STATS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+ * HUGESLAB_STATS_OFFSET) gives an array of HUGESLAB_STATS_SLOTS slots,
+ * zeroed, private to the open file. The process writes its pools' counters
+ * there with plain stores; the kernel only reads them and trusts nothing it
+ * reads (names are cut and sanitised, numbers clamped).
+ */
+#define HUGESLAB_STATS_OFFSET	0ULL
+#define HUGESLAB_STATS_BYTES	65536
+#define HUGESLAB_POOL_NAME_LEN	32
+#define HUGESLAB_POOL_LIVE	(1U << 0)	/* slot describes a pool */
+
+/**
+ * struct hugeslab_pool_stat - one pool's counters in the stats area
+ * @flags:	HUGESLAB_POOL_LIVE while the slot is in use
+ * @seq:	free for the writer (e.g. a sequence count); not read
+ * @name:	the pool's name, NUL-terminated if shorter than the field
+ * @obj_size:	bytes per object
+ * @in_use:	objects allocated and not freed
+ * @total:	objects the pool holds (in use or cached)
+ * @bytes:	memory the pool holds
+ * @allocs:	allocations
+ * @frees:	frees
+ * @cache_hits:	allocations served from a thread's cache
+ * @reserved:	zero
+ */
+struct hugeslab_pool_stat {
+	__u32 flags;
+	__u32 seq;
+	char name[HUGESLAB_POOL_NAME_LEN];
+	__u64 obj_size;
+	__u64 in_use;
+	__u64 total;
+	__u64 bytes;
+	__u64 allocs;
+	__u64 frees;
+	__u64 cache_hits;
+	__u64 reserved[4];
+};
+
+#define HUGESLAB_STATS_SLOTS \
+	(HUGESLAB_STATS_BYTES / sizeof(struct hugeslab_pool_stat))
 
 #define HUGESLAB_IOC_MAGIC	0xB9
 
