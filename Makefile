@@ -6,6 +6,7 @@
 #   make module       hugeslab.ko for the running kernel (KDIR=... to override)
 #   make demo         the end-to-end demo in a VM (installs what is missing)
 #   make check        every test: host, then the module on Debian 6.1 and 6.12
+#   make lint         checkpatch --strict and sparse (W=1) over the module
 #   make install      PREFIX=/usr/local DESTDIR=
 #
 # V=1 shows full commands.
@@ -53,7 +54,7 @@ endif
 
 .DEFAULT_GOAL := all
 .PHONY: all clean install module module-clean demo check check-host \
-	check-vm deps
+	check-vm deps lint
 
 all:
 
@@ -96,6 +97,9 @@ demo: deps
 check: deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all
 	$(Q)scripts/check
+
+lint: deps
+	$(Q)scripts/lint
 
 clean:
 	rm -rf $(BUILD)

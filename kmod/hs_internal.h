@@ -11,6 +11,7 @@
 #ifndef _HS_INTERNAL_H
 #define _HS_INTERNAL_H
 
+#include <linux/bits.h>
 #include <linux/list.h>
 #include <linux/seq_file.h>
 #include <linux/mutex.h>
@@ -24,7 +25,7 @@
 
 /* mmap offsets: region id in the high bits, byte offset in the low ones. */
 #define HS_OFFSET_SHIFT		40
-#define HS_REGION_MAX_BYTES	(1ULL << HS_OFFSET_SHIFT)
+#define HS_REGION_MAX_BYTES	BIT_ULL(HS_OFFSET_SHIFT)
 #define HS_REGION_MAX_ID	((1U << (63 - HS_OFFSET_SHIFT)) - 1)
 #define HS_PGOFF_SHIFT		(HS_OFFSET_SHIFT - PAGE_SHIFT)
 
@@ -90,7 +91,7 @@ struct hs_region {
  * @comm:	its command
  */
 struct hs_ctx {
-	struct mutex lock;
+	struct mutex lock;	/* see @lock above */
 	struct list_head regions;
 	u64 bytes;
 	u64 count;

@@ -33,6 +33,7 @@
 #include "hs_compat.h"
 #include "hs_internal.h"
 
+/* Guards hs_regions, region->ctx, hs_stat_ctxs, hs_users and the counters. */
 DEFINE_MUTEX(hs_lock);
 LIST_HEAD(hs_regions);
 struct hs_tier hs_tiers[HS_TIER_COUNT];
@@ -45,8 +46,10 @@ static unsigned int hs_detached;	/* under hs_lock */
 static u64 hs_used, hs_count, hs_peak, hs_created, hs_destroyed;
 static u64 hs_failed_limit, hs_failed_nomem, hs_failed_other;
 
-/* Bytes each user's regions hold, under hs_lock; entries for users with
- * regions only. */
+/*
+ * Bytes each user's regions hold, under hs_lock; entries for users with
+ * regions only.
+ */
 struct hs_user {
 	struct hlist_node node;
 	kuid_t uid;
@@ -56,7 +59,7 @@ struct hs_user {
 static DEFINE_HASHTABLE(hs_users, 6);
 
 /* The hugetlbfs size= of the reserve mount: beyond any real pool. */
-#define HS_MOUNT_MAX_BYTES	(1ULL << 50)
+#define HS_MOUNT_MAX_BYTES	BIT_ULL(50)
 
 static void hs_reap_work_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(hs_reap_work, hs_reap_work_fn);
