@@ -147,10 +147,23 @@ struct hs_pool_stats {
 	uint64_t frees;		/* hs_pool_free() calls */
 	uint64_t cache_hits;	/* allocs served by the thread's cache */
 	uint64_t slabs;		/* slabs (runs of huge pages) held */
-	uint64_t reserved[7];
+	uint64_t slabs_released; /* slabs given back to the regions so far */
+	uint64_t reserved[6];
 };
 
 int hs_pool_stats(hs_pool_t *pool, struct hs_pool_stats *stats);
+
+/*
+ * Give back now what the pool holds but does not use: objects cached in
+ * the shared depot go back to their slabs, and slabs with nothing in use
+ * return to the regions, and so to the kernel. Objects in threads' caches
+ * stay. Returns the bytes given back. Pools also do this by themselves, a
+ * step at a time: memory a pool has not needed for a whole interval (1 s,
+ * or HUGESLAB_TRIM_MS) is given back when the pool is next used, so a
+ * workload that shrinks does not keep its peak and one that oscillates
+ * does not map and unmap on every swing.
+ */
+size_t hs_pool_trim(hs_pool_t *pool);
 
 /*
  * The pool's stats as one JSON object into @buf (NUL-terminated). Returns

@@ -8,9 +8,13 @@
  * spans of contiguous units first-fit. A span never crosses a region, so no
  * object does either.
  *
- * Fully free regions go back to the backend, except the most recently
- * emptied one per arena, kept so a pool that oscillates around a region
- * boundary does not map and unmap on every swing.
+ * Spans come back when a pool releases a slab, which it does only after
+ * the slab went unused for a whole trim interval: their pages go back to
+ * the kernel at once (decommitted, the address range kept) and are
+ * faulted in again when a span reuses them. Fully free regions are
+ * unmapped, except the most recently emptied one per arena, kept so a
+ * workload swinging around a region boundary does not map and unmap on
+ * every swing.
  */
 #include <errno.h>
 #include <string.h>
@@ -24,6 +28,7 @@ struct _hs_aregion {
 	size_t units;
 	size_t nfree;
 	uint64_t *used;			/* bit per unit */
+	uint64_t *decommitted;		/* bit per unit: pages given back */
 	struct _hs_aregion *next;
 };
 
@@ -101,7 +106,8 @@ static struct _hs_aregion *aregion_new(size_t units, int node)
 	if (!r)
 		goto nomem;
 	r->used = _hs_meta_alloc(HS_ALIGN_UP(units, 64) / 8);
-	if (!r->used)
+	r->decommitted = _hs_meta_alloc(HS_ALIGN_UP(units, 64) / 8);
+	if (!r->used || !r->decommitted)
 		goto nomem;
 	if (_hs_mem_map(units * HS_UNIT, node, &r->mem) < 0)
 		goto fail;
@@ -115,6 +121,7 @@ fail:
 	err = errno;
 	if (r) {
 		_hs_meta_free(r->used, HS_ALIGN_UP(units, 64) / 8);
+		_hs_meta_free(r->decommitted, HS_ALIGN_UP(units, 64) / 8);
 		_hs_meta_free(r, sizeof(*r));
 	}
 	errno = err;
@@ -124,7 +131,35 @@ fail:
 static void aregion_forget(struct _hs_aregion *r)
 {
 	_hs_meta_free(r->used, HS_ALIGN_UP(r->units, 64) / 8);
+	_hs_meta_free(r->decommitted, HS_ALIGN_UP(r->units, 64) / 8);
 	_hs_meta_free(r, sizeof(*r));
+}
+
+/* Fault back in the decommitted units of a run about to be used. */
+static int units_commit(struct _hs_aregion *r, size_t first, size_t n)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++) {
+		if (!(r->decommitted[i / 64] & (1ULL << (i % 64))))
+			continue;
+		if (_hs_mem_commit(&r->mem, i * HS_UNIT, HS_UNIT) < 0)
+			return -1;
+		r->decommitted[i / 64] &= ~(1ULL << (i % 64));
+	}
+	return 0;
+}
+
+static void units_decommit(struct _hs_aregion *r, size_t first, size_t n)
+{
+	size_t i;
+
+	for (i = first; i < first + n; i++) {
+		if (r->decommitted[i / 64] & (1ULL << (i % 64)))
+			continue;
+		if (_hs_mem_decommit(&r->mem, i * HS_UNIT, HS_UNIT) == 0)
+			r->decommitted[i / 64] |= 1ULL << (i % 64);
+	}
 }
 
 static void span_take(struct _hs_aregion *r, size_t first, size_t units,
@@ -151,13 +186,18 @@ int _hs_span_alloc(size_t units, int node, struct _hs_span *span)
 	}
 	for (r = a->regions; r; r = r->next) {
 		first = find_run(r, units);
-		if (first >= 0) {
-			span_take(r, (size_t)first, units, span);
+		if (first < 0)
+			continue;
+		if (units_commit(r, (size_t)first, units) < 0) {
 			pthread_mutex_unlock(&arena_lock);
-			return 0;
+			return -1;
 		}
+		span_take(r, (size_t)first, units, span);
+		pthread_mutex_unlock(&arena_lock);
+		return 0;
 	}
-	if (a->spare && a->spare->units >= units) {
+	if (a->spare && a->spare->units >= units &&
+	    units_commit(a->spare, 0, units) == 0) {
 		r = a->spare;
 		a->spare = NULL;
 	} else {
@@ -183,11 +223,13 @@ int _hs_span_alloc(size_t units, int node, struct _hs_span *span)
 void _hs_span_free(struct _hs_span *span)
 {
 	struct _hs_aregion *r = span->owner, **pp, *old = NULL;
+	size_t first = (span->base - (uintptr_t)r->mem.base) / HS_UNIT;
 	struct arena *a;
 
 	pthread_mutex_lock(&arena_lock);
-	units_mark(r, (span->base - (uintptr_t)r->mem.base) / HS_UNIT,
-		   span->units, false);
+	units_mark(r, first, span->units, false);
+	/* The pool kept the slab through an interval unused: pages go now. */
+	units_decommit(r, first, span->units);
 	if (r->nfree == r->units) {
 		for (a = arenas; a; a = a->next) {
 			for (pp = &a->regions; *pp; pp = &(*pp)->next) {
@@ -210,6 +252,29 @@ found:
 		aregion_forget(old);
 	}
 	span->owner = NULL;
+}
+
+/* Give back the regions kept empty for hysteresis. */
+void _hs_arena_trim(void)
+{
+	struct _hs_aregion *spares = NULL, *r;
+	struct arena *a;
+
+	pthread_mutex_lock(&arena_lock);
+	for (a = arenas; a; a = a->next) {
+		if (a->spare) {
+			arena_bytes -= a->spare->units * HS_UNIT;
+			a->spare->next = spares;
+			spares = a->spare;
+			a->spare = NULL;
+		}
+	}
+	pthread_mutex_unlock(&arena_lock);
+	while ((r = spares)) {
+		spares = r->next;
+		_hs_mem_unmap(&r->mem);
+		aregion_forget(r);
+	}
 }
 
 size_t _hs_arena_bytes(void)

@@ -44,6 +44,10 @@ static char backend_reason[512];
 static int backend_err;		/* errno when no backend could be chosen */
 static int kmod_fd = -1;
 static bool kmod_reopen;	/* a fork child must get its own open file */
+/* The module's pool stats area and which slots are taken, under kmod_lock. */
+static struct hugeslab_pool_stat *stats_area;
+static bool stats_unavailable;
+static uint64_t stats_taken[HUGESLAB_STATS_SLOTS / 64];
 
 static const char *const backend_names[] = {
 	[HS_BACKEND_NONE] = "none",
@@ -246,6 +250,9 @@ static int kmod_get_fd(void)
 		/* After fork: never create or destroy through the parent's file. */
 		if (kmod_fd >= 0)
 			close(kmod_fd);
+		stats_area = NULL;	/* not inherited (VM_DONTCOPY) */
+		stats_unavailable = false;
+		memset(stats_taken, 0, sizeof(stats_taken));
 		kmod_fd = kmod_open(why, sizeof(why));
 		kmod_reopen = false;
 		if (kmod_fd < 0)
@@ -401,6 +408,35 @@ int _hs_mem_map(size_t bytes, int node, struct _hs_mem *mem)
 	return 0;
 }
 
+/*
+ * Give the pages of [off, off + len) back to the kernel, keeping the
+ * address range: hole punching on the module's file (the pages go back to
+ * the hugetlb pool), MADV_DONTNEED elsewhere. -1 if the kernel cannot.
+ */
+int _hs_mem_decommit(struct _hs_mem *mem, size_t off, size_t len)
+{
+	int advice = mem->backend == HS_BACKEND_KMOD ? MADV_REMOVE :
+		     MADV_DONTNEED;
+
+	return madvise((char *)mem->base + off, len, advice);
+}
+
+/*
+ * Make [off, off + len) usable again after a decommit: huge pages are
+ * faulted in now, so an empty pool is an error here and not a SIGBUS
+ * later; other pages fill on first touch.
+ */
+int _hs_mem_commit(struct _hs_mem *mem, size_t off, size_t len)
+{
+	if (mem->backend != HS_BACKEND_KMOD && mem->backend != HS_BACKEND_HUGETLB)
+		return 0;
+	if (madvise((char *)mem->base + off, len, MADV_POPULATE_WRITE) < 0 &&
+	    errno != EINVAL)
+		return _hs_fail(errno, "re-populating %zu bytes of huge pages: %s (pool exhausted?)",
+				len, strerror(errno));
+	return 0;
+}
+
 void _hs_mem_unmap(struct _hs_mem *mem)
 {
 	struct hugeslab_destroy d = { .id = mem->kmod_id };
@@ -416,6 +452,69 @@ void _hs_mem_unmap(struct _hs_mem *mem)
 		pthread_mutex_unlock(&kmod_lock);
 	}
 	mem->base = NULL;
+}
+
+/* ---- publishing pool stats to the module ------------------------------ */
+
+/* Map the stats area once; called with kmod_lock held. */
+static bool stats_map_locked(void)
+{
+	void *p;
+
+	if (stats_area)
+		return true;
+	if (stats_unavailable || kmod_fd < 0)
+		return false;
+	p = mmap(NULL, HUGESLAB_STATS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 kmod_fd, HUGESLAB_STATS_OFFSET);
+	if (p == MAP_FAILED) {
+		/* An older module, or out of memory: pools just stay unlisted. */
+		stats_unavailable = true;
+		return false;
+	}
+	stats_area = p;
+	return true;
+}
+
+struct hugeslab_pool_stat *_hs_stats_slot_get(void)
+{
+	struct hugeslab_pool_stat *slot = NULL;
+	unsigned int i;
+
+	if (backend_get() != HS_BACKEND_KMOD)
+		return NULL;
+	if (kmod_get_fd() < 0)
+		return NULL;
+	pthread_mutex_lock(&kmod_lock);
+	if (stats_map_locked()) {
+		for (i = 0; i < HUGESLAB_STATS_SLOTS; i++) {
+			if (!(stats_taken[i / 64] & (1ULL << (i % 64)))) {
+				stats_taken[i / 64] |= 1ULL << (i % 64);
+				slot = &stats_area[i];
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&kmod_lock);
+	return slot;
+}
+
+void _hs_stats_slot_put(struct hugeslab_pool_stat *slot)
+{
+	size_t i;
+
+	if (!slot)
+		return;
+	pthread_mutex_lock(&kmod_lock);
+	/* A slot from before a fork is not ours to touch any more. */
+	if (stats_area && slot >= stats_area &&
+	    slot < stats_area + HUGESLAB_STATS_SLOTS) {
+		i = (size_t)(slot - stats_area);
+		__atomic_store_n(&slot->flags, 0, __ATOMIC_RELEASE);
+		memset(slot->name, 0, sizeof(slot->name));
+		stats_taken[i / 64] &= ~(1ULL << (i % 64));
+	}
+	pthread_mutex_unlock(&kmod_lock);
 }
 
 void _hs_backend_fork_prepare(void)

@@ -54,6 +54,16 @@ struct _hs_mem {
  */
 int _hs_mem_map(size_t bytes, int node, struct _hs_mem *mem);
 void _hs_mem_unmap(struct _hs_mem *mem);
+int _hs_mem_decommit(struct _hs_mem *mem, size_t off, size_t len);
+int _hs_mem_commit(struct _hs_mem *mem, size_t off, size_t len);
+
+/*
+ * A slot of the module's pool stats area (uapi/hugeslab.h) for a pool to
+ * publish its counters in, or NULL (not on the kmod backend, area full).
+ */
+struct hugeslab_pool_stat;
+struct hugeslab_pool_stat *_hs_stats_slot_get(void);
+void _hs_stats_slot_put(struct hugeslab_pool_stat *slot);
 
 /* ---- arena.c: units of region memory for pools ------------------------- */
 
@@ -68,6 +78,8 @@ int _hs_span_alloc(size_t units, int node, struct _hs_span *span);
 void _hs_span_free(struct _hs_span *span);
 /* Bytes of region memory the arenas hold (for stats). */
 size_t _hs_arena_bytes(void);
+/* Unmap the empty regions kept for hysteresis. */
+void _hs_arena_trim(void);
 
 /* ---- fork.c: one lock order for pthread_atfork ------------------------- */
 

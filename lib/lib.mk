@@ -12,6 +12,10 @@ LIB_SO_REAL	:= $(LIB_SO).$(VERSION)
 LIB_PC		:= $(BUILD)/lib/pkgconfig/hugeslab.pc
 LIB_CFLAGS	:= $(HS_CFLAGS) -fvisibility=hidden -Ilib \
 		   -DHS_VERSION_STRING='"$(VERSION)"'
+# make VALGRIND=1: tell memcheck about pool objects (lib/debug.h).
+ifeq ($(VALGRIND),1)
+LIB_CFLAGS	+= -DHS_VALGRIND
+endif
 
 all: $(LIB_A) $(LIB_SO) $(LIB_PC)
 

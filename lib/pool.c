@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * libhugeslab: pools - creation and destruction, the depot, slabs, and the
- * slow paths the per-thread caches fall back to (see pool.h for the levels).
+ * libhugeslab: pools - creation and destruction, the depot, trimming, and
+ * the slow paths the per-thread caches fall back to (see pool.h for the
+ * levels, slab.c for the slabs).
  *
  * User code (constructors, destructors) never runs under a pool lock, so it
  * may itself use pools.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "debug.h"
 #include "pool.h"
 
 /* Objects per magazine: about 64 KiB of objects, between 8 and 128. */
@@ -49,176 +53,169 @@ static void mags_free(struct hs_mag *m)
 	}
 }
 
-/* ---- unit -> slab map (slow paths only) -------------------------------- */
+/* ---- trimming and publishing ----------------------------------------- */
 
-static uint32_t map_slot(uintptr_t unit, uint32_t cap)
+/*
+ * Working-set trimming, as in Bonwick's depot: during each interval the
+ * pool notes the fewest full magazines its depot held. Those were never
+ * needed, so at the interval's end that many go back to their slabs, and
+ * slabs with nothing in use (beyond one kept as a cushion) are released.
+ * A pool that oscillates within an interval dips its depot to zero and so
+ * keeps its memory; one that shrank gives the surplus back within two
+ * intervals of its next slow-path call.
+ */
+#define TRIM_MS_DEFAULT	1000
+#define KEEP_EMPTY_MAGS	16
+
+static uint64_t now_ns(void)
 {
-	return (uint32_t)((unit * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static uintptr_t slab_unit(const struct hs_slab *s, size_t i)
+void _hs_pool_counters_locked(hs_pool_t *p, uint64_t *allocs, uint64_t *frees)
 {
-	return (s->span.base >> HS_UNIT_SHIFT) + i;
+	struct hs_tc *tc;
+
+	*allocs = p->gone_allocs;
+	*frees = p->gone_frees;
+	for (tc = p->tcs; tc; tc = tc->next) {
+		*allocs += __atomic_load_n(&tc->allocs, __ATOMIC_RELAXED);
+		*frees += __atomic_load_n(&tc->frees, __ATOMIC_RELAXED);
+	}
+}
+
+/* Copy the counters to the module's stats area, if the pool has a slot. */
+void _hs_pool_publish_locked(hs_pool_t *p)
+{
+	struct hugeslab_pool_stat *st = p->pub;
+	uint64_t allocs, frees;
+
+	if (!st)
+		return;
+	_hs_pool_counters_locked(p, &allocs, &frees);
+#define PUB(field, v) __atomic_store_n(&st->field, (v), __ATOMIC_RELAXED)
+	PUB(in_use, allocs > frees ? allocs - frees : 0);
+	PUB(total, p->carved);
+	PUB(bytes, p->nslabs * p->slab_units * HS_UNIT);
+	PUB(allocs, allocs);
+	PUB(frees, frees);
+	PUB(cache_hits, allocs > p->misses ? allocs - p->misses : 0);
+#undef PUB
+}
+
+static void publish_start(hs_pool_t *p)
+{
+	struct hugeslab_pool_stat *st = _hs_stats_slot_get();
+
+	if (!st)
+		return;
+	memcpy(st->name, p->name, sizeof(st->name));
+	st->obj_size = p->obj_size;
+	p->pub = st;
+	_hs_pool_publish_locked(p);
+	__atomic_store_n(&st->flags, HUGESLAB_POOL_LIVE, __ATOMIC_RELEASE);
 }
 
 /*
- * Rebuild the table from the slab list with room for @cap entries. Slabs
- * come and go rarely, so rebuilding beats tombstones. -1 without memory.
+ * Send up to @nmags full depot magazines back to their slabs, then unlink
+ * the slabs with nothing in use beyond @keep of them into @out (released
+ * by release_slabs() once unlocked).
  */
-static int map_rebuild(hs_pool_t *p, uint32_t cap)
+static void depot_release_locked(hs_pool_t *p, uint64_t nmags, uint32_t keep,
+				 struct hs_slab **out)
 {
-	struct hs_slab **map = _hs_meta_alloc(cap * sizeof(*map));
-	struct hs_slab *s;
-	size_t u;
+	struct hs_slab *s, *next;
+	uint32_t i, kept = 0;
 
-	if (!map)
-		return -1;
-	p->map_used = 0;
-	for (s = p->slabs; s; s = s->next) {
-		for (u = 0; u < s->span.units; u++) {
-			uint32_t k = map_slot(slab_unit(s, u), cap);
+	while (nmags && p->full) {
+		struct hs_mag *m = p->full;
 
-			while (map[k])
-				k = (k + 1) & (cap - 1);
-			map[k] = s;
-			p->map_used++;
+		p->full = m->next;
+		p->nfull--;
+		nmags--;
+		for (i = 0; i < m->rounds; i++)
+			_hs_slab_put_locked(p, m->objs[i]);
+		m->rounds = 0;
+		if (p->nempty < KEEP_EMPTY_MAGS) {
+			m->next = p->empty;
+			p->empty = m;
+			p->nempty++;
+		} else {
+			_hs_mag_free(m);
 		}
 	}
-	_hs_meta_free(p->map, p->map_cap * sizeof(*p->map));
-	p->map = map;
-	p->map_cap = cap;
-	return 0;
-}
-
-static struct hs_slab *map_find(const hs_pool_t *p, uintptr_t addr)
-{
-	uintptr_t unit = addr >> HS_UNIT_SHIFT;
-	uint32_t k;
-
-	if (!p->map_cap)
-		return NULL;
-	for (k = map_slot(unit, p->map_cap); p->map[k];
-	     k = (k + 1) & (p->map_cap - 1)) {
-		struct hs_slab *s = p->map[k];
-
-		if (unit >= slab_unit(s, 0) && unit < slab_unit(s, s->span.units))
-			return s;
-	}
-	return NULL;
-}
-
-/* ---- slabs ------------------------------------------------------------- */
-
-static size_t freemap_bytes(uint32_t nobj)
-{
-	return HS_ALIGN_UP((size_t)nobj, 64) / 8;
-}
-
-/* Map a new slab; called without the pool lock. */
-static struct hs_slab *slab_new(hs_pool_t *p)
-{
-	struct hs_slab *s = _hs_meta_alloc(sizeof(*s));
-
-	if (!s) {
-		_hs_fail(ENOMEM, "pool %s: out of memory for slab bookkeeping",
-			 p->name);
-		return NULL;
-	}
-	s->freemap = _hs_meta_alloc(freemap_bytes(p->slab_nobj));
-	if (!s->freemap) {
-		_hs_meta_free(s, sizeof(*s));
-		_hs_fail(ENOMEM, "pool %s: out of memory for slab bookkeeping",
-			 p->name);
-		return NULL;
-	}
-	if (_hs_span_alloc(p->slab_units, p->node, &s->span) < 0) {
-		int err = errno;
-
-		_hs_meta_free(s->freemap, freemap_bytes(p->slab_nobj));
-		_hs_meta_free(s, sizeof(*s));
-		errno = err;
-		return NULL;
-	}
-	s->base = s->span.base;
-	s->nobj = p->slab_nobj;
-	return s;
-}
-
-static void slab_meta_free(hs_pool_t *p, struct hs_slab *s)
-{
-	_hs_meta_free(s->freemap, freemap_bytes(p->slab_nobj));
-	_hs_meta_free(s, sizeof(*s));
-}
-
-/* Link a new slab in; false if the lookup table could not grow. */
-static bool slab_add_locked(hs_pool_t *p, struct hs_slab *s)
-{
-	uint32_t need = (uint32_t)(p->map_used + s->span.units), cap;
-
-	s->prev = NULL;
-	s->next = p->slabs;
-	if (p->slabs)
-		p->slabs->prev = s;
-	p->slabs = s;
-	/* Keep the table at most half full. */
-	for (cap = p->map_cap ? p->map_cap : 64; need * 2 > cap; cap *= 2)
-		;
-	if (map_rebuild(p, cap) < 0) {
-		p->slabs = s->next;
-		if (p->slabs)
-			p->slabs->prev = NULL;
-		return false;
-	}
-	p->nslabs++;
-	if (!p->carving)
-		p->carving = s;
-	return true;
-}
-
-/* Put a constructed object back into its slab. */
-static void slab_put_locked(hs_pool_t *p, void *obj)
-{
-	struct hs_slab *s = map_find(p, (uintptr_t)obj);
-	uint32_t i;
-
-	if (!s)
-		return;	/* not from this pool: nothing safe to do */
-	i = (uint32_t)(((uintptr_t)obj - s->base) / p->stride);
-	if (s->freemap[i / 64] & (1ULL << (i % 64)))
-		return;	/* already free: a double free */
-	s->freemap[i / 64] |= 1ULL << (i % 64);
-	s->nfree++;
-	p->slab_free++;
-}
-
-/* Take a constructed object back out of some slab, or NULL. */
-static void *slab_take_locked(hs_pool_t *p)
-{
-	struct hs_slab *s;
-	uint32_t w, words;
-
-	if (!p->slab_free)
-		return NULL;
-	for (s = p->slabs; s; s = s->next) {
-		if (!s->nfree)
+	for (s = p->slabs; s; s = next) {
+		next = s->next;
+		if (!_hs_slab_empty(s))
 			continue;
-		words = (s->ncarved + 63) / 64;
-		for (w = s->scan; w < words + s->scan; w++) {
-			uint32_t k = w % words;
-			uint64_t bits = s->freemap[k];
-
-			if (bits) {
-				uint32_t i = k * 64 + (uint32_t)__builtin_ctzll(bits);
-
-				s->freemap[k] &= bits - 1;
-				s->nfree--;
-				p->slab_free--;
-				s->scan = k;
-				return (void *)(s->base + (uintptr_t)i * p->stride);
-			}
+		if (kept < keep) {
+			kept++;
+			continue;
 		}
+		_hs_slab_unlink_locked(p, s);
+		p->released++;
+		s->next = *out;
+		*out = s;
 	}
-	return NULL;
+}
+
+/* Destruct and free released slabs; without the lock (runs destructors). */
+static size_t release_slabs(hs_pool_t *p, struct hs_slab *list)
+{
+	struct hs_slab *s, *next;
+	size_t bytes = 0;
+
+	for (s = list; s; s = next) {
+		next = s->next;
+		bytes += s->span.units * HS_UNIT;
+		_hs_slab_destruct(p, s);
+		_hs_slab_free(p, s);
+	}
+	return bytes;
+}
+
+/*
+ * Called on every slow path with the lock held: track the depot's low
+ * water mark, trim at the end of an interval, publish the counters.
+ */
+static struct hs_slab *tick_locked(hs_pool_t *p)
+{
+	struct hs_slab *out = NULL;
+	uint64_t now;
+
+	if (p->nfull < p->min_full)
+		p->min_full = p->nfull;
+	_hs_pool_publish_locked(p);
+	now = now_ns();
+	if (now < p->trim_at)
+		return NULL;
+	depot_release_locked(p, p->min_full, 1, &out);
+	p->min_full = p->nfull;
+	p->trim_at = now + p->trim_ns;
+	return out;
+}
+
+HS_EXPORT size_t hs_pool_trim(hs_pool_t *p)
+{
+	struct hs_slab *out = NULL;
+	size_t bytes;
+
+	if (!p)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	depot_release_locked(p, UINT64_MAX, 0, &out);
+	mags_free(p->empty);
+	p->empty = NULL;
+	p->nempty = 0;
+	p->min_full = p->nfull;
+	_hs_pool_publish_locked(p);
+	pthread_mutex_unlock(&p->lock);
+	bytes = release_slabs(p, out);
+	_hs_arena_trim();
+	return bytes;
 }
 
 /*
@@ -239,23 +236,23 @@ static int fill_locked(hs_pool_t *p, struct hs_mag *m, uint32_t want,
 		fresh[nfresh++] = p->raw[--p->nraw];
 		got++;
 	}
-	while (got < want && (obj = slab_take_locked(p))) {
+	while (got < want && (obj = _hs_slab_take_locked(p))) {
 		m->objs[m->rounds++] = obj;
 		got++;
 	}
 	while (got < want) {
 		struct hs_slab *s = p->carving;
+		uint32_t n;
 
 		if (!s) {
 			pthread_mutex_unlock(&p->lock);
-			s = slab_new(p);
+			s = _hs_slab_new(p);
 			pthread_mutex_lock(&p->lock);
 			if (!s)
 				break;
-			if (!slab_add_locked(p, s)) {
+			if (!_hs_slab_add_locked(p, s)) {
 				pthread_mutex_unlock(&p->lock);
-				_hs_span_free(&s->span);
-				slab_meta_free(p, s);
+				_hs_slab_free(p, s);
 				pthread_mutex_lock(&p->lock);
 				_hs_fail(ENOMEM, "pool %s: out of memory for slab bookkeeping",
 					 p->name);
@@ -263,19 +260,9 @@ static int fill_locked(hs_pool_t *p, struct hs_mag *m, uint32_t want,
 			}
 			continue;	/* another thread may have added one too */
 		}
-		while (got < want && s->ncarved < s->nobj) {
-			fresh[nfresh++] = (void *)(s->base +
-				(uintptr_t)s->ncarved * p->stride);
-			s->ncarved++;
-			got++;
-		}
-		if (s->ncarved == s->nobj) {
-			/* Find the next slab that still has room, if any. */
-			for (p->carving = p->slabs; p->carving;
-			     p->carving = p->carving->next)
-				if (p->carving->ncarved < p->carving->nobj)
-					break;
-		}
+		n = _hs_slab_carve_locked(p, s, fresh + nfresh, want - got);
+		nfresh += (int)n;
+		got += n;
 	}
 	return got ? nfresh : -1;
 }
@@ -311,6 +298,7 @@ static int construct(hs_pool_t *p, struct hs_mag *m, void **fresh, int n)
 	int i, err = 0;
 
 	for (i = 0; i < n; i++) {
+		_hs_dbg_carve(p, fresh[i]);
 		if (p->ctor) {
 			err = p->ctor(fresh[i], p->arg);
 			if (err) {
@@ -318,6 +306,7 @@ static int construct(hs_pool_t *p, struct hs_mag *m, void **fresh, int n)
 				break;
 			}
 		}
+		_hs_dbg_enter(p, fresh[i]);
 		m->objs[m->rounds++] = fresh[i];
 	}
 	if (i) {
@@ -350,10 +339,20 @@ static void *alloc_uncached(hs_pool_t *p)
 
 	pthread_mutex_lock(&p->lock);
 	p->misses++;
-	if (p->full && p->full->rounds) {
-		one.m.objs[0] = p->full->objs[--p->full->rounds];
+	if (p->full) {
+		struct hs_mag *m = p->full;
+
+		one.m.objs[0] = m->objs[--m->rounds];
 		one.m.rounds = 1;
 		n = 0;
+		if (!m->rounds) {
+			/* The depot's full list holds no empty magazine. */
+			p->full = m->next;
+			p->nfull--;
+			m->next = p->empty;
+			p->empty = m;
+			p->nempty++;
+		}
 	} else {
 		n = fill_locked(p, &one.m, 1, fresh);
 	}
@@ -368,11 +367,13 @@ static void *alloc_uncached(hs_pool_t *p)
 	pthread_mutex_lock(&p->lock);
 	p->gone_allocs++;
 	pthread_mutex_unlock(&p->lock);
+	_hs_dbg_alloc(p, one.m.objs[0]);
 	return one.m.objs[0];
 }
 
 void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 {
+	struct hs_slab *released;
 	void *fresh[MAG_MAX];
 	struct hs_mag *m;
 	int n, err;
@@ -398,12 +399,16 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 		p->nempty++;
 		tc->prev = tc->loaded;
 		tc->loaded = m;
+		released = tick_locked(p);
 		pthread_mutex_unlock(&p->lock);
+		release_slabs(p, released);
 		goto pop;
 	}
 	n = fill_locked(p, tc->loaded, p->mag_cap / 2 ? p->mag_cap / 2 : 1,
 			fresh);
+	released = tick_locked(p);
 	pthread_mutex_unlock(&p->lock);
+	release_slabs(p, released);
 	if (n < 0)
 		return NULL;
 	err = construct(p, tc->loaded, fresh, n);
@@ -416,18 +421,21 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 	}
 pop:
 	_hs_count(&tc->allocs);
-	return tc->loaded->objs[--tc->loaded->rounds];
+	m = tc->loaded;
+	_hs_dbg_alloc(p, m->objs[m->rounds - 1]);
+	return m->objs[--m->rounds];
 }
 
 void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 {
+	struct hs_slab *released;
 	struct hs_mag *m;
 
 	if (!tc)
 		tc = _hs_tc_get(p);
 	if (!tc) {
 		pthread_mutex_lock(&p->lock);
-		slab_put_locked(p, obj);
+		_hs_slab_put_locked(p, obj);
 		p->gone_frees++;
 		pthread_mutex_unlock(&p->lock);
 		return;
@@ -448,7 +456,7 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 	}
 	if (!m) {
 		/* No memory for a magazine: straight back to the slab. */
-		slab_put_locked(p, obj);
+		_hs_slab_put_locked(p, obj);
 		pthread_mutex_unlock(&p->lock);
 		_hs_count(&tc->frees);
 		return;
@@ -460,7 +468,9 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 	tc->prev = tc->loaded;
 	m->rounds = 0;
 	tc->loaded = m;
+	released = tick_locked(p);
 	pthread_mutex_unlock(&p->lock);
+	release_slabs(p, released);
 push:
 	tc->loaded->objs[tc->loaded->rounds++] = obj;
 	_hs_count(&tc->frees);
@@ -523,6 +533,19 @@ static int registry_add(hs_pool_t *p)
 	registry[i] = p;
 	p->id = i;
 	return 0;
+}
+
+/* The trim interval: HUGESLAB_TRIM_MS, else TRIM_MS_DEFAULT. */
+static uint64_t trim_ms(void)
+{
+	const char *e = getenv("HUGESLAB_TRIM_MS");
+	char *end;
+	unsigned long v;
+
+	if (!e || !*e)
+		return TRIM_MS_DEFAULT;
+	v = strtoul(e, &end, 10);
+	return *end || !v ? TRIM_MS_DEFAULT : v;
 }
 
 static bool zeroed(const uint64_t *v, size_t n)
@@ -597,6 +620,8 @@ HS_EXPORT hs_pool_t *hs_pool_create(const char *name, size_t obj_size,
 	units = HS_ALIGN_UP(p->stride * SLAB_MIN_OBJS, HS_UNIT) / HS_UNIT;
 	p->slab_units = units;
 	p->slab_nobj = (uint32_t)(units * HS_UNIT / p->stride);
+	p->trim_ns = trim_ms() * 1000000ULL;
+	p->trim_at = now_ns() + p->trim_ns;
 	pthread_mutex_init(&p->lock, NULL);
 
 	pthread_mutex_lock(&_hs_pools_lock);
@@ -608,6 +633,9 @@ HS_EXPORT hs_pool_t *hs_pool_create(const char *name, size_t obj_size,
 		return NULL;
 	}
 	pthread_mutex_unlock(&_hs_pools_lock);
+	pthread_mutex_lock(&p->lock);
+	publish_start(p);
+	pthread_mutex_unlock(&p->lock);
 	return p;
 }
 
@@ -615,9 +643,12 @@ static void dtor_mag(hs_pool_t *p, struct hs_mag *m)
 {
 	uint32_t i;
 
-	for (; m; m = m->next)
-		for (i = 0; i < m->rounds; i++)
+	for (; m; m = m->next) {
+		for (i = 0; i < m->rounds; i++) {
+			_hs_dbg_dtor(p, m->objs[i]);
 			p->dtor(m->objs[i], p->arg);
+		}
+	}
 }
 
 HS_EXPORT void hs_pool_destroy(hs_pool_t *p)
@@ -648,24 +679,21 @@ HS_EXPORT void hs_pool_destroy(hs_pool_t *p)
 	p->tcs = NULL;
 	pthread_mutex_unlock(&p->lock);
 	pthread_mutex_unlock(&_hs_pools_lock);
+	_hs_stats_slot_put(p->pub);
+	p->pub = NULL;
 
 	if (p->dtor) {
 		dtor_mag(p, mags);
 		dtor_mag(p, p->full);
-		for (s = p->slabs; s; s = s->next) {
-			for (i = 0; i < s->ncarved; i++)
-				if (s->freemap[i / 64] & (1ULL << (i % 64)))
-					p->dtor((void *)(s->base +
-						(uintptr_t)i * p->stride), p->arg);
-		}
+		for (s = p->slabs; s; s = s->next)
+			_hs_slab_destruct(p, s);
 	}
 	mags_free(mags);
 	mags_free(p->full);
 	mags_free(p->empty);
 	for (s = p->slabs; s; s = next) {
 		next = s->next;
-		_hs_span_free(&s->span);
-		slab_meta_free(p, s);
+		_hs_slab_free(p, s);
 	}
 	_hs_meta_free(p->map, p->map_cap * sizeof(*p->map));
 	_hs_meta_free(p->raw, p->raw_cap * sizeof(void *));
@@ -726,7 +754,7 @@ static void pool_reset_child(hs_pool_t *p)
 	p->nfull = p->nempty = 0;
 	for (s = p->slabs; s; s = snext) {
 		snext = s->next;
-		slab_meta_free(p, s);
+		_hs_slab_forget(p, s);
 	}
 	p->slabs = p->carving = NULL;
 	p->nslabs = p->slab_free = 0;
@@ -735,6 +763,8 @@ static void pool_reset_child(hs_pool_t *p)
 	p->map_cap = p->map_used = 0;
 	p->nraw = 0;
 	p->carved = p->misses = p->gone_allocs = p->gone_frees = 0;
+	p->min_full = p->released = 0;
+	p->pub = NULL;		/* the parent's stats area is not ours */
 	for (tc = p->tcs; tc; tc = tnext) {
 		tnext = tc->next;
 		if (_hs_tc_is_mine(tc, p->id)) {

@@ -17,6 +17,7 @@
 #define HS_POOL_H
 
 #include "internal.h"
+#include "uapi/hugeslab.h"
 
 /* A stack of free, constructed objects. */
 struct hs_mag {
@@ -70,6 +71,7 @@ struct hs_pool {
 	uint64_t nfull, nempty;
 	struct hs_slab *slabs;
 	struct hs_slab *carving;	/* slab with objects never carved */
+	struct hs_slab *take;		/* slab free objects are taken from */
 	uint64_t nslabs;
 	uint64_t slab_free;		/* objects back in slabs */
 	void **raw;			/* carved, never constructed (ctor failed) */
@@ -80,10 +82,31 @@ struct hs_pool {
 	uint64_t carved;		/* objects carved and constructed */
 	uint64_t misses;		/* allocs that needed the depot or slabs */
 	uint64_t gone_allocs, gone_frees; /* of thread caches that went away */
+	/* Trimming: see pool.c. */
+	uint64_t trim_ns;		/* length of a working-set interval */
+	uint64_t trim_at;		/* when the current interval ends */
+	uint64_t min_full;		/* fewest full magazines seen in it */
+	uint64_t released;		/* slabs given back so far */
+	struct hugeslab_pool_stat *pub;	/* slot in the module's stats area */
 };
+
+/* slab.c (pool lock held unless said otherwise) */
+struct hs_slab *_hs_slab_new(hs_pool_t *p);
+void _hs_slab_free(hs_pool_t *p, struct hs_slab *s);
+bool _hs_slab_add_locked(hs_pool_t *p, struct hs_slab *s);
+void _hs_slab_unlink_locked(hs_pool_t *p, struct hs_slab *s);
+bool _hs_slab_empty(const struct hs_slab *s);
+struct hs_slab *_hs_slab_put_locked(hs_pool_t *p, void *obj);
+void *_hs_slab_take_locked(hs_pool_t *p);
+uint32_t _hs_slab_carve_locked(hs_pool_t *p, struct hs_slab *s, void **out,
+			       uint32_t want);
+void _hs_slab_destruct(hs_pool_t *p, struct hs_slab *s);
+void _hs_slab_forget(hs_pool_t *p, struct hs_slab *s);
 
 /* pool.c */
 void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc);
+void _hs_pool_counters_locked(hs_pool_t *p, uint64_t *allocs, uint64_t *frees);
+void _hs_pool_publish_locked(hs_pool_t *p);
 void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj);
 void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc);
 struct hs_mag *_hs_mag_new(uint32_t cap);

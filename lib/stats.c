@@ -13,7 +13,6 @@
 HS_EXPORT int hs_pool_stats(hs_pool_t *p, struct hs_pool_stats *st)
 {
 	uint64_t allocs, frees;
-	struct hs_tc *tc;
 
 	if (!p || !st) {
 		errno = EINVAL;
@@ -21,12 +20,7 @@ HS_EXPORT int hs_pool_stats(hs_pool_t *p, struct hs_pool_stats *st)
 	}
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&p->lock);
-	allocs = p->gone_allocs;
-	frees = p->gone_frees;
-	for (tc = p->tcs; tc; tc = tc->next) {
-		allocs += __atomic_load_n(&tc->allocs, __ATOMIC_RELAXED);
-		frees += __atomic_load_n(&tc->frees, __ATOMIC_RELAXED);
-	}
+	_hs_pool_counters_locked(p, &allocs, &frees);
 	st->obj_size = p->obj_size;
 	st->stride = p->stride;
 	st->allocs = allocs;
@@ -37,6 +31,8 @@ HS_EXPORT int hs_pool_stats(hs_pool_t *p, struct hs_pool_stats *st)
 	st->bytes = p->nslabs * p->slab_units * HS_UNIT;
 	st->cache_hits = allocs > p->misses ? allocs - p->misses : 0;
 	st->slabs = p->nslabs;
+	st->slabs_released = p->released;
+	_hs_pool_publish_locked(p);
 	pthread_mutex_unlock(&p->lock);
 	return 0;
 }

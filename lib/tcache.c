@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "debug.h"
 #include "pool.h"
 
 struct hs_tls {
@@ -154,8 +155,11 @@ HS_EXPORT void *hs_pool_alloc(hs_pool_t *p)
 		struct hs_mag *m = tc->loaded;
 
 		if (likely(m->rounds)) {
+			void *obj = m->objs[--m->rounds];
+
 			_hs_count(&tc->allocs);
-			return m->objs[--m->rounds];
+			_hs_dbg_alloc(p, obj);
+			return obj;
 		}
 	}
 	return _hs_pool_alloc_slow(p, tc);
@@ -167,6 +171,7 @@ HS_EXPORT void hs_pool_free(hs_pool_t *p, void *obj)
 
 	if (unlikely(!obj))
 		return;
+	_hs_dbg_free(p, obj);
 	tc = tc_of(p);
 	if (likely(tc != NULL)) {
 		struct hs_mag *m = tc->loaded;

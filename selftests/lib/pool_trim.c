@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Description: pools give memory back with hysteresis - after a workload
+ * shrinks, the pool's slabs and the process's memory drop without being
+ * asked; a workload that oscillates faster than the trim interval keeps its
+ * memory and never releases a slab; hs_pool_trim() gives back at once.
+ */
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "hs_lib.h"
+
+#define PEAK_OBJS	(2u << 20)	/* 128 MiB of 64-byte objects */
+
+static void *objs[PEAK_OBJS];
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Memory the process holds for its pools, in bytes: its huge pages on the
+ * kmod and hugetlb backends, else its resident set (which a sanitizer's
+ * shadow memory swamps: -1 then, nothing to measure).
+ */
+static long long proc_mem(void)
+{
+	bool huge = hs_backend() == HS_BACKEND_KMOD ||
+		    hs_backend() == HS_BACKEND_HUGETLB;
+	FILE *f;
+	char line[128];
+	long long kb, total = 0;
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+	if (!huge)
+		return -1;
+#endif
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if ((!huge && sscanf(line, "VmRSS: %lld kB", &kb) == 1) ||
+		    sscanf(line, "HugetlbPages: %lld kB", &kb) == 1)
+			total += kb;
+	fclose(f);
+	return total * 1024;
+}
+
+/* Allocation traffic that goes through the depot (a magazine or more). */
+static void churn(hs_pool_t *p, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		objs[i] = hs_pool_alloc(p);
+	for (i = 0; i < n; i++)
+		hs_pool_free(p, objs[i]);
+}
+
+TEST(shrinking_workload_gives_memory_back)
+{
+	struct hs_pool_stats st;
+	long long peak_mem, mem;
+	uint64_t peak_bytes;
+	hs_pool_t *p;
+	double end;
+	unsigned int i;
+
+	setenv("HUGESLAB_TRIM_MS", "100", 1);
+	p = hs_pool_create("shrink", 64, NULL);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < PEAK_OBJS; i++) {
+		objs[i] = hs_pool_alloc(p);
+		ASSERT_NE(NULL, objs[i]) TH_LOG("%s", hs_last_error());
+		*(volatile char *)objs[i] = 1;
+	}
+	ASSERT_EQ(0, hs_pool_stats(p, &st));
+	peak_bytes = st.bytes;
+	peak_mem = proc_mem();
+	ASSERT_GE(peak_bytes, (uint64_t)PEAK_OBJS * 64);
+	for (i = 0; i < PEAK_OBJS; i++)
+		hs_pool_free(p, objs[i]);
+
+	/* Keep using the pool lightly; it must shed the rest by itself. */
+	end = now_s() + 20;
+	do {
+		churn(p, 1000);
+		ASSERT_EQ(0, hs_pool_stats(p, &st));
+	} while (st.bytes > peak_bytes / 4 && now_s() < end);
+	ASSERT_LE(st.bytes, peak_bytes / 4)
+		TH_LOG("pool still holds %llu of %llu bytes",
+		       (unsigned long long)st.bytes,
+		       (unsigned long long)peak_bytes);
+	ASSERT_GT(st.slabs_released, 0);
+	/* And the process gave the pages back to the kernel. */
+	mem = proc_mem();
+	if (peak_mem >= 0)
+		ASSERT_LT(mem, peak_mem - (long long)peak_bytes / 2)
+			TH_LOG("memory %lld, peak %lld", mem, peak_mem);
+	hs_pool_destroy(p);
+}
+
+TEST(oscillating_workload_does_not_thrash)
+{
+	struct hs_pool_stats st;
+	hs_pool_t *p;
+	double end;
+	int cycles = 0;
+
+	setenv("HUGESLAB_TRIM_MS", "1000", 1);
+	p = hs_pool_create("oscillate", 64, NULL);
+	ASSERT_NE(NULL, p);
+	/* Swing between 0 and ~6 MiB many times per interval, for three. */
+	end = now_s() + 3.5;
+	while (now_s() < end) {
+		churn(p, 100000);
+		cycles++;
+	}
+	ASSERT_EQ(0, hs_pool_stats(p, &st));
+	ASSERT_EQ(0, st.slabs_released)
+		TH_LOG("%d cycles released %llu slabs", cycles,
+		       (unsigned long long)st.slabs_released);
+	ASSERT_GE(st.bytes, 100000ull * 64);
+	ASSERT_GE(cycles, 10);
+	hs_pool_destroy(p);
+}
+
+TEST(trim_gives_back_at_once)
+{
+	struct hs_pool_stats st;
+	hs_pool_t *p;
+	size_t got;
+	int i;
+
+	setenv("HUGESLAB_TRIM_MS", "100000", 1);	/* no automatic trim */
+	p = hs_pool_create("trim", 256, NULL);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < 200000; i++)
+		objs[i] = hs_pool_alloc(p);
+	for (i = 0; i < 200000; i++)
+		hs_pool_free(p, objs[i]);
+	ASSERT_EQ(0, hs_pool_stats(p, &st));
+	ASSERT_GE(st.bytes, 200000ull * 256);
+	got = hs_pool_trim(p);
+	ASSERT_GT(got, 0);
+	ASSERT_EQ(0, hs_pool_stats(p, &st));
+	/* Only what this thread's cache still holds keeps a slab. */
+	ASSERT_LE(st.bytes, HS_2M);
+	ASSERT_EQ(0, hs_pool_trim(p));
+	/* Still a working pool. */
+	churn(p, 10000);
+	hs_pool_destroy(p);
+}
+
+static int ctors, dtors;
+
+static int count_ctor(void *obj, void *arg)
+{
+	(void)obj;
+	(void)arg;
+	ctors++;
+	return 0;
+}
+
+static void count_dtor(void *obj, void *arg)
+{
+	(void)obj;
+	(void)arg;
+	dtors++;
+}
+
+TEST(trim_runs_destructors_of_released_objects)
+{
+	struct hs_pool_opts o = { .ctor = count_ctor, .dtor = count_dtor };
+	hs_pool_t *p;
+	int i;
+
+	p = hs_pool_create("trimdtor", 512, &o);
+	ASSERT_NE(NULL, p);
+	for (i = 0; i < 20000; i++)
+		objs[i] = hs_pool_alloc(p);
+	for (i = 0; i < 20000; i++)
+		hs_pool_free(p, objs[i]);
+	hs_pool_trim(p);
+	/* Memory left the pool: its objects were destructed. */
+	ASSERT_GT(dtors, 0);
+	ASSERT_LE(dtors, ctors);
+	hs_pool_destroy(p);
+	ASSERT_EQ(ctors, dtors);
+}
+
+TEST_HARNESS_MAIN
