@@ -28,10 +28,23 @@ KSFT_HDRS	:= $(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
 ST_CFLAGS	:= $(HS_CFLAGS) -I$(KSFT_DIR) -Wno-missing-prototypes \
 		   -Wno-sign-compare
 
-ST_GROUPS	:= kmod tools $(if $(LIB_A),lib)
-ST_LIBS_kmod	:= -luring
-ST_LIBS_lib	:= $(LIB_A) -luring
-ST_DEPS_lib	:= $(LIB_A)
+# Every directory of selftests/ with .c files is a group. Groups named in
+# ST_LIB_GROUPS link the library's static archive; all link liburing.
+#   kmod      the module's ABI and semantics (VM, "main" profile)
+#   lib       the library, on any backend (host, and VM with kmod)
+#   tools     hsstat (VM)
+#   pools     library + module together: published pool stats (VM)
+#   stress    fuzzing, fault injection, many processes (VM)
+#   numa      NUMA placement and 1 GiB pages (VM, "numa" profile)
+#   lockdown  what stays readable under lockdown (VM, "lockdown" profile)
+#   debug     planted bugs the ASan/Valgrind builds must catch
+ST_GROUPS	:= $(sort $(patsubst selftests/%/,%,$(dir $(wildcard selftests/*/*.c))))
+ST_LIB_GROUPS	:= lib pools debug
+ifeq ($(LIB_A),)
+ST_GROUPS	:= $(filter-out $(ST_LIB_GROUPS),$(ST_GROUPS))
+endif
+$(foreach g,$(ST_GROUPS),$(eval ST_LIBS_$(g) := $(if $(filter $(g),$(ST_LIB_GROUPS)),$(LIB_A)) -luring))
+$(foreach g,$(ST_LIB_GROUPS),$(eval ST_DEPS_$(g) := $(LIB_A)))
 
 ST_SRCS		:= $(foreach g,$(ST_GROUPS),$(wildcard selftests/$(g)/*.c))
 ST_BINS		:= $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(ST_SRCS))
@@ -78,9 +91,10 @@ $(BUILD)/selftests/$(1)/%: selftests/$(1)/%.c $(KSFT_HDRS) $(ST_DEPS_$(1))
 endef
 $(foreach g,$(ST_GROUPS),$(eval $(call ST_GROUP_RULES,$(g))))
 
-$(ST_RUNNER): selftests/run_tests.sh
+$(ST_RUNNER): selftests/run_tests.sh selftests/vm_suite.sh
 	$(quiet) INSTALL $@
 	$(Q)mkdir -p $(@D)
 	$(Q)install -m 755 $< $@
+	$(Q)install -m 755 selftests/vm_suite.sh $(@D)/vm_suite.sh
 
 -include $(wildcard $(ST_DEPDIR)/*/*.d)

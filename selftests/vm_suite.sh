@@ -1,15 +1,31 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# Runs inside a test VM with hugeslab.ko loaded: every test group, strict
-# (a skip is a failure: in the VM everything can run). Each group ends with
-# the runner's "# Cases:" and "# Totals:" lines, after a "## group" line.
+# Runs inside a test VM with hugeslab.ko loaded: the test groups of one VM
+# profile, strict (a skip is a failure: in the VM everything can run).
+# Each group ends with the runner's "# Cases:" and "# Totals:" lines, after
+# a "## group" line that scripts/check reads.
+#
+#   vm_suite.sh [main|numa|lockdown]     (default main)
 cd "$(dirname "$0")" || exit 1
 rc=0
-echo "## group kmod"
-./run_tests.sh -s kmod || rc=1
-echo "## group lib (backend kmod)"
-HUGESLAB_BACKEND=kmod ./run_tests.sh -s lib || rc=1
-echo "## group tools"
-HSSTAT=/opt/hs/hsstat ./run_tests.sh -s tools || rc=1
+group() { # NAME DIR [ENV...]
+	name=$1 dir=$2
+	shift 2
+	[ -d "$dir" ] || return 0
+	echo "## group $name"
+	env "$@" ./run_tests.sh -s -t 600 "$dir" || rc=1
+}
+case "${1:-main}" in
+main)
+	group kmod kmod
+	group "lib (backend kmod)" lib HUGESLAB_BACKEND=kmod
+	group pools pools HUGESLAB_BACKEND=kmod
+	group tools tools HSSTAT=/opt/hs/hsstat
+	group stress stress
+	;;
+numa) group numa numa ;;
+lockdown) group lockdown lockdown HSSTAT=/opt/hs/hsstat ;;
+*) echo "vm_suite.sh: unknown profile '$1'" >&2; exit 2 ;;
+esac
 exit $rc
