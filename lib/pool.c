@@ -87,12 +87,29 @@ void _hs_pool_counters_locked(hs_pool_t *p, uint64_t *allocs, uint64_t *frees)
 	}
 }
 
+/* Take a slot in the module's stats area and name the pool there. */
+static void publish_attach_locked(hs_pool_t *p)
+{
+	struct hugeslab_pool_stat *st;
+
+	p->pub_wanted = false;
+	st = _hs_stats_slot_get();
+	if (!st)
+		return;
+	memcpy(st->name, p->name, sizeof(st->name));
+	st->obj_size = p->obj_size;
+	p->pub = st;
+}
+
 /* Copy the counters to the module's stats area, if the pool has a slot. */
 void _hs_pool_publish_locked(hs_pool_t *p)
 {
-	struct hugeslab_pool_stat *st = p->pub;
+	struct hugeslab_pool_stat *st;
 	uint64_t allocs, frees;
 
+	if (!p->pub && p->pub_wanted)
+		publish_attach_locked(p);
+	st = p->pub;
 	if (!st)
 		return;
 	_hs_pool_counters_locked(p, &allocs, &frees);
@@ -104,18 +121,6 @@ void _hs_pool_publish_locked(hs_pool_t *p)
 	PUB(frees, frees);
 	PUB(cache_hits, allocs > p->misses ? allocs - p->misses : 0);
 #undef PUB
-}
-
-static void publish_start(hs_pool_t *p)
-{
-	struct hugeslab_pool_stat *st = _hs_stats_slot_get();
-
-	if (!st)
-		return;
-	memcpy(st->name, p->name, sizeof(st->name));
-	st->obj_size = p->obj_size;
-	p->pub = st;
-	_hs_pool_publish_locked(p);
 	__atomic_store_n(&st->flags, HUGESLAB_POOL_LIVE, __ATOMIC_RELEASE);
 }
 
@@ -634,7 +639,8 @@ HS_EXPORT hs_pool_t *hs_pool_create(const char *name, size_t obj_size,
 	}
 	pthread_mutex_unlock(&_hs_pools_lock);
 	pthread_mutex_lock(&p->lock);
-	publish_start(p);
+	p->pub_wanted = true;
+	_hs_pool_publish_locked(p);
 	pthread_mutex_unlock(&p->lock);
 	return p;
 }
@@ -765,6 +771,7 @@ static void pool_reset_child(hs_pool_t *p)
 	p->carved = p->misses = p->gone_allocs = p->gone_frees = 0;
 	p->min_full = p->released = 0;
 	p->pub = NULL;		/* the parent's stats area is not ours */
+	p->pub_wanted = true;	/* the child publishes in its own */
 	for (tc = p->tcs; tc; tc = tnext) {
 		tnext = tc->next;
 		if (_hs_tc_is_mine(tc, p->id)) {

@@ -88,6 +88,7 @@ struct hs_pool {
 	uint64_t min_full;		/* fewest full magazines seen in it */
 	uint64_t released;		/* slabs given back so far */
 	struct hugeslab_pool_stat *pub;	/* slot in the module's stats area */
+	bool pub_wanted;		/* no slot yet: try on the next publish */
 };
 
 /* slab.c (pool lock held unless said otherwise) */
