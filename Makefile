@@ -118,4 +118,12 @@ install: all
 		lib/hugeslab.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/hugeslab.pc
 	install -m 755 $(HSSTAT) $(DESTDIR)$(BINDIR)/hsstat
 
+# The module's pages (section 4); a tool's section 1 page is installed by
+# its own .mk (tools/hsstat/hsstat.mk: hsstat.1).
+.PHONY: install-man
+install: install-man
+install-man:
+	install -d $(DESTDIR)$(MANDIR)/man4
+	install -m 644 $(wildcard man/*.4) $(DESTDIR)$(MANDIR)/man4/
+
 endif

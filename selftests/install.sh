@@ -25,7 +25,9 @@ check "installed files" test -f "$tmp/prefix/include/hugeslab.h" -a \
 	-L "$tmp/prefix/lib/libhugeslab.so" -a \
 	-f "$tmp/prefix/lib/libhugeslab.so.1.0.0" -a \
 	-x "$tmp/prefix/bin/hsstat" -a \
-	-f "$tmp/prefix/lib/pkgconfig/hugeslab.pc"
+	-f "$tmp/prefix/lib/pkgconfig/hugeslab.pc" -a \
+	-f "$tmp/prefix/share/man/man1/hsstat.1" -a \
+	-f "$tmp/prefix/share/man/man4/hugeslab.4"
 flags=$(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs hugeslab)
 check "pkg-config build (shared)" cc "$top/examples/pools_demo.c" $flags -o "$tmp/demo"
 check "runs against the installed library" env LD_LIBRARY_PATH="$tmp/prefix/lib" \
