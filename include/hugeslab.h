@@ -135,6 +135,70 @@ void hs_pool_destroy(hs_pool_t *pool);
 const char *hs_pool_name(const hs_pool_t *pool);
 size_t hs_pool_obj_size(const hs_pool_t *pool);
 
+/* ---- per-thread caches: the inline fast path ----------------------------- */
+
+/*
+ * hs_pool_alloc() and hs_pool_free() find the calling thread's cache of the
+ * pool on each call. A thread that allocates from a pool in a hot loop can
+ * hold on to that cache instead and use the inline hs_cache_alloc() /
+ * hs_cache_free(), which pop and push one pointer and fall back to the
+ * library only when the cache is empty or full.
+ *
+ * A cache belongs to the thread that got it from hs_pool_cache(): only that
+ * thread may use it, until it exits or the pool is destroyed. Objects may
+ * still be freed by any thread, into that thread's own cache. Both ways
+ * share the same per-thread magazines and counters.
+ *
+ * The structures below are what the inline functions read; their layout
+ * is part of the library's ABI. Do not touch their fields.
+ */
+struct hs_magazine {
+	uint32_t rounds;		/* objects in objs[] */
+	uint32_t cap;			/* room in objs[] (0: always go slow) */
+	struct hs_magazine *next;
+	void *objs[];
+};
+
+typedef struct hs_cache {
+	struct hs_magazine *loaded;	/* allocations pop, frees push */
+	struct hs_magazine *prev;
+	hs_pool_t *pool;
+	uint64_t allocs;		/* written by the owning thread only */
+	uint64_t frees;
+} hs_cache_t;
+
+/* This thread's cache of @pool, made on first use. NULL + errno. */
+hs_cache_t *hs_pool_cache(hs_pool_t *pool);
+
+/* Called by the inline functions when the cache is empty / full. */
+void *hs_cache_alloc_slow(hs_cache_t *cache);
+void hs_cache_free_slow(hs_cache_t *cache, void *obj);
+
+/* hs_pool_alloc() through the calling thread's own cache. */
+static inline void *hs_cache_alloc(hs_cache_t *c)
+{
+	struct hs_magazine *m = c->loaded;
+
+	if (__builtin_expect(m->rounds != 0, 1)) {
+		__atomic_store_n(&c->allocs, c->allocs + 1, __ATOMIC_RELAXED);
+		return m->objs[--m->rounds];
+	}
+	return hs_cache_alloc_slow(c);
+}
+
+/* hs_pool_free() through the calling thread's own cache. */
+static inline void hs_cache_free(hs_cache_t *c, void *obj)
+{
+	struct hs_magazine *m = c->loaded;
+
+	if (__builtin_expect(m->rounds < m->cap && obj != NULL, 1)) {
+		m->objs[m->rounds++] = obj;
+		__atomic_store_n(&c->frees, c->frees + 1, __ATOMIC_RELAXED);
+		return;
+	}
+	hs_cache_free_slow(c, obj);
+}
+
 /* Per-pool counters; a consistent-enough snapshot, taken without stopping
  * allocation. */
 struct hs_pool_stats {

@@ -28,24 +28,24 @@ static uint32_t registry_cap;
 
 /* ---- magazines --------------------------------------------------------- */
 
-struct hs_mag *_hs_mag_new(uint32_t cap)
+struct hs_magazine *_hs_mag_new(uint32_t cap)
 {
-	struct hs_mag *m = _hs_meta_alloc(sizeof(*m) + cap * sizeof(void *));
+	struct hs_magazine *m = _hs_meta_alloc(sizeof(*m) + cap * sizeof(void *));
 
 	if (m)
 		m->cap = cap;
 	return m;
 }
 
-void _hs_mag_free(struct hs_mag *m)
+void _hs_mag_free(struct hs_magazine *m)
 {
 	if (m)
 		_hs_meta_free(m, sizeof(*m) + m->cap * sizeof(void *));
 }
 
-static void mags_free(struct hs_mag *m)
+static void mags_free(struct hs_magazine *m)
 {
-	struct hs_mag *next;
+	struct hs_magazine *next;
 
 	for (; m; m = next) {
 		next = m->next;
@@ -82,8 +82,8 @@ void _hs_pool_counters_locked(hs_pool_t *p, uint64_t *allocs, uint64_t *frees)
 	*allocs = p->gone_allocs;
 	*frees = p->gone_frees;
 	for (tc = p->tcs; tc; tc = tc->next) {
-		*allocs += __atomic_load_n(&tc->allocs, __ATOMIC_RELAXED);
-		*frees += __atomic_load_n(&tc->frees, __ATOMIC_RELAXED);
+		*allocs += __atomic_load_n(&tc->c.allocs, __ATOMIC_RELAXED);
+		*frees += __atomic_load_n(&tc->c.frees, __ATOMIC_RELAXED);
 	}
 }
 
@@ -136,7 +136,7 @@ static void depot_release_locked(hs_pool_t *p, uint64_t nmags, uint32_t keep,
 	uint32_t i, kept = 0;
 
 	while (nmags && p->full) {
-		struct hs_mag *m = p->full;
+		struct hs_magazine *m = p->full;
 
 		p->full = m->next;
 		p->nfull--;
@@ -230,7 +230,7 @@ HS_EXPORT size_t hs_pool_trim(hs_pool_t *p)
  * lock to map a new slab. Returns how many went into @fresh; -1 if nothing
  * could be had at all.
  */
-static int fill_locked(hs_pool_t *p, struct hs_mag *m, uint32_t want,
+static int fill_locked(hs_pool_t *p, struct hs_magazine *m, uint32_t want,
 		       void **fresh)
 {
 	uint32_t got = 0;
@@ -298,7 +298,7 @@ static void raw_put(hs_pool_t *p, void **objs, uint32_t n)
  * Construct @n fresh objects into @m. On a constructor failure the rest go
  * back to the raw list; returns the first failure's errno or 0.
  */
-static int construct(hs_pool_t *p, struct hs_mag *m, void **fresh, int n)
+static int construct(hs_pool_t *p, struct hs_magazine *m, void **fresh, int n)
 {
 	int i, err = 0;
 
@@ -326,17 +326,17 @@ static int construct(hs_pool_t *p, struct hs_mag *m, void **fresh, int n)
 
 static void swap_mags(struct hs_tc *tc)
 {
-	struct hs_mag *m = tc->loaded;
+	struct hs_magazine *m = tc->c.loaded;
 
-	tc->loaded = tc->prev;
-	tc->prev = m;
+	tc->c.loaded = tc->c.prev;
+	tc->c.prev = m;
 }
 
 /* No thread cache (thread exiting, or no memory for one): one object. */
 static void *alloc_uncached(hs_pool_t *p)
 {
 	struct {
-		struct hs_mag m;
+		struct hs_magazine m;
 		void *objs[1];
 	} one = { .m = { .cap = 1 } };
 	void *fresh[1];
@@ -345,7 +345,7 @@ static void *alloc_uncached(hs_pool_t *p)
 	pthread_mutex_lock(&p->lock);
 	p->misses++;
 	if (p->full) {
-		struct hs_mag *m = p->full;
+		struct hs_magazine *m = p->full;
 
 		one.m.objs[0] = m->objs[--m->rounds];
 		one.m.rounds = 1;
@@ -380,16 +380,16 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 {
 	struct hs_slab *released;
 	void *fresh[MAG_MAX];
-	struct hs_mag *m;
+	struct hs_magazine *m;
 	int n, err;
 
 	if (!tc)
 		tc = _hs_tc_get(p);
 	if (!tc)
 		return alloc_uncached(p);
-	if (!tc->loaded->rounds && tc->prev->rounds)
+	if (!tc->c.loaded->rounds && tc->c.prev->rounds)
 		swap_mags(tc);
-	if (tc->loaded->rounds)
+	if (tc->c.loaded->rounds)
 		goto pop;
 
 	pthread_mutex_lock(&p->lock);
@@ -399,25 +399,25 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 		/* Trade our empty magazine for a full one from the depot. */
 		p->full = m->next;
 		p->nfull--;
-		tc->prev->next = p->empty;
-		p->empty = tc->prev;
+		tc->c.prev->next = p->empty;
+		p->empty = tc->c.prev;
 		p->nempty++;
-		tc->prev = tc->loaded;
-		tc->loaded = m;
+		tc->c.prev = tc->c.loaded;
+		tc->c.loaded = m;
 		released = tick_locked(p);
 		pthread_mutex_unlock(&p->lock);
 		release_slabs(p, released);
 		goto pop;
 	}
-	n = fill_locked(p, tc->loaded, p->mag_cap / 2 ? p->mag_cap / 2 : 1,
+	n = fill_locked(p, tc->c.loaded, p->mag_cap / 2 ? p->mag_cap / 2 : 1,
 			fresh);
 	released = tick_locked(p);
 	pthread_mutex_unlock(&p->lock);
 	release_slabs(p, released);
 	if (n < 0)
 		return NULL;
-	err = construct(p, tc->loaded, fresh, n);
-	if (!tc->loaded->rounds) {
+	err = construct(p, tc->c.loaded, fresh, n);
+	if (!tc->c.loaded->rounds) {
 		errno = err ? err : ENOMEM;
 		if (err)
 			_hs_fail(err, "pool %s: the constructor failed (%s)",
@@ -425,8 +425,8 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 		return NULL;
 	}
 pop:
-	_hs_count(&tc->allocs);
-	m = tc->loaded;
+	_hs_count(&tc->c.allocs);
+	m = tc->c.loaded;
 	_hs_dbg_alloc(p, m->objs[m->rounds - 1]);
 	return m->objs[--m->rounds];
 }
@@ -434,7 +434,7 @@ pop:
 void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 {
 	struct hs_slab *released;
-	struct hs_mag *m;
+	struct hs_magazine *m;
 
 	if (!tc)
 		tc = _hs_tc_get(p);
@@ -445,10 +445,10 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 		pthread_mutex_unlock(&p->lock);
 		return;
 	}
-	if (tc->loaded->rounds == tc->loaded->cap &&
-	    tc->prev->rounds < tc->prev->cap)
+	if (tc->c.loaded->rounds == tc->c.loaded->cap &&
+	    tc->c.prev->rounds < tc->c.prev->cap)
 		swap_mags(tc);
-	if (tc->loaded->rounds < tc->loaded->cap)
+	if (tc->c.loaded->rounds < tc->c.loaded->cap)
 		goto push;
 
 	pthread_mutex_lock(&p->lock);
@@ -463,32 +463,32 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 		/* No memory for a magazine: straight back to the slab. */
 		_hs_slab_put_locked(p, obj);
 		pthread_mutex_unlock(&p->lock);
-		_hs_count(&tc->frees);
+		_hs_count(&tc->c.frees);
 		return;
 	}
 	/* Both magazines are full: one goes to the depot. */
-	tc->prev->next = p->full;
-	p->full = tc->prev;
+	tc->c.prev->next = p->full;
+	p->full = tc->c.prev;
 	p->nfull++;
-	tc->prev = tc->loaded;
+	tc->c.prev = tc->c.loaded;
 	m->rounds = 0;
-	tc->loaded = m;
+	tc->c.loaded = m;
 	released = tick_locked(p);
 	pthread_mutex_unlock(&p->lock);
 	release_slabs(p, released);
 push:
-	tc->loaded->objs[tc->loaded->rounds++] = obj;
-	_hs_count(&tc->frees);
+	tc->c.loaded->objs[tc->c.loaded->rounds++] = obj;
+	_hs_count(&tc->c.frees);
 }
 
 /* A thread cache leaves the pool (thread exit): its objects go to the depot. */
 void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc)
 {
-	struct hs_mag *mags[2] = { tc->loaded, tc->prev };
+	struct hs_magazine *mags[2] = { tc->c.loaded, tc->c.prev };
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		struct hs_mag *m = mags[i];
+		struct hs_magazine *m = mags[i];
 
 		if (!m)
 			continue;
@@ -502,9 +502,9 @@ void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc)
 			p->nempty++;
 		}
 	}
-	tc->loaded = tc->prev = NULL;
-	p->gone_allocs += tc->allocs;
-	p->gone_frees += tc->frees;
+	tc->c.loaded = tc->c.prev = NULL;
+	p->gone_allocs += tc->c.allocs;
+	p->gone_frees += tc->c.frees;
 	if (tc->prevtc)
 		tc->prevtc->next = tc->next;
 	else
@@ -645,7 +645,7 @@ HS_EXPORT hs_pool_t *hs_pool_create(const char *name, size_t obj_size,
 	return p;
 }
 
-static void dtor_mag(hs_pool_t *p, struct hs_mag *m)
+static void dtor_mag(hs_pool_t *p, struct hs_magazine *m)
 {
 	uint32_t i;
 
@@ -659,7 +659,7 @@ static void dtor_mag(hs_pool_t *p, struct hs_mag *m)
 
 HS_EXPORT void hs_pool_destroy(hs_pool_t *p)
 {
-	struct hs_mag *mags = NULL;
+	struct hs_magazine *mags = NULL;
 	struct hs_slab *s, *next;
 	struct hs_tc *tc;
 	uint32_t i;
@@ -670,7 +670,7 @@ HS_EXPORT void hs_pool_destroy(hs_pool_t *p)
 	pthread_mutex_lock(&_hs_pools_lock);
 	pthread_mutex_lock(&p->lock);
 	for (tc = p->tcs; tc; tc = tc->next) {
-		struct hs_mag *two[2] = { tc->loaded, tc->prev };
+		struct hs_magazine *two[2] = { tc->c.loaded, tc->c.prev };
 
 		for (i = 0; i < 2; i++) {
 			if (two[i]) {
@@ -678,9 +678,9 @@ HS_EXPORT void hs_pool_destroy(hs_pool_t *p)
 				mags = two[i];
 			}
 		}
-		tc->loaded = tc->prev = NULL;
+		tc->c.loaded = tc->c.prev = NULL;
 		/* Its thread frees the husk when it next looks. */
-		__atomic_store_n(&tc->pool, NULL, __ATOMIC_RELEASE);
+		__atomic_store_n(&tc->c.pool, NULL, __ATOMIC_RELEASE);
 	}
 	p->tcs = NULL;
 	pthread_mutex_unlock(&p->lock);
@@ -775,9 +775,9 @@ static void pool_reset_child(hs_pool_t *p)
 	for (tc = p->tcs; tc; tc = tnext) {
 		tnext = tc->next;
 		if (_hs_tc_is_mine(tc, p->id)) {
-			tc->loaded->rounds = 0;
-			tc->prev->rounds = 0;
-			tc->allocs = tc->frees = 0;
+			tc->c.loaded->rounds = 0;
+			tc->c.prev->rounds = 0;
+			tc->c.allocs = tc->c.frees = 0;
 			continue;
 		}
 		if (tc->prevtc)

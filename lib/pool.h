@@ -19,23 +19,17 @@
 #include "internal.h"
 #include "uapi/hugeslab.h"
 
-/* A stack of free, constructed objects. */
-struct hs_mag {
-	uint32_t rounds;
-	uint32_t cap;
-	struct hs_mag *next;
-	void *objs[];
-};
+/*
+ * A magazine (struct hs_magazine, in hugeslab.h: the inline fast paths
+ * read it) is a stack of free, constructed objects.
+ */
 
-/* One thread's cache for one pool. */
+/* One thread's cache for one pool; its public part is what
+ * hs_pool_cache() hands out. */
 struct hs_tc {
-	struct hs_mag *loaded;		/* allocs pop, frees push */
-	struct hs_mag *prev;		/* the other one, swapped in when needed */
-	hs_pool_t *pool;		/* NULL once the pool is destroyed */
-	/* Written by the owner only (relaxed stores), read by stats. */
-	uint64_t allocs;
-	uint64_t frees;
+	struct hs_cache c;		/* loaded, prev, pool, counters */
 	struct hs_tc *next, *prevtc;	/* pool->tcs, under the pool lock */
+	struct hs_cache checked;	/* handed out by checker builds */
 };
 
 struct hs_slab {
@@ -66,8 +60,8 @@ struct hs_pool {
 
 	/* Everything below is under lock. */
 	pthread_mutex_t lock __attribute__((aligned(64)));
-	struct hs_mag *full;		/* depot: magazines with objects */
-	struct hs_mag *empty;		/* depot: empty magazines */
+	struct hs_magazine *full;		/* depot: magazines with objects */
+	struct hs_magazine *empty;		/* depot: empty magazines */
 	uint64_t nfull, nempty;
 	struct hs_slab *slabs;
 	struct hs_slab *carving;	/* slab with objects never carved */
@@ -110,8 +104,8 @@ void _hs_pool_counters_locked(hs_pool_t *p, uint64_t *allocs, uint64_t *frees);
 void _hs_pool_publish_locked(hs_pool_t *p);
 void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj);
 void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc);
-struct hs_mag *_hs_mag_new(uint32_t cap);
-void _hs_mag_free(struct hs_mag *m);
+struct hs_magazine *_hs_mag_new(uint32_t cap);
+void _hs_mag_free(struct hs_magazine *m);
 extern pthread_mutex_t _hs_pools_lock;
 
 /* tcache.c */

@@ -30,8 +30,8 @@ static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 
 void _hs_tc_free(struct hs_tc *tc)
 {
-	_hs_mag_free(tc->loaded);
-	_hs_mag_free(tc->prev);
+	_hs_mag_free(tc->c.loaded);
+	_hs_mag_free(tc->c.prev);
 	_hs_meta_free(tc, sizeof(*tc));
 }
 
@@ -49,7 +49,7 @@ static void tls_exit(void *arg)
 		if (!tc)
 			continue;
 		/* Pools are destroyed under _hs_pools_lock: p is alive. */
-		p = __atomic_load_n(&tc->pool, __ATOMIC_ACQUIRE);
+		p = __atomic_load_n(&tc->c.pool, __ATOMIC_ACQUIRE);
 		if (p) {
 			pthread_mutex_lock(&p->lock);
 			_hs_pool_tc_flush_locked(p, tc);
@@ -104,7 +104,7 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 		t->n = n;
 	}
 	tc = t->tcs[p->id];
-	if (tc && __atomic_load_n(&tc->pool, __ATOMIC_ACQUIRE) == p)
+	if (tc && __atomic_load_n(&tc->c.pool, __ATOMIC_ACQUIRE) == p)
 		return tc;
 	if (tc) {
 		/* Left by a destroyed pool that had this id. */
@@ -115,13 +115,13 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 	tc = _hs_meta_alloc(sizeof(*tc));
 	if (!tc)
 		return NULL;
-	tc->loaded = _hs_mag_new(p->mag_cap);
-	tc->prev = _hs_mag_new(p->mag_cap);
-	if (!tc->loaded || !tc->prev) {
+	tc->c.loaded = _hs_mag_new(p->mag_cap);
+	tc->c.prev = _hs_mag_new(p->mag_cap);
+	if (!tc->c.loaded || !tc->c.prev) {
 		_hs_tc_free(tc);
 		return NULL;
 	}
-	tc->pool = p;
+	tc->c.pool = p;
 	pthread_mutex_lock(&p->lock);
 	tc->next = p->tcs;
 	if (p->tcs)
@@ -142,7 +142,7 @@ static inline struct hs_tc *tc_of(const hs_pool_t *p)
 	if (unlikely(p->id >= t->n))
 		return NULL;
 	tc = t->tcs[p->id];
-	if (unlikely(!tc || __atomic_load_n(&tc->pool, __ATOMIC_RELAXED) != p))
+	if (unlikely(!tc || __atomic_load_n(&tc->c.pool, __ATOMIC_RELAXED) != p))
 		return NULL;
 	return tc;
 }
@@ -152,12 +152,12 @@ HS_EXPORT void *hs_pool_alloc(hs_pool_t *p)
 	struct hs_tc *tc = tc_of(p);
 
 	if (likely(tc != NULL)) {
-		struct hs_mag *m = tc->loaded;
+		struct hs_magazine *m = tc->c.loaded;
 
 		if (likely(m->rounds)) {
 			void *obj = m->objs[--m->rounds];
 
-			_hs_count(&tc->allocs);
+			_hs_count(&tc->c.allocs);
 			_hs_dbg_alloc(p, obj);
 			return obj;
 		}
@@ -174,13 +174,70 @@ HS_EXPORT void hs_pool_free(hs_pool_t *p, void *obj)
 	_hs_dbg_free(p, obj);
 	tc = tc_of(p);
 	if (likely(tc != NULL)) {
-		struct hs_mag *m = tc->loaded;
+		struct hs_magazine *m = tc->c.loaded;
 
 		if (likely(m->rounds < m->cap)) {
 			m->objs[m->rounds++] = obj;
-			_hs_count(&tc->frees);
+			_hs_count(&tc->c.frees);
 			return;
 		}
 	}
 	_hs_pool_free_slow(p, tc, obj);
+}
+
+/* ---- handles for the inline fast paths ----------------------------------- */
+
+#if defined(HS_ASAN) || defined(HS_VALGRIND)
+/*
+ * Checker builds hand out a cache with room for nothing, so the caller's
+ * inline code always calls in here, where the objects are checked.
+ */
+static struct hs_magazine no_room;
+
+static bool cache_is_checked(const hs_cache_t *c)
+{
+	return c->loaded == &no_room;
+}
+#else
+static bool cache_is_checked(const hs_cache_t *c)
+{
+	(void)c;
+	return false;
+}
+#endif
+
+HS_EXPORT hs_cache_t *hs_pool_cache(hs_pool_t *p)
+{
+	struct hs_tc *tc = _hs_tc_get(p);
+
+	if (!tc) {
+		_hs_fail(ENOMEM, "pool %s: no cache for this thread (out of memory, or the thread is exiting)",
+			 p->name);
+		return NULL;
+	}
+#if defined(HS_ASAN) || defined(HS_VALGRIND)
+	tc->checked.loaded = tc->checked.prev = &no_room;
+	tc->checked.pool = p;
+	return &tc->checked;
+#else
+	return &tc->c;
+#endif
+}
+
+HS_EXPORT void *hs_cache_alloc_slow(hs_cache_t *c)
+{
+	if (cache_is_checked(c))
+		return hs_pool_alloc(c->pool);
+	return _hs_pool_alloc_slow(c->pool, (struct hs_tc *)c);
+}
+
+HS_EXPORT void hs_cache_free_slow(hs_cache_t *c, void *obj)
+{
+	if (!obj)
+		return;
+	if (cache_is_checked(c)) {
+		hs_pool_free(c->pool, obj);
+		return;
+	}
+	_hs_pool_free_slow(c->pool, (struct hs_tc *)c, obj);
 }

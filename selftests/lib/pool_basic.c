@@ -185,4 +185,41 @@ TEST(large_objects)
 	hs_pool_destroy(p);
 }
 
+TEST(thread_cache_handle)
+{
+	hs_pool_t *p = hs_pool_create("handle", 32, NULL);
+	struct hs_pool_stats st;
+	hs_cache_t *c;
+	void *v[1000];
+	int i, round;
+
+	ASSERT_NE(NULL, p);
+	c = hs_pool_cache(p);
+	ASSERT_NE(NULL, c);
+	/* The same cache each time, for this thread. */
+	ASSERT_EQ(c, hs_pool_cache(p));
+	for (round = 0; round < 5; round++) {
+		for (i = 0; i < 1000; i++) {
+			v[i] = round % 2 ? hs_cache_alloc(c) : hs_pool_alloc(p);
+			ASSERT_NE(NULL, v[i]);
+			memset(v[i], i, 32);
+		}
+		for (i = 0; i < 1000; i++)
+			ASSERT_EQ((unsigned char)i, ((unsigned char *)v[i])[31]);
+		/* Either way of freeing goes to the same magazines. */
+		for (i = 0; i < 1000; i++) {
+			if (i % 2)
+				hs_cache_free(c, v[i]);
+			else
+				hs_pool_free(p, v[i]);
+		}
+	}
+	hs_cache_free(c, NULL);
+	ASSERT_EQ(0, hs_pool_stats(p, &st));
+	ASSERT_EQ(5000, st.allocs);
+	ASSERT_EQ(5000, st.frees);
+	ASSERT_EQ(0, st.in_use);
+	hs_pool_destroy(p);
+}
+
 TEST_HARNESS_MAIN
