@@ -148,10 +148,15 @@ static long hs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case _IOC_NR(HUGESLAB_IOC_CREATE):
 		if (_IOC_DIR(cmd) != _IOC_DIR(HUGESLAB_IOC_CREATE))
 			return -ENOTTY;
+		/* Taking memory is writing: a read-only open may only look. */
+		if (!(file->f_mode & FMODE_WRITE))
+			return -EBADF;
 		return hs_ioctl_create(ctx, uarg, usize);
 	case _IOC_NR(HUGESLAB_IOC_DESTROY):
 		if (_IOC_DIR(cmd) != _IOC_DIR(HUGESLAB_IOC_DESTROY))
 			return -ENOTTY;
+		if (!(file->f_mode & FMODE_WRITE))
+			return -EBADF;
 		return hs_ioctl_destroy(ctx, uarg, usize);
 	default:
 		return -ENOTTY;
@@ -224,8 +229,11 @@ static int hs_mmap(struct file *file, struct vm_area_struct *vma)
 	u64 off;
 	int err;
 
-	/* A private mapping would copy huge pages on write and may SIGBUS. */
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * A private mapping would copy huge pages on write and may SIGBUS.
+	 * (VM_MAYSHARE: a read-only MAP_SHARED mapping has no VM_SHARED.)
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_pgoff >> HS_PGOFF_SHIFT == 0)
 		return hs_stats_mmap(ctx, vma);

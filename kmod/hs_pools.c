@@ -19,7 +19,7 @@ int hs_stats_mmap(struct hs_ctx *ctx, struct vm_area_struct *vma)
 {
 	int err = 0;
 
-	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
+	if (!(vma->vm_flags & VM_MAYSHARE) || vma->vm_pgoff ||
 	    vma->vm_end - vma->vm_start != HUGESLAB_STATS_BYTES)
 		return -EINVAL;
 

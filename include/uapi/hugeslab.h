@@ -43,8 +43,9 @@
  * @flags:		in: must be 0
  * @abi_version:	out: HUGESLAB_ABI_VERSION of the running module
  * @features:		out: HUGESLAB_FEAT_* bits
- * @page_sizes:		out: bit n set if regions of (1 << n)-byte pages can
- *			be created right now
+ * @page_sizes:		out: bit n set if this kernel has (1 << n)-byte huge
+ *			pages the module can use (whether any are free now is
+ *			another matter: see /sys/kernel/mm/hugepages)
  * @reserve_bytes:	out: memory claimed at load (module parameter reserve_mb)
  * @max_bytes:		out: global limit (module parameter max_mb), 0 = none
  * @used_bytes:		out: bytes held by all regions of all processes
@@ -99,7 +100,8 @@ struct hugeslab_query {
  * @pad:	must be 0
  *
  * The region is zeroed and fully populated when the ioctl returns, so later
- * faults never fail. Errors: -EINVAL (bad size, flags, node or padding),
+ * faults never fail. Needs the file open for writing (else -EBADF).
+ * Errors: -EINVAL (bad size, flags, node or padding),
  * -EDQUOT (max_mb or user_max_mb would be exceeded), -ENOMEM (no free huge
  * pages, or none on @node), -EOPNOTSUPP (no 1 GiB pages in this kernel).
  */

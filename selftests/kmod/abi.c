@@ -494,6 +494,35 @@ static int map_errno(int fd, size_t len, int flags, unsigned long long off)
 	return errno;
 }
 
+/*
+ * A read-only open may query and map read-only, but not take or give back
+ * memory: create and destroy need the file open for writing.
+ */
+TEST_F(dev, read_only_open)
+{
+	struct hugeslab_create c;
+	struct hugeslab_destroy d = { 0 };
+	struct hugeslab_query q;
+	int ro = open(HUGESLAB_DEVICE, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	ASSERT_GE(ro, 0);
+	ASSERT_EQ(0, hs_query(ro, &q));
+	ASSERT_EQ(-EBADF, hs_create(ro, HS_2M, &c));
+	d.id = 1;
+	EXPECT_EQ(-1, ioctl(ro, HUGESLAB_IOC_DESTROY, &d));
+	EXPECT_EQ(EBADF, errno);
+	/* The stats area maps read-only and shared; not writable. */
+	p = mmap(NULL, HUGESLAB_STATS_BYTES, PROT_READ, MAP_SHARED, ro,
+		 HUGESLAB_STATS_OFFSET);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, HUGESLAB_STATS_BYTES,
+				   PROT_READ | PROT_WRITE, MAP_SHARED, ro,
+				   HUGESLAB_STATS_OFFSET));
+	munmap(p, HUGESLAB_STATS_BYTES);
+	close(ro);
+}
+
 TEST_F(dev, mmap_bad_requests)
 {
 	struct hugeslab_create c;
