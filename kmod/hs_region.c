@@ -382,6 +382,7 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 	struct hs_tier *t = &hs_tiers[req->flags & HUGESLAB_CREATE_1G ?
 				      HS_TIER_1G : HS_TIER_2M];
 	int node = req->node == HUGESLAB_NODE_ANY ? NUMA_NO_NODE : req->node;
+	const struct cred *old_cred;
 	struct hs_user *spare;
 	kuid_t uid = current_uid();
 	struct path root;
@@ -423,8 +424,15 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 
 	root.mnt = t->mnt;
 	root.dentry = t->mnt->mnt_root;
+	/*
+	 * The file is the module's: create it as the module. The tmpfile
+	 * permission check on the mount's root uses the current creds, so
+	 * a caller without CAP_DAC_OVERRIDE would get -EACCES.
+	 */
+	old_cred = override_creds(hs_cred);
 	file = hs_should_fail(HS_FAULT_FILE) ? ERR_PTR(-ENOMEM) :
 		hs_tmpfile_open(&root, 0600, O_RDWR | O_LARGEFILE, hs_cred);
+	revert_creds(old_cred);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
 		goto out_uncharge;
