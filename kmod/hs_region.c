@@ -531,13 +531,22 @@ int hs_region_destroy(struct hs_ctx *ctx, u64 id)
 
 void hs_ctx_release(struct hs_ctx *ctx)
 {
-	struct hs_region *r, *tmp;
+	struct hs_region *r;
 
-	/* Last reference to the file: nobody else can reach ctx. */
-	list_for_each_entry_safe(r, tmp, &ctx->regions, cnode) {
+	/*
+	 * Last reference to the file: nobody else can reach ctx, but
+	 * hs_ctx_unlink() asserts ctx->lock, so take it as destroy does
+	 * (dropped before hs_region_detach() takes hs_lock).
+	 */
+	mutex_lock(&ctx->lock);
+	while ((r = list_first_entry_or_null(&ctx->regions, struct hs_region,
+					     cnode))) {
 		hs_ctx_unlink(ctx, r);
+		mutex_unlock(&ctx->lock);
 		hs_region_detach(r);
+		mutex_lock(&ctx->lock);
 	}
+	mutex_unlock(&ctx->lock);
 }
 
 /* ---- load and unload ------------------------------------------------- */
