@@ -1,620 +1,33 @@
 // SPDX-License-Identifier: MIT
 /*
- * Description: hsstat end to end. With the module loaded, creates regions
- * through /dev/hugeslab, runs hsstat (--json and text) and checks it reports
- * exactly what the module holds, then takes debugfs away (HSSTAT_DEBUGFS, an
- * unmounted debugfs in a private mount namespace, no root, no module) and
- * checks the fallback and the error messages. Without the module, the
- * parser is still tested against fixture files.
+ * Description: hsstat's regions end to end. With the module loaded, creates
+ * regions through /dev/hugeslab, runs hsstat (--json and text) and checks it
+ * reports exactly what the module holds, then takes debugfs and sysfs away
+ * (HSSTAT_DEBUGFS and HSSTAT_SYSFS, an unmounted debugfs in a private mount
+ * namespace, no root, no module) and checks the ioctl fallback and the
+ * error messages. Without the module, the parser is still tested against
+ * fixture files. Pools, Prometheus output and the sysfs fallback are
+ * hsstat_pools_test's.
  *
  * hsstat is found through $HSSTAT, else relative to this binary (build/tools/
  * hsstat in the build tree, /opt/hs/hsstat in the VM), else in $PATH.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
-#include <sched.h>
-#include <stdarg.h>
-#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "uapi/hugeslab.h"
 
 #include "kselftest_harness.h"
 
-#define MiB (1ULL << 20)
-
-/* ---- a strict little JSON parser ----------------------------------------- */
-
-enum jtype { J_NULL, J_FALSE, J_TRUE, J_NUM, J_STR, J_ARR, J_OBJ };
-
-struct jval {
-	int type;		/* enum jtype */
-	char *str;		/* J_STR: decoded; J_NUM: the literal */
-	struct jval *kids;	/* J_ARR, J_OBJ */
-	char **keys;		/* J_OBJ */
-	size_t n;
-};
-
-struct jparser {
-	const char *p;
-	int depth;
-};
-
-static void jfree(struct jval *v)
-{
-	size_t i;
-
-	for (i = 0; i < v->n; i++) {
-		jfree(&v->kids[i]);
-		if (v->keys)
-			free(v->keys[i]);
-	}
-	free(v->kids);
-	free(v->keys);
-	free(v->str);
-	memset(v, 0, sizeof(*v));
-}
-
-static void jskip(struct jparser *jp)
-{
-	while (*jp->p == ' ' || *jp->p == '\t' || *jp->p == '\n' ||
-	       *jp->p == '\r')
-		jp->p++;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int hex4(const char *s, unsigned int *cp)
-{
-	int i, h;
-
-	*cp = 0;
-	for (i = 0; i < 4; i++) {
-		h = hexval(s[i]);
-		if (h < 0)
-			return -1;
-		*cp = *cp << 4 | (unsigned int)h;
-	}
-	return 0;
-}
-
-static size_t utf8_put(char *out, unsigned int cp)
-{
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (char)(0xc0 | cp >> 6);
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | cp >> 12);
-		out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | cp >> 18);
-	out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
-	out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
-}
-
-/* Length of a valid UTF-8 sequence at @s (JSON text must be UTF-8), or 0. */
-static size_t utf8_valid(const unsigned char *s)
-{
-	unsigned int cp, n, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-	    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-static int jstring(struct jparser *jp, char **out)
-{
-	const char *p = jp->p + 1;
-	char *buf, *o;
-	unsigned int cp, lo;
-	size_t n;
-
-	/* Decoded text is never longer than the literal. */
-	buf = malloc(strlen(p) + 1);
-	if (!buf)
-		return -1;
-	o = buf;
-	for (;;) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '"')
-			break;
-		if (c < 0x20)
-			goto bad;
-		if (c != '\\') {
-			n = utf8_valid((const unsigned char *)p);
-			if (!n)
-				goto bad;
-			memcpy(o, p, n);
-			o += n;
-			p += n;
-			continue;
-		}
-		p++;
-		switch (*p++) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '/': *o++ = '/'; break;
-		case 'b': *o++ = '\b'; break;
-		case 'f': *o++ = '\f'; break;
-		case 'n': *o++ = '\n'; break;
-		case 'r': *o++ = '\r'; break;
-		case 't': *o++ = '\t'; break;
-		case 'u':
-			if (hex4(p, &cp))
-				goto bad;
-			p += 4;
-			if (cp >= 0xdc00 && cp <= 0xdfff)
-				goto bad;
-			if (cp >= 0xd800 && cp <= 0xdbff) {
-				if (p[0] != '\\' || p[1] != 'u' ||
-				    hex4(p + 2, &lo) || lo < 0xdc00 ||
-				    lo > 0xdfff)
-					goto bad;
-				p += 6;
-				cp = 0x10000 + ((cp - 0xd800) << 10) +
-				     (lo - 0xdc00);
-			}
-			o += utf8_put(o, cp);
-			break;
-		default:
-			goto bad;
-		}
-	}
-	*o = '\0';
-	jp->p = p + 1;
-	*out = buf;
-	return 0;
-bad:
-	free(buf);
-	return -1;
-}
-
-static int jnumber(struct jparser *jp, struct jval *v)
-{
-	const char *s = jp->p, *p = s;
-
-	if (*p == '-')
-		p++;
-	if (*p == '0')
-		p++;
-	else if (*p >= '1' && *p <= '9')
-		while (*p >= '0' && *p <= '9')
-			p++;
-	else
-		return -1;
-	if (*p == '.') {
-		if (*++p < '0' || *p > '9')
-			return -1;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'e' || *p == 'E') {
-		p++;
-		if (*p == '+' || *p == '-')
-			p++;
-		if (*p < '0' || *p > '9')
-			return -1;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	v->type = J_NUM;
-	v->str = strndup(s, (size_t)(p - s));
-	jp->p = p;
-	return v->str ? 0 : -1;
-}
-
-static int jvalue(struct jparser *jp, struct jval *v);
-
-static int jcontainer(struct jparser *jp, struct jval *v, bool obj)
-{
-	char close = obj ? '}' : ']';
-	struct jval *kids;
-	char **keys;
-
-	v->type = obj ? J_OBJ : J_ARR;
-	jp->p++;
-	jskip(jp);
-	if (*jp->p == close) {
-		jp->p++;
-		return 0;
-	}
-	for (;;) {
-		kids = realloc(v->kids, (v->n + 1) * sizeof(*kids));
-		if (!kids)
-			return -1;
-		v->kids = kids;
-		memset(&kids[v->n], 0, sizeof(*kids));
-		if (obj) {
-			keys = realloc(v->keys, (v->n + 1) * sizeof(*keys));
-			if (!keys)
-				return -1;
-			v->keys = keys;
-			keys[v->n] = NULL;
-		}
-		v->n++;
-		jskip(jp);
-		if (obj) {
-			if (*jp->p != '"' || jstring(jp, &v->keys[v->n - 1]))
-				return -1;
-			jskip(jp);
-			if (*jp->p++ != ':')
-				return -1;
-		}
-		if (jvalue(jp, &v->kids[v->n - 1]))
-			return -1;
-		jskip(jp);
-		if (*jp->p == ',') {
-			jp->p++;
-			continue;
-		}
-		if (*jp->p != close)
-			return -1;
-		jp->p++;
-		return 0;
-	}
-}
-
-static int jvalue(struct jparser *jp, struct jval *v)
-{
-	int ret;
-
-	jskip(jp);
-	if (++jp->depth > 64)
-		return -1;
-	switch (*jp->p) {
-	case '{':
-		ret = jcontainer(jp, v, true);
-		break;
-	case '[':
-		ret = jcontainer(jp, v, false);
-		break;
-	case '"':
-		v->type = J_STR;
-		ret = jstring(jp, &v->str);
-		break;
-	case 't':
-		v->type = J_TRUE;
-		ret = strncmp(jp->p, "true", 4) ? -1 : 0;
-		jp->p += 4;
-		break;
-	case 'f':
-		v->type = J_FALSE;
-		ret = strncmp(jp->p, "false", 5) ? -1 : 0;
-		jp->p += 5;
-		break;
-	case 'n':
-		v->type = J_NULL;
-		ret = strncmp(jp->p, "null", 4) ? -1 : 0;
-		jp->p += 4;
-		break;
-	default:
-		ret = jnumber(jp, v);
-		break;
-	}
-	jp->depth--;
-	return ret;
-}
-
-/* Parse a whole document: one value and nothing else. */
-static int jparse(const char *text, struct jval *v)
-{
-	struct jparser jp = { .p = text };
-
-	memset(v, 0, sizeof(*v));
-	if (jvalue(&jp, v))
-		goto bad;
-	jskip(&jp);
-	if (*jp.p)
-		goto bad;
-	return 0;
-bad:
-	jfree(v);
-	return -1;
-}
-
-static const struct jval *jget(const struct jval *obj, const char *key)
-{
-	size_t i;
-
-	if (!obj || obj->type != J_OBJ)
-		return NULL;
-	for (i = 0; i < obj->n; i++)
-		if (!strcmp(obj->keys[i], key))
-			return &obj->kids[i];
-	return NULL;
-}
-
-/* An integer member; -1 (and a log line) when absent or not an integer. */
-static int jint(const struct jval *obj, const char *key, long long *out)
-{
-	const struct jval *v = jget(obj, key);
-	char *end;
-
-	if (!v || v->type != J_NUM)
-		return -1;
-	errno = 0;
-	*out = strtoll(v->str, &end, 10);
-	return errno || *end ? -1 : 0;
-}
-
-static const char *jstr(const struct jval *obj, const char *key)
-{
-	const struct jval *v = jget(obj, key);
-
-	return v && v->type == J_STR ? v->str : NULL;
-}
-
-/* ---- running hsstat ------------------------------------------------------ */
-
-/* Runs in the child before exec; non-zero means the setup is impossible. */
-typedef int (*prep_fn)(void);
-
-#define PREP_FAILED	"hsstat_test: cannot set up: "
-#define EXEC_FAILED	"hsstat_test: cannot exec "
-
-struct run {
-	int status;	/* exit status, or 128 + signal */
-	char *out;
-	char *err;
-};
-
-static bool is_exe(const char *path)
-{
-	struct stat st;
-
-	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
-}
-
-/*
- * $HSSTAT; else where the build tree and the VM put it relative to this
- * binary (build/tools/hsstat, /opt/hs/hsstat); else $PATH.
- */
-static const char *hsstat_path(void)
-{
-	static char path[PATH_MAX];
-	static const char *const rel[] = {
-		"../hsstat", "../../tools/hsstat", "../../hsstat", "hsstat",
-	};
-	char exe[PATH_MAX], *slash, *dirs, *dir, *save;
-	const char *env = getenv("HSSTAT");
-	ssize_t n;
-	size_t i;
-
-	if (env && *env)
-		return env;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-		for (i = 0; slash && i < sizeof(rel) / sizeof(rel[0]); i++) {
-			if ((size_t)snprintf(path, sizeof(path), "%s/%s", exe,
-					     rel[i]) < sizeof(path) &&
-			    is_exe(path))
-				return path;
-		}
-	}
-	dirs = strdup(getenv("PATH") ? getenv("PATH") : "");
-	for (dir = strtok_r(dirs, ":", &save); dir;
-	     dir = strtok_r(NULL, ":", &save)) {
-		if ((size_t)snprintf(path, sizeof(path), "%s/hsstat", dir) <
-		    sizeof(path) && is_exe(path)) {
-			free(dirs);
-			return path;
-		}
-	}
-	free(dirs);
-	return NULL;
-}
-
-static char *slurp(int fd)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = malloc(cap), *grown;
-	ssize_t n;
-
-	if (!buf || lseek(fd, 0, SEEK_SET) < 0)
-		goto fail;
-	for (;;) {
-		if (len + 1 == cap) {
-			grown = realloc(buf, cap *= 2);
-			if (!grown)
-				goto fail;
-			buf = grown;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			goto fail;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	return buf;
-fail:
-	free(buf);
-	return NULL;
-}
-
-/*
- * Run hsstat with the NULL-terminated arguments; HSSTAT_DEBUGFS is set to
- * @debugfs (unset if NULL). Output is captured in memfds, so a chatty child
- * can never block on a full pipe. Returns 0, or -1 if it could not run.
- */
-static int run_hsstat(struct run *r, const char *debugfs, prep_fn prep, ...)
-{
-	const char *path = hsstat_path();
-	char *argv[16];
-	int out, err, status, argc = 1;
-	va_list ap;
-	pid_t pid;
-
-	memset(r, 0, sizeof(*r));
-	if (!path) {
-		fprintf(stderr, "# cannot find hsstat: set HSSTAT\n");
-		return -1;
-	}
-	argv[0] = (char *)path;
-	va_start(ap, prep);
-	while (argc < 15 && (argv[argc] = va_arg(ap, char *)))
-		argc++;
-	va_end(ap);
-	argv[argc] = NULL;
-
-	out = memfd_create("hsstat-out", MFD_CLOEXEC);
-	err = memfd_create("hsstat-err", MFD_CLOEXEC);
-	if (out < 0 || err < 0)
-		return -1;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(out, STDOUT_FILENO);
-		dup2(err, STDERR_FILENO);
-		if (prep && prep()) {
-			fprintf(stderr, PREP_FAILED "%s\n", strerror(errno));
-			_exit(125);
-		}
-		if (debugfs)
-			setenv("HSSTAT_DEBUGFS", debugfs, 1);
-		else
-			unsetenv("HSSTAT_DEBUGFS");
-		execv(path, argv);
-		fprintf(stderr, EXEC_FAILED "%s: %s\n", path, strerror(errno));
-		_exit(127);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	r->status = WIFEXITED(status) ? WEXITSTATUS(status) :
-		    128 + WTERMSIG(status);
-	r->out = slurp(out);
-	r->err = slurp(err);
-	close(out);
-	close(err);
-	return r->out && r->err ? 0 : -1;
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
-static bool prep_failed(const struct run *r)
-{
-	return strstr(r->err, PREP_FAILED) || strstr(r->err, EXEC_FAILED);
-}
-
-/* ---- namespace set-ups, run in hsstat's child ---------------------------- */
-
-/* Unmount every debugfs in a private copy of the mount table. */
-static int prep_no_debugfs(void)
-{
-	char line[PATH_MAX + 256], dir[PATH_MAX], type[64];
-	int pass, found;
-	FILE *f;
-
-	if (unshare(CLONE_NEWNS))
-		return -1;
-	/* Keep the unmounts from propagating back to the test's namespace. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
-		return -1;
-	for (pass = 0; pass < 16; pass++) {
-		f = fopen("/proc/self/mounts", "re");
-		if (!f)
-			return -1;
-		found = 0;
-		while (fgets(line, sizeof(line), f)) {
-			if (sscanf(line, "%*s %4095s %63s", dir, type) != 2 ||
-			    strcmp(type, "debugfs"))
-				continue;
-			found = 1;
-			if (umount2(dir, MNT_DETACH)) {
-				fclose(f);
-				return -1;
-			}
-		}
-		fclose(f);
-		if (!found)
-			return 0;
-	}
-	errno = EBUSY;
-	return -1;
-}
-
-/* As if the module were not loaded: no debugfs, /dev or /sys/module. */
-static int prep_no_module(void)
-{
-	if (prep_no_debugfs())
-		return -1;
-	if (mount("none", "/dev", "tmpfs", 0, NULL) ||
-	    mount("none", "/sys/module", "tmpfs", 0, NULL))
-		return -1;
-	return 0;
-}
-
-static int prep_nobody(void)
-{
-	gid_t nogroup = 65534;
-
-	if (setgroups(1, &nogroup) || setresgid(65534, 65534, 65534) ||
-	    setresuid(65534, 65534, 65534))
-		return -1;
-	return 0;
-}
+#include "hsstat_util.h"
 
 /* ---- fixtures: debugfs files written by hand ----------------------------- */
 
@@ -646,20 +59,6 @@ static const char fx_regions[] =
 FIXTURE(fx) {
 	char dir[64];
 };
-
-static int write_file(const char *dir, const char *name, const char *text)
-{
-	char path[128];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "we");
-	if (!f)
-		return -1;
-	ret = fputs(text, f) < 0 ? -1 : 0;
-	return fclose(f) || ret ? -1 : 0;
-}
 
 FIXTURE_SETUP(fx)
 {
@@ -910,7 +309,8 @@ TEST(usage)
 	static const char *const bad[][3] = {
 		{ "--bogus" }, { "--sort", "size" }, { "--delay", "0" },
 		{ "--delay", "-1" }, { "--delay", "soon" }, { "extra" },
-		{ "--sort" },
+		{ "--sort" }, { "--json", "--prometheus" },
+		{ "--prometheus", "--delay=1" },
 	};
 	struct run run;
 	size_t i;
@@ -928,6 +328,9 @@ TEST(usage)
 	ASSERT_EQ(0, run.status);
 	ASSERT_NE(NULL, strstr(run.out, "--once"));
 	ASSERT_NE(NULL, strstr(run.out, "--json"));
+	ASSERT_NE(NULL, strstr(run.out, "--prometheus"));
+	ASSERT_NE(NULL, strstr(run.out, "--pools"));
+	ASSERT_NE(NULL, strstr(run.out, "--regions"));
 	run_free(&run);
 	ASSERT_EQ(0, run_hsstat(&run, NULL, NULL, "--version", NULL));
 	ASSERT_EQ(0, run.status);
@@ -936,33 +339,6 @@ TEST(usage)
 }
 
 /* ---- against the module -------------------------------------------------- */
-
-static int open_dev(void)
-{
-	return open(HUGESLAB_DEVICE, O_RDWR | O_CLOEXEC);
-}
-
-static int dev_query(int fd, struct hugeslab_query *q)
-{
-	memset(q, 0, sizeof(*q));
-	return ioctl(fd, HUGESLAB_IOC_QUERY, q);
-}
-
-static int dev_create(int fd, uint64_t bytes, struct hugeslab_create *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->bytes = bytes;
-	c->node = HUGESLAB_NODE_ANY;
-	return ioctl(fd, HUGESLAB_IOC_CREATE, c);
-}
-
-#define NEED_MODULE(fd) do {						\
-	(fd) = open_dev();						\
-	if ((fd) < 0 && (errno == ENOENT || errno == ENXIO))		\
-		SKIP(return, "no %s (module not loaded)", HUGESLAB_DEVICE); \
-	ASSERT_LE(0, (fd)) TH_LOG("open %s: %s", HUGESLAB_DEVICE,	\
-				  strerror(errno));			\
-} while (0)
 
 static const struct jval *find_region(const struct jval *root, uint64_t id)
 {
@@ -1165,9 +541,19 @@ static void check_ioctl_json(struct __test_metadata *_metadata,
 	ASSERT_EQ(q->reserve_bytes, (unsigned long long)v);
 	ASSERT_EQ(0, jint(stats, "failed_requests", &v));
 	ASSERT_EQ(q->failed, (unsigned long long)v);
-	/* Only debugfs knows the peak. */
+	ASSERT_EQ(0, jint(stats, "user_max_bytes", &v));
+	ASSERT_EQ(q->user_max_bytes, (unsigned long long)v);
+	/* Only debugfs and sysfs know the peak. */
 	ASSERT_EQ(NULL, jget(stats, "peak_bytes"));
+	ASSERT_NE(NULL, jget(&root, "pools"));
+	ASSERT_EQ(J_NULL, jget(&root, "pools")->type);
 	jfree(&root);
+}
+
+/* hsstat's children look for the sysfs counters in a place that is empty. */
+static void hide_sysfs(void)
+{
+	setenv("HSSTAT_SYSFS", "/nonexistent/sysfs", 1);
 }
 
 TEST(module_fallback_env)
@@ -1180,11 +566,14 @@ TEST(module_fallback_env)
 	NEED_MODULE(fd);
 	ASSERT_EQ(0, dev_create(fd, 2 * MiB, &c));
 	ASSERT_EQ(0, dev_query(fd, &q));
+	hide_sysfs();
 
 	ASSERT_EQ(0, run_hsstat(&run, "/nonexistent/hugeslab", NULL, "--once",
 				"--json", NULL));
 	check_ioctl_json(_metadata, &run, &q);
 	ASSERT_NE(NULL, strstr(run.err, "/nonexistent/hugeslab/stats"));
+	/* Why sysfs was passed over too. */
+	ASSERT_NE(NULL, strstr(run.err, "/nonexistent/sysfs/"));
 	run_free(&run);
 
 	ASSERT_EQ(0, run_hsstat(&run, "/nonexistent/hugeslab", NULL, "--once",
@@ -1207,6 +596,7 @@ TEST(module_fallback_unmounted)
 	NEED_MODULE(fd);
 	ASSERT_EQ(0, dev_create(fd, 4 * MiB, &c));
 	ASSERT_EQ(0, dev_query(fd, &q));
+	hide_sysfs();
 
 	ASSERT_EQ(0, run_hsstat(&run, NULL, prep_no_debugfs, "--once",
 				"--json", NULL));
@@ -1249,6 +639,8 @@ TEST(module_not_root)
 	close(fd);
 	if (geteuid() != 0)
 		SKIP(return, "needs root to drop to nobody");
+	/* Without sysfs (older modules) nobody can read anything. */
+	hide_sysfs();
 	ASSERT_EQ(0, run_hsstat(&run, NULL, prep_nobody, "--once", NULL));
 	if (prep_failed(&run))
 		SKIP(return, "%s", run.err);

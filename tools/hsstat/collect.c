@@ -4,9 +4,10 @@
  *
  * Reads the module's debugfs files (formats in kmod/hs_debugfs.c) into a
  * struct hss_snapshot. Debugfs is root-only, may be unmounted and vanishes
- * under lockdown, so when it cannot be read the global totals come from
- * HUGESLAB_IOC_QUERY instead, with a note saying why; when neither works the
- * error names the one thing the user has to fix.
+ * under lockdown, so when it cannot be read the global totals come from the
+ * module's sysfs attributes (kmod/hs_sysfs.c, readable by anyone) or, from
+ * modules without them, HUGESLAB_IOC_QUERY, with a note saying why; when
+ * nothing works the error names the one thing the user has to fix.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 
 #define DEBUGFS_MNT		"/sys/kernel/debug"
 #define MODULE_SYSFS		"/sys/module/hugeslab"
+#define MODULE_SYSFS_DEV	"/sys/class/misc/hugeslab"
 #define LOCKDOWN_FILE		"/sys/kernel/security/lockdown"
 
 static const char *const stat_names[HSS_NR_STATS] = {
@@ -33,9 +35,12 @@ static const char *const stat_names[HSS_NR_STATS] = {
 	[HSS_USED]		= "used_bytes",
 	[HSS_FREE]		= "free_bytes",
 	[HSS_MAX]		= "max_bytes",
+	[HSS_USER_MAX]		= "user_max_bytes",
 	[HSS_PEAK]		= "peak_bytes",
 	[HSS_REGIONS]		= "regions",
 	[HSS_FAILED]		= "failed_requests",
+	[HSS_FAILED_LIMIT]	= "failed_limit",
+	[HSS_FAILED_NOMEM]	= "failed_nomem",
 	[HSS_CREATED]		= "created",
 	[HSS_DESTROYED]		= "destroyed",
 	[HSS_FEATURES]		= "features",
@@ -45,6 +50,19 @@ static const char *const stat_names[HSS_NR_STATS] = {
 const char *hss_stat_name(enum hss_stat stat)
 {
 	return stat_names[stat];
+}
+
+const char *hss_source_name(enum hss_source source)
+{
+	switch (source) {
+	case HSS_SRC_DEBUGFS:
+		return "debugfs";
+	case HSS_SRC_SYSFS:
+		return "sysfs";
+	case HSS_SRC_IOCTL:
+		return "ioctl";
+	}
+	return "?";
 }
 
 static void stat_set(struct hss_stats *s, enum hss_stat stat, uint64_t v)
@@ -375,46 +393,50 @@ out:
 	return ret;
 }
 
-/* Columns of the regions file; the "# id pid ..." comment names them. */
-enum col {
-	COL_ID,
-	COL_PID,
-	COL_BYTES,
-	COL_PAGE_SIZE,
-	COL_NODE,
-	COL_MAPPED,
-	COL_COMM,
-	COL_NR,
-	COL_OTHER = -1,
-};
-
+/*
+ * The regions and pools files are tables: one row per line, fields split by
+ * blanks, the last one (comm) the rest of the line. A "# col col ..."
+ * comment names the columns, so a newer module may add one (before comm,
+ * which stays last) without breaking us.
+ */
 #define MAX_COLS 32
+#define COL_OTHER (-1)
 
-static const char *const col_names[COL_NR] = {
-	[COL_ID]	= "id",
-	[COL_PID]	= "pid",
-	[COL_BYTES]	= "bytes",
-	[COL_PAGE_SIZE]	= "page_size",
-	[COL_NODE]	= "node",
-	[COL_MAPPED]	= "mapped",
-	[COL_COMM]	= "comm",
+struct table {
+	const char *file;		/* "regions" */
+	unsigned int major;		/* format version we read */
+	const char *const *cols;	/* names; the last one is comm */
+	unsigned int ncols;
+	size_t row_size;
+	/* Fill @row from @field[c], the text of column c; 0 or -1. */
+	int (*parse)(char *const *field, void *row);
+	void (*free_row)(void *row);
 };
 
 struct layout {
-	enum col col[MAX_COLS];
+	int col[MAX_COLS];	/* index into table.cols, or COL_OTHER */
 	unsigned int n;
 };
 
+static void layout_default(const struct table *t, struct layout *lay)
+{
+	unsigned int i;
+
+	for (i = 0; i < t->ncols; i++)
+		lay->col[i] = (int)i;
+	lay->n = t->ncols;
+}
+
 /*
- * A comment naming the columns lets a newer module add one (before comm,
- * which is always last) without breaking us. Returns 1 if @line was such a
- * comment and @lay now follows it, 0 if it was another comment, -1 if it
- * named columns we cannot work with.
+ * Returns 1 if @line was a comment naming the columns and @lay now follows
+ * it, 0 if it was another comment, -1 if it named columns we cannot work
+ * with (one of ours missing, or comm not last).
  */
-static int parse_layout(char *line, struct layout *lay)
+static int parse_layout(char *line, const struct table *t, struct layout *lay)
 {
 	struct layout l = { .n = 0 };
-	unsigned int seen = 0, i;
+	unsigned int i, last = t->ncols - 1;
+	uint64_t seen = 0;
 	char *tok, *save;
 	int c;
 
@@ -422,16 +444,17 @@ static int parse_layout(char *line, struct layout *lay)
 	     tok = strtok_r(NULL, " \t", &save)) {
 		if (l.n == MAX_COLS)
 			return -1;
-		for (c = 0; c < COL_NR; c++)
-			if (!strcmp(tok, col_names[c]))
+		for (c = 0; c < (int)t->ncols; c++)
+			if (!strcmp(tok, t->cols[c]))
 				break;
-		l.col[l.n++] = c < COL_NR ? (enum col)c : COL_OTHER;
-		if (c < COL_NR)
-			seen |= 1U << c;
+		l.col[l.n++] = c < (int)t->ncols ? c : COL_OTHER;
+		if (c < (int)t->ncols)
+			seen |= 1ULL << c;
 	}
-	if (!(seen & (1U << COL_ID)) || !(seen & (1U << COL_COMM)))
+	/* A layout names the first column and comm; anything else is prose. */
+	if (!(seen & 1) || !(seen & (1ULL << last)))
 		return 0;
-	if (seen != (1U << COL_NR) - 1 || l.col[l.n - 1] != COL_COMM)
+	if (seen != (1ULL << t->ncols) - 1 || l.col[l.n - 1] != (int)last)
 		return -1;
 	for (i = 0; i < l.n; i++)
 		lay->col[i] = l.col[i];
@@ -439,81 +462,47 @@ static int parse_layout(char *line, struct layout *lay)
 	return 1;
 }
 
-static int parse_region(char *line, const struct layout *lay,
-			struct hss_region *r)
+/* Point @field[c] at column c's text in @line (which is cut up). */
+static int split_row(char *line, const struct table *t,
+		     const struct layout *lay, char **field)
 {
-	char *p = line, *field;
+	char *p = line, *f;
 	unsigned int i;
-	int bad = 0;
 
 	for (i = 0; i < lay->n; i++) {
-		if (lay->col[i] == COL_COMM) {
-			/* The rest of the line: escaped, so spaces are ours. */
-			field = p;
+		if (lay->col[i] == (int)t->ncols - 1) {
+			/* comm: the rest of the line, spaces escaped. */
+			f = p;
 		} else {
-			field = p + strspn(p, " \t");
-			p = field + strcspn(field, " \t");
-			if (p == field)
+			f = p + strspn(p, " \t");
+			p = f + strcspn(f, " \t");
+			if (p == f)
 				return -1;
 			if (*p)
 				*p++ = '\0';
 		}
-		switch (lay->col[i]) {
-		case COL_ID:
-			bad |= parse_u64(field, &r->id);
-			break;
-		case COL_PID:
-			bad |= parse_s64(field, &r->pid);
-			break;
-		case COL_BYTES:
-			bad |= parse_u64(field, &r->bytes);
-			break;
-		case COL_PAGE_SIZE:
-			bad |= parse_u64(field, &r->page_size);
-			break;
-		case COL_NODE:
-			bad |= parse_s64(field, &r->node);
-			break;
-		case COL_MAPPED:
-			if (!strcmp(field, "yes"))
-				r->mapped = true;
-			else if (!strcmp(field, "no"))
-				r->mapped = false;
-			else
-				bad = -1;
-			break;
-		case COL_COMM:
-			hss_unescape(field);
-			r->comm = strdup(field);
-			if (!r->comm)
-				return -1;
-			break;
-		case COL_OTHER:
-		case COL_NR:
-			break;
-		}
-		if (bad)
-			return -1;
+		if (lay->col[i] != COL_OTHER)
+			field[lay->col[i]] = f;
 	}
 	return 0;
 }
 
-static int read_regions(FILE *f, const char *path, struct hss_snapshot *snap,
-			char *err, size_t errlen)
+/* Read a table file into a malloc'ed array of t->row_size rows. */
+static int read_table(FILE *f, const char *path, const struct table *t,
+		      void **rows, size_t *nr, char *err, size_t errlen)
 {
-	struct layout lay = {
-		.col = { COL_ID, COL_PID, COL_BYTES, COL_PAGE_SIZE, COL_NODE,
-			 COL_MAPPED, COL_COMM },
-		.n = COL_NR,
-	};
-	struct hss_region r, *grown;
-	char *line = NULL;
+	char *line = NULL, *field[MAX_COLS], *row, *grown;
 	unsigned int lineno = 1;
 	size_t cap = 0, alloc = 0;
+	struct layout lay;
 	int ret = -1;
 
-	if (check_header(f, path, "regions", HSS_REGIONS_MAJOR, err, errlen))
+	layout_default(t, &lay);
+	if (check_header(f, path, t->file, t->major, err, errlen))
 		return -1;
+	row = calloc(1, t->row_size);
+	if (!row)
+		return fail(err, errlen, "out of memory");
 	errno = 0;
 	while (getline(&line, &cap, f) > 0) {
 		lineno++;
@@ -521,7 +510,7 @@ static int read_regions(FILE *f, const char *path, struct hss_snapshot *snap,
 		if (line[0] == '\0')
 			continue;
 		if (line[0] == '#') {
-			if (snap->nr_regions == 0 && parse_layout(line, &lay) < 0) {
+			if (*nr == 0 && parse_layout(line, t, &lay) < 0) {
 				fail(err, errlen,
 				     "%s:%u: unsupported column layout", path,
 				     lineno);
@@ -529,24 +518,25 @@ static int read_regions(FILE *f, const char *path, struct hss_snapshot *snap,
 			}
 			continue;
 		}
-		memset(&r, 0, sizeof(r));
-		if (parse_region(line, &lay, &r)) {
-			free(r.comm);
-			fail(err, errlen, "%s:%u: cannot parse region line",
-			     path, lineno);
+		memset(row, 0, t->row_size);
+		if (split_row(line, t, &lay, field) || t->parse(field, row)) {
+			t->free_row(row);
+			fail(err, errlen, "%s:%u: cannot parse %s line", path,
+			     lineno, t->file);
 			goto out;
 		}
-		if (snap->nr_regions == alloc) {
+		if (*nr == alloc) {
 			alloc = alloc ? 2 * alloc : 16;
-			grown = realloc(snap->regions, alloc * sizeof(*grown));
+			grown = realloc(*rows, alloc * t->row_size);
 			if (!grown) {
-				free(r.comm);
+				t->free_row(row);
 				fail(err, errlen, "out of memory");
 				goto out;
 			}
-			snap->regions = grown;
+			*rows = grown;
 		}
-		snap->regions[snap->nr_regions++] = r;
+		memcpy((char *)*rows + *nr * t->row_size, row, t->row_size);
+		(*nr)++;
 		errno = 0;
 	}
 	if (ferror(f)) {
@@ -555,14 +545,151 @@ static int read_regions(FILE *f, const char *path, struct hss_snapshot *snap,
 	}
 	ret = 0;
 out:
+	free(row);
 	free(line);
 	return ret;
+}
+
+/* An escaped text field, unescaped into a new string. */
+static int dup_text(char *field, char **out)
+{
+	hss_unescape(field);
+	*out = strdup(field);
+	return *out ? 0 : -1;
+}
+
+/* ---- regions ------------------------------------------------------------- */
+
+enum region_col {
+	RCOL_ID, RCOL_PID, RCOL_BYTES, RCOL_PAGE_SIZE, RCOL_NODE, RCOL_MAPPED,
+	RCOL_COMM, RCOL_NR
+};
+
+static const char *const region_cols[RCOL_NR] = {
+	[RCOL_ID]	= "id",
+	[RCOL_PID]	= "pid",
+	[RCOL_BYTES]	= "bytes",
+	[RCOL_PAGE_SIZE] = "page_size",
+	[RCOL_NODE]	= "node",
+	[RCOL_MAPPED]	= "mapped",
+	[RCOL_COMM]	= "comm",
+};
+
+static int parse_region(char *const *field, void *row)
+{
+	struct hss_region *r = row;
+	const char *mapped = field[RCOL_MAPPED];
+
+	if (parse_u64(field[RCOL_ID], &r->id) ||
+	    parse_s64(field[RCOL_PID], &r->pid) ||
+	    parse_u64(field[RCOL_BYTES], &r->bytes) ||
+	    parse_u64(field[RCOL_PAGE_SIZE], &r->page_size) ||
+	    parse_s64(field[RCOL_NODE], &r->node))
+		return -1;
+	if (!strcmp(mapped, "yes"))
+		r->mapped = true;
+	else if (strcmp(mapped, "no"))
+		return -1;
+	return dup_text(field[RCOL_COMM], &r->comm);
+}
+
+static void free_region(void *row)
+{
+	struct hss_region *r = row;
+
+	free(r->comm);
+	r->comm = NULL;
+}
+
+static const struct table regions_table = {
+	.file = "regions",
+	.major = HSS_REGIONS_MAJOR,
+	.cols = region_cols,
+	.ncols = RCOL_NR,
+	.row_size = sizeof(struct hss_region),
+	.parse = parse_region,
+	.free_row = free_region,
+};
+
+/* ---- pools --------------------------------------------------------------- */
+
+enum pool_col {
+	PCOL_PID, PCOL_NAME, PCOL_OBJ_SIZE, PCOL_IN_USE, PCOL_TOTAL,
+	PCOL_BYTES, PCOL_ALLOCS, PCOL_FREES, PCOL_CACHE_HITS, PCOL_COMM,
+	PCOL_NR
+};
+
+static const char *const pool_cols[PCOL_NR] = {
+	[PCOL_PID]	= "pid",
+	[PCOL_NAME]	= "name",
+	[PCOL_OBJ_SIZE]	= "obj_size",
+	[PCOL_IN_USE]	= "in_use",
+	[PCOL_TOTAL]	= "total",
+	[PCOL_BYTES]	= "bytes",
+	[PCOL_ALLOCS]	= "allocs",
+	[PCOL_FREES]	= "frees",
+	[PCOL_CACHE_HITS] = "cache_hits",
+	[PCOL_COMM]	= "comm",
+};
+
+static int parse_pool(char *const *field, void *row)
+{
+	struct hss_pool *p = row;
+
+	if (parse_s64(field[PCOL_PID], &p->pid) ||
+	    parse_u64(field[PCOL_OBJ_SIZE], &p->obj_size) ||
+	    parse_u64(field[PCOL_IN_USE], &p->in_use) ||
+	    parse_u64(field[PCOL_TOTAL], &p->total) ||
+	    parse_u64(field[PCOL_BYTES], &p->bytes) ||
+	    parse_u64(field[PCOL_ALLOCS], &p->allocs) ||
+	    parse_u64(field[PCOL_FREES], &p->frees) ||
+	    parse_u64(field[PCOL_CACHE_HITS], &p->cache_hits))
+		return -1;
+	/* The module writes "-" for a pool without a name. */
+	if (!strcmp(field[PCOL_NAME], "-"))
+		field[PCOL_NAME][0] = '\0';
+	if (dup_text(field[PCOL_NAME], &p->name))
+		return -1;
+	return dup_text(field[PCOL_COMM], &p->comm);
+}
+
+static void free_pool(void *row)
+{
+	struct hss_pool *p = row;
+
+	free(p->name);
+	free(p->comm);
+	p->name = NULL;
+	p->comm = NULL;
+}
+
+static const struct table pools_table = {
+	.file = "pools",
+	.major = HSS_POOLS_MAJOR,
+	.cols = pool_cols,
+	.ncols = PCOL_NR,
+	.row_size = sizeof(struct hss_pool),
+	.parse = parse_pool,
+	.free_row = free_pool,
+};
+
+/* Open "<dir>/<file>"; NULL with errno set on failure. */
+static FILE *open_in(const char *dir, const char *file, char *path,
+		     size_t len)
+{
+	if ((size_t)snprintf(path, len, "%s/%s", dir, file) >= len) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return fopen(path, "re");
 }
 
 static int collect_debugfs(struct dbg_probe *p, struct hss_snapshot *snap,
 			   char *err, size_t errlen)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX + 16];
+	void *rows;
+	size_t i;
 	FILE *f;
 	int ret;
 
@@ -573,24 +700,103 @@ static int collect_debugfs(struct dbg_probe *p, struct hss_snapshot *snap,
 	if (read_stats(p->f, p->stats, &snap->stats, err, errlen))
 		return -1;
 
-	snprintf(path, sizeof(path), "%.*s/regions", PATH_MAX - 16, p->dir);
-	f = fopen(path, "re");
+	f = open_in(p->dir, "regions", path, sizeof(path));
 	if (!f)
 		return fail(err, errlen, "%s: %s", path, strerror(errno));
 	snap->have_regions = true;
-	ret = read_regions(f, path, snap, err, errlen);
+	rows = NULL;
+	ret = read_table(f, path, &regions_table, &rows, &snap->nr_regions,
+			 err, errlen);
+	snap->regions = rows;
 	fclose(f);
+	if (ret)
+		return -1;
+
+	/* Modules before the pool stats area have no pools file. */
+	f = open_in(p->dir, "pools", path, sizeof(path));
+	if (!f)
+		return errno == ENOENT ? 0 :
+			fail(err, errlen, "%s: %s", path, strerror(errno));
+	snap->have_pools = true;
+	rows = NULL;
+	ret = read_table(f, path, &pools_table, &rows, &snap->nr_pools, err,
+			 errlen);
+	snap->pools = rows;
+	fclose(f);
+	for (i = 0; i < snap->nr_pools; i++)
+		snap->pools[i].order = i;
 	return ret;
+}
+
+/* ---- the sysfs fallback -------------------------------------------------- */
+
+/*
+ * The module's counters as device attributes, one value per file, readable
+ * by anyone and not subject to lockdown. Modules before them have only the
+ * device's own files; then the first fallback is skipped.
+ */
+static const struct {
+	enum hss_stat stat;
+	bool required;
+} sysfs_attrs[] = {
+	{ HSS_RESERVED,		true },
+	{ HSS_USED,		true },
+	{ HSS_FREE,		false },
+	{ HSS_MAX,		false },
+	{ HSS_USER_MAX,		false },
+	{ HSS_PEAK,		false },
+	{ HSS_REGIONS,		true },
+	{ HSS_FAILED,		true },
+	{ HSS_PAGE_SIZES,	false },
+};
+
+/*
+ * Returns 0 and the counters, 1 if sysfs cannot be used (@why says why),
+ * -1 if an attribute held something that is not a number.
+ */
+static int collect_sysfs(const struct hss_config *cfg, struct hss_stats *s,
+			 char *why, size_t whylen, char *err, size_t errlen)
+{
+	const char *dir = cfg->sysfs_dir ? cfg->sysfs_dir : MODULE_SYSFS_DEV;
+	char path[PATH_MAX + 32], buf[64];
+	const char *name;
+	uint64_t v;
+	size_t i, n;
+	FILE *f;
+
+	for (i = 0; i < sizeof(sysfs_attrs) / sizeof(sysfs_attrs[0]); i++) {
+		name = stat_names[sysfs_attrs[i].stat];
+		f = open_in(dir, name, path, sizeof(path));
+		if (!f) {
+			if (!sysfs_attrs[i].required)
+				continue;
+			snprintf(why, whylen, "%s: %s", path, strerror(errno));
+			return 1;
+		}
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		if (ferror(f)) {
+			snprintf(why, whylen, "%s: %s", path, strerror(errno));
+			fclose(f);
+			return 1;
+		}
+		fclose(f);
+		buf[n] = '\0';
+		chomp(buf);
+		if (parse_u64(buf, &v))
+			return fail(err, errlen, "%s: bad value '%s'", path,
+				    buf);
+		stat_set(s, sysfs_attrs[i].stat, v);
+	}
+	return 0;
 }
 
 /* ---- the ioctl fallback -------------------------------------------------- */
 
-static int collect_ioctl(int fd, const struct dbg_probe *p,
-			 struct hss_snapshot *snap, char *err, size_t errlen)
+static int collect_ioctl(int fd, const char *why, struct hss_snapshot *snap,
+			 char *err, size_t errlen)
 {
 	struct hugeslab_query q;
 	struct hss_stats *s = &snap->stats;
-	char why[PATH_MAX + 128];
 
 	memset(&q, 0, sizeof(q));
 	if (ioctl(fd, HUGESLAB_IOC_QUERY, &q) < 0)
@@ -598,7 +804,6 @@ static int collect_ioctl(int fd, const struct dbg_probe *p,
 			    HUGESLAB_DEVICE, strerror(errno));
 
 	snap->source = HSS_SRC_IOCTL;
-	dbg_reason(p, why, sizeof(why));
 	snap->path = strdup(HUGESLAB_DEVICE);
 	snap->note = strdup(why);
 	if (!snap->path || !snap->note)
@@ -612,6 +817,9 @@ static int collect_ioctl(int fd, const struct dbg_probe *p,
 	stat_set(s, HSS_FREE, q.reserve_bytes > q.used_bytes ?
 			      q.reserve_bytes - q.used_bytes : 0);
 	stat_set(s, HSS_MAX, q.max_bytes);
+	/* Older modules leave it zero: only report what they know. */
+	if (q.features & HUGESLAB_FEAT_USER_LIMIT)
+		stat_set(s, HSS_USER_MAX, q.user_max_bytes);
 	stat_set(s, HSS_REGIONS, q.regions);
 	stat_set(s, HSS_FAILED, q.failed);
 	stat_set(s, HSS_FEATURES, q.features);
@@ -655,33 +863,68 @@ static int explain(const struct dbg_probe *p, int dev_err, char *err,
 		    strerror(dev_err));
 }
 
+/* Debugfs could not be read, sysfs could: the totals come from sysfs. */
+static int use_sysfs(const struct hss_config *cfg, const char *why,
+		     const struct hss_stats *s, struct hss_snapshot *snap,
+		     char *err, size_t errlen)
+{
+	snap->source = HSS_SRC_SYSFS;
+	snap->path = strdup(cfg->sysfs_dir ? cfg->sysfs_dir : MODULE_SYSFS_DEV);
+	snap->note = strdup(why);
+	if (!snap->path || !snap->note)
+		return fail(err, errlen, "out of memory");
+	snap->stats = *s;
+	return 0;
+}
+
+/* Work buffers of one collection: several PATH_MAX strings. */
+struct collect_ctx {
+	struct dbg_probe probe;
+	struct hss_stats sysfs_stats;
+	char dbg_why[PATH_MAX + 128];
+	char sysfs_why[PATH_MAX + 128];
+	char why[2 * PATH_MAX + 300];
+};
+
 int hss_collect(const struct hss_config *cfg, struct hss_snapshot *snap,
 		char *err, size_t errlen)
 {
-	struct dbg_probe *p;
+	struct collect_ctx *c;
 	int fd, ret;
 
 	memset(snap, 0, sizeof(*snap));
-	/* Two PATH_MAX buffers: keep them off the stack. */
-	p = calloc(1, sizeof(*p));
-	if (!p)
+	/* Keep the path buffers off the stack. */
+	c = calloc(1, sizeof(*c));
+	if (!c)
 		return fail(err, errlen, "out of memory");
-	dbg_probe(cfg, p);
-	if (p->state == DBG_OK) {
-		ret = collect_debugfs(p, snap, err, errlen);
-		fclose(p->f);
+	dbg_probe(cfg, &c->probe);
+	if (c->probe.state == DBG_OK) {
+		ret = collect_debugfs(&c->probe, snap, err, errlen);
+		fclose(c->probe.f);
+		goto out;
+	}
+	dbg_reason(&c->probe, c->dbg_why, sizeof(c->dbg_why));
+
+	ret = collect_sysfs(cfg, &c->sysfs_stats, c->sysfs_why,
+			    sizeof(c->sysfs_why), err, errlen);
+	if (ret <= 0) {
+		if (ret == 0)
+			ret = use_sysfs(cfg, c->dbg_why, &c->sysfs_stats, snap,
+					err, errlen);
 		goto out;
 	}
 
 	fd = open(HUGESLAB_DEVICE, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		ret = explain(p, errno, err, errlen);
+		ret = explain(&c->probe, errno, err, errlen);
 		goto out;
 	}
-	ret = collect_ioctl(fd, p, snap, err, errlen);
+	snprintf(c->why, sizeof(c->why), "%s; and %s", c->dbg_why,
+		 c->sysfs_why);
+	ret = collect_ioctl(fd, c->why, snap, err, errlen);
 	close(fd);
 out:
-	free(p);
+	free(c);
 	if (ret)
 		hss_snapshot_free(snap);
 	return ret;
@@ -692,8 +935,11 @@ void hss_snapshot_free(struct hss_snapshot *snap)
 	size_t i;
 
 	for (i = 0; i < snap->nr_regions; i++)
-		free(snap->regions[i].comm);
+		free_region(&snap->regions[i]);
 	free(snap->regions);
+	for (i = 0; i < snap->nr_pools; i++)
+		free_pool(&snap->pools[i]);
+	free(snap->pools);
 	free(snap->path);
 	free(snap->note);
 	memset(snap, 0, sizeof(*snap));

@@ -2,10 +2,11 @@
 /*
  * hsstat: what the tool knows about the running module, as plain structs.
  *
- * collect.c fills a snapshot from debugfs (per-region detail) or, when
- * debugfs cannot be read, from the HUGESLAB_IOC_QUERY ioctl (global totals
- * only). It never prints: failures come back as text for hsstat.c to show,
- * the way slabtop keeps reading /proc/slabinfo apart from drawing it.
+ * collect.c fills a snapshot from debugfs (totals, regions and pools) or,
+ * when debugfs cannot be read, from the module's sysfs attributes or the
+ * HUGESLAB_IOC_QUERY ioctl (global totals only). It never prints: failures
+ * come back as text for the formatters to show, the way slabtop keeps
+ * reading /proc/slabinfo apart from drawing it.
  */
 #ifndef HSSTAT_COLLECT_H
 #define HSSTAT_COLLECT_H
@@ -17,9 +18,12 @@
 /* Format versions of the debugfs files this hsstat understands. */
 #define HSS_STATS_MAJOR		1
 #define HSS_REGIONS_MAJOR	1
+#define HSS_POOLS_MAJOR		1
 
+/* Where a snapshot came from, in the order they are tried. */
 enum hss_source {
-	HSS_SRC_DEBUGFS,	/* /sys/kernel/debug/hugeslab/{stats,regions} */
+	HSS_SRC_DEBUGFS,	/* /sys/kernel/debug/hugeslab/ */
+	HSS_SRC_SYSFS,		/* /sys/class/misc/hugeslab/<counter> */
 	HSS_SRC_IOCTL,		/* HUGESLAB_IOC_QUERY on /dev/hugeslab */
 };
 
@@ -31,9 +35,12 @@ enum hss_stat {
 	HSS_USED,		/* held by all regions */
 	HSS_FREE,		/* left of the reserve */
 	HSS_MAX,		/* global limit, 0 = none */
-	HSS_PEAK,		/* highest used since load (debugfs only) */
+	HSS_USER_MAX,		/* per-user limit, 0 = none */
+	HSS_PEAK,		/* highest used since load (not ioctl) */
 	HSS_REGIONS,		/* live regions */
 	HSS_FAILED,		/* requests refused since load */
+	HSS_FAILED_LIMIT,	/* ... because a limit was reached (debugfs) */
+	HSS_FAILED_NOMEM,	/* ... because no pages were free (debugfs) */
 	HSS_CREATED,		/* regions created since load (debugfs only) */
 	HSS_DESTROYED,		/* regions freed since load (debugfs only) */
 	HSS_FEATURES,		/* HUGESLAB_FEAT_* (ioctl only) */
@@ -67,13 +74,47 @@ struct hss_region {
 };
 
 /**
+ * struct hss_pool - one line of debugfs' pools file: a pool some process
+ *	publishes through its stats area. The module sanitised and clamped
+ *	what the process wrote; the numbers are passed on as the module gave
+ *	them.
+ * @pid:	the publishing process
+ * @comm:	its command, unescaped
+ * @name:	the pool's name, unescaped; "" if the pool has none
+ * @obj_size:	bytes per object
+ * @in_use:	objects allocated and not freed
+ * @total:	objects the pool holds (in use or cached)
+ * @bytes:	memory the pool holds
+ * @allocs:	allocations since the pool was created
+ * @frees:	frees since then
+ * @cache_hits:	allocations served from a thread's cache
+ * @order:	position in the module's listing (a stable tie-break)
+ */
+struct hss_pool {
+	int64_t pid;
+	char *comm;
+	char *name;
+	uint64_t obj_size;
+	uint64_t in_use;
+	uint64_t total;
+	uint64_t bytes;
+	uint64_t allocs;
+	uint64_t frees;
+	uint64_t cache_hits;
+	size_t order;
+};
+
+/**
  * struct hss_snapshot - everything one refresh shows
  * @source:	where the data came from
- * @path:	the debugfs directory or the device that was read
+ * @path:	the directory or the device that was read
  * @note:	when @source is not debugfs: why debugfs could not be used
  * @stats:	global counters
  * @have_regions: false when the source has no per-region detail
  * @regions:	@nr_regions entries, in the order the module listed them
+ * @have_pools:	false when the source has no pools (not debugfs, or a
+ *		module without the pools file)
+ * @pools:	@nr_pools entries, in the order the module listed them
  */
 struct hss_snapshot {
 	enum hss_source source;
@@ -83,19 +124,27 @@ struct hss_snapshot {
 	bool have_regions;
 	struct hss_region *regions;
 	size_t nr_regions;
+	bool have_pools;
+	struct hss_pool *pools;
+	size_t nr_pools;
 };
 
 /**
  * struct hss_config - where to look
  * @debugfs_dir: the module's debugfs directory; NULL to find the debugfs
  *		mount in /proc/mounts (tests point it elsewhere)
+ * @sysfs_dir:	the module's sysfs directory; NULL for the usual one
  */
 struct hss_config {
 	const char *debugfs_dir;
+	const char *sysfs_dir;
 };
 
-/* Name of a counter (debugfs and JSON key). */
+/* Name of a counter (debugfs, sysfs and JSON key). */
 const char *hss_stat_name(enum hss_stat stat);
+
+/* "debugfs", "sysfs" or "ioctl". */
+const char *hss_source_name(enum hss_source source);
 
 static inline bool hss_has(const struct hss_stats *s, enum hss_stat stat)
 {
