@@ -27,9 +27,7 @@ static int stats_show(struct seq_file *m, void *v)
 	seq_printf(m, "reserved_bytes %llu\n", t.reserve_bytes);
 	seq_printf(m, "used_bytes %llu\n", t.used_bytes);
 	/* What is left of the reserve: requests this big cannot fail. */
-	seq_printf(m, "free_bytes %llu\n",
-		   t.reserve_bytes > t.used_bytes ?
-		   t.reserve_bytes - t.used_bytes : 0);
+	seq_printf(m, "free_bytes %llu\n", t.reserve_free);
 	seq_printf(m, "max_bytes %llu\n", t.max_bytes);
 	seq_printf(m, "peak_bytes %llu\n", t.peak_bytes);
 	seq_printf(m, "regions %llu\n", t.regions);

@@ -27,6 +27,7 @@
 #define HS_OFFSET_SHIFT		40
 #define HS_REGION_MAX_BYTES	BIT_ULL(HS_OFFSET_SHIFT)
 #define HS_REGION_MAX_ID	((1U << (63 - HS_OFFSET_SHIFT)) - 1)
+#define HS_2M_SHIFT		21
 #define HS_PGOFF_SHIFT		(HS_OFFSET_SHIFT - PAGE_SHIFT)
 
 /* Page size tiers, one private hugetlbfs mount each: index into hs_tiers[]. */
@@ -106,6 +107,7 @@ struct hs_ctx {
  */
 struct hs_totals {
 	u64 reserve_bytes;
+	u64 reserve_free;
 	u64 max_bytes;
 	u64 user_max_bytes;
 	u64 used_bytes;

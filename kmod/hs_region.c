@@ -44,6 +44,11 @@ static unsigned int hs_detached;	/* under hs_lock */
 
 /* Global counters, under hs_lock. */
 static u64 hs_used, hs_count, hs_peak, hs_created, hs_destroyed;
+/*
+ * The reserve in bytes (whole 2 MiB pages) and what 2 MiB regions use of
+ * it: 1 GiB regions never come from the reserve.
+ */
+static u64 hs_reserve_bytes, hs_used_2m;
 static u64 hs_failed_limit, hs_failed_nomem, hs_failed_other;
 
 /*
@@ -115,7 +120,9 @@ u64 hs_page_sizes(void)
 void hs_totals(struct hs_totals *t)
 {
 	mutex_lock(&hs_lock);
-	t->reserve_bytes = (u64)hs_reserve_mb << 20;
+	t->reserve_bytes = hs_reserve_bytes;
+	t->reserve_free = hs_reserve_bytes > hs_used_2m ?
+			  hs_reserve_bytes - hs_used_2m : 0;
 	t->max_bytes = (u64)READ_ONCE(hs_max_mb) << 20;
 	t->user_max_bytes = (u64)READ_ONCE(hs_user_max_mb) << 20;
 	t->used_bytes = hs_used;
@@ -156,7 +163,8 @@ u64 hs_user_bytes(kuid_t uid)
  * with CAP_IPC_LOCK, like mlock's limit, do not count against). @spare is
  * a free hs_user for a user not seen yet; it is used or freed here.
  */
-static int hs_charge(kuid_t uid, u64 bytes, bool exempt, struct hs_user *spare)
+static int hs_charge(kuid_t uid, u64 bytes, unsigned int shift, bool exempt,
+		     struct hs_user *spare)
 {
 	u64 max = (u64)READ_ONCE(hs_max_mb) << 20;
 	u64 umax = (u64)READ_ONCE(hs_user_max_mb) << 20;
@@ -179,16 +187,20 @@ static int hs_charge(kuid_t uid, u64 bytes, bool exempt, struct hs_user *spare)
 	}
 	u->bytes += bytes;
 	hs_used += bytes;
+	if (shift == HS_2M_SHIFT)
+		hs_used_2m += bytes;
 	hs_peak = max(hs_peak, hs_used);
 	return 0;
 }
 
-static void hs_uncharge(kuid_t uid, u64 bytes)
+static void hs_uncharge(kuid_t uid, u64 bytes, unsigned int shift)
 {
 	struct hs_user *u;
 
 	lockdep_assert_held(&hs_lock);
 	hs_used -= bytes;
+	if (shift == HS_2M_SHIFT)
+		hs_used_2m -= bytes;
 	u = hs_user_find(uid);
 	if (WARN_ON_ONCE(!u))
 		return;
@@ -305,7 +317,7 @@ static void hs_region_free_locked(struct hs_region *r)
 {
 	lockdep_assert_held(&hs_lock);
 	list_del(&r->gnode);
-	hs_uncharge(r->uid, r->bytes);
+	hs_uncharge(r->uid, r->bytes, r->shift);
 	hs_count--;
 	hs_destroyed++;
 	fput(r->file);
@@ -416,7 +428,8 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 
 	mutex_lock(&hs_lock);
 	hs_reap_locked();
-	err = hs_charge(uid, req->bytes, capable(CAP_IPC_LOCK), spare);
+	err = hs_charge(uid, req->bytes, t->shift, capable(CAP_IPC_LOCK),
+			spare);
 	spare = NULL;
 	mutex_unlock(&hs_lock);
 	if (err)
@@ -481,7 +494,7 @@ out_fput:
 	fput(file);
 out_uncharge:
 	mutex_lock(&hs_lock);
-	hs_uncharge(uid, req->bytes);
+	hs_uncharge(uid, req->bytes, t->shift);
 	if (err == -ENOMEM)
 		hs_failed_nomem++;
 	else
@@ -553,7 +566,8 @@ void hs_ctx_release(struct hs_ctx *ctx)
 
 int hs_regions_init(void)
 {
-	u64 reserve = (u64)hs_reserve_mb << 20;
+	/* hugetlbfs reserves whole pages. */
+	u64 reserve = round_down((u64)hs_reserve_mb << 20, 1ULL << HS_2M_SHIFT);
 	struct cred *cred;
 	int err;
 
@@ -562,6 +576,10 @@ int hs_regions_init(void)
 		return -ENOMEM;
 	hs_cred = cred;
 
+	if (reserve != (u64)hs_reserve_mb << 20)
+		pr_warn("%s: reserve_mb=%u is not whole 2 MiB pages: reserving %llu MiB\n",
+			HS_NAME, hs_reserve_mb, reserve >> 20);
+	hs_reserve_bytes = reserve;
 	err = hs_tier_mount(&hs_tiers[HS_TIER_2M], "2M", reserve);
 	if (err) {
 		if (reserve && err == -ENOMEM)

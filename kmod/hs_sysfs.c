@@ -24,8 +24,7 @@ static DEVICE_ATTR_RO(name)
 
 HS_TOTAL_ATTR(reserved_bytes, t.reserve_bytes);
 HS_TOTAL_ATTR(used_bytes, t.used_bytes);
-HS_TOTAL_ATTR(free_bytes, t.reserve_bytes > t.used_bytes ?
-			  t.reserve_bytes - t.used_bytes : 0);
+HS_TOTAL_ATTR(free_bytes, t.reserve_free);
 HS_TOTAL_ATTR(max_bytes, t.max_bytes);
 HS_TOTAL_ATTR(user_max_bytes, t.user_max_bytes);
 HS_TOTAL_ATTR(peak_bytes, t.peak_bytes);
