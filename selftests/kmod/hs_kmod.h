@@ -454,4 +454,111 @@ static inline bool hs_mapped_anywhere(const void *addr, size_t len)
 	return hit;
 }
 
+/* ---- faults, physical pages, waiting for a region to go -------------- */
+
+#include <setjmp.h>
+#include <signal.h>
+
+/* State of hs_probe_*(): one probe at a time, on the calling thread. */
+static inline sigjmp_buf *hs_probe_env(void)
+{
+	static sigjmp_buf env;
+
+	return &env;
+}
+
+static inline volatile int *hs_probe_si_code(void)
+{
+	static volatile int code;
+
+	return &code;
+}
+
+static inline void hs_probe_handler(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	*hs_probe_si_code() = si->si_code;
+	siglongjmp(*hs_probe_env(), sig);
+}
+
+/*
+ * Touch one byte: read it, or (@write) store @val there. 0 if the access
+ * worked, else the signal it raised (SIGSEGV or SIGBUS, caught here) with
+ * its si_code in *code (SEGV_MAPERR: nothing mapped, SEGV_ACCERR: not
+ * permitted). The caller's handlers for both signals are kept.
+ */
+static inline int hs_probe(volatile char *addr, bool write, char val,
+			   int *code)
+{
+	struct sigaction sa, old_segv, old_bus;
+	volatile int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = hs_probe_handler;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGSEGV, &sa, &old_segv);
+	sigaction(SIGBUS, &sa, &old_bus);
+	*hs_probe_si_code() = 0;
+	sig = sigsetjmp(*hs_probe_env(), 1);
+	if (!sig) {
+		if (write)
+			*addr = val;
+		else
+			(void)*addr;
+	}
+	sigaction(SIGSEGV, &old_segv, NULL);
+	sigaction(SIGBUS, &old_bus, NULL);
+	if (code)
+		*code = sig ? *hs_probe_si_code() : 0;
+	return sig;
+}
+
+static inline int hs_probe_read(const void *addr, int *code)
+{
+	return hs_probe((volatile char *)addr, false, 0, code);
+}
+
+static inline int hs_probe_write(void *addr, char val, int *code)
+{
+	return hs_probe((volatile char *)addr, true, val, code);
+}
+
+/*
+ * The page frame behind @addr from /proc/self/pagemap: 0 if not present,
+ * or if the kernel hides frame numbers (they need CAP_SYS_ADMIN).
+ */
+static inline unsigned long long hs_pfn(const void *addr)
+{
+	unsigned long psize = (unsigned long)sysconf(_SC_PAGESIZE);
+	uint64_t e = 0;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (pread(fd, &e, sizeof(e),
+		  (off_t)((unsigned long)addr / psize * sizeof(e))) !=
+	    (ssize_t)sizeof(e))
+		e = 0;
+	close(fd);
+	if (!(e >> 63))			/* not present */
+		return 0;
+	return e & ((1ULL << 55) - 1);
+}
+
+/* Poll until debugfs no longer lists region @id: 0, or -1 on timeout. */
+static inline int hs_wait_unlisted(unsigned long long id, int timeout_ms)
+{
+	long long end = hs_now_ms() + timeout_ms;
+	struct hs_dbg_region r;
+
+	while (hs_dbg_find(id, &r) != 0) {
+		if (hs_now_ms() > end)
+			return -1;
+		usleep(10000);
+	}
+	return 0;
+}
+
 #endif /* _HS_KMOD_H */
