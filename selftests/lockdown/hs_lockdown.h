@@ -93,7 +93,11 @@ static inline void hs_read_attrs(struct hs_attrs *a)
 	}
 }
 
-/* What sysfs must show, from the query ioctl (and debugfs' peak). */
+/*
+ * What sysfs must show, from the query ioctl and root's peak_bytes (the
+ * query has none). free_bytes is what 2 MiB regions leave of the reserve;
+ * these tests make no 1 GiB regions, so that is reserve - used.
+ */
 static inline void hs_attrs_from_query(const struct hugeslab_query *q,
 				       unsigned long long peak,
 				       struct hs_attrs *a)

@@ -125,6 +125,7 @@ static void check_totals(struct __test_metadata *_metadata, int fd,
 	EXPECT_EQ((long long)q.regions, json_stat(json, "regions"));
 	EXPECT_EQ((long long)q.reserve_bytes,
 		  json_stat(json, "reserved_bytes"));
+	/* No 1 GiB regions here, so what 2 MiB regions leave of the reserve. */
 	EXPECT_EQ((long long)(q.reserve_bytes > q.used_bytes ?
 			      q.reserve_bytes - q.used_bytes : 0),
 		  json_stat(json, "free_bytes"));
@@ -134,7 +135,7 @@ static void check_totals(struct __test_metadata *_metadata, int fd,
 	EXPECT_EQ((long long)q.user_max_bytes,
 		  json_stat(json, "user_max_bytes"));
 	EXPECT_EQ((long long)a.val[HS_A_PEAK], json_stat(json, "peak_bytes"));
-	/* 2 MiB pages at least; the rest of the list as JSON numbers. */
+	/* 2 MiB pages first; the list is JSON numbers. */
 	EXPECT_NE(NULL, strstr(json, "\"page_sizes\":[2097152"));
 }
 
