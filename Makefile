@@ -61,6 +61,7 @@ all:
 include lib/lib.mk
 include tools/hsstat/hsstat.mk
 include examples/examples.mk
+include bench/bench.mk
 include selftests/selftests.mk
 
 # ---- the kernel module ------------------------------------------------------
