@@ -23,6 +23,7 @@
 #include <linux/hugetlb.h>
 #include <linux/idr.h>
 #include <linux/kthread.h>
+#include <linux/mempolicy.h>
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/nodemask.h>
@@ -224,9 +225,34 @@ struct hs_populate {
 	u64 bytes;
 	int node;
 	struct task_struct *caller;
+	struct mempolicy *mpol;		/* the caller's, for node ANY */
 	struct completion done;
 	int err;
 };
+
+/*
+ * Node ANY in a thread (the caller's RLIMIT_FSIZE is too small): the thread
+ * takes a reference on the caller's memory policy and uses it as its own,
+ * so placement still follows the caller; do_exit() drops it.
+ */
+static void hs_take_policy(struct hs_populate *p)
+{
+#ifdef CONFIG_NUMA
+	task_lock(current);
+	p->mpol = current->mempolicy;
+	mpol_get(p->mpol);
+	task_unlock(current);
+#endif
+}
+
+static void hs_use_policy(struct hs_populate *p)
+{
+#ifdef CONFIG_NUMA
+	task_lock(current);
+	current->mempolicy = p->mpol;
+	task_unlock(current);
+#endif
+}
 
 static int hs_populate_fn(void *arg)
 {
@@ -234,11 +260,13 @@ static int hs_populate_fn(void *arg)
 	int err;
 
 	err = cgroup_attach_task_all(p->caller, current);
-	if (!err) {
-		if (p->node != NUMA_NO_NODE)
-			set_cpus_allowed_ptr(current, cpumask_of_node(p->node));
+	if (!err && p->node != NUMA_NO_NODE)
+		err = set_cpus_allowed_ptr(current, cpumask_of_node(p->node));
+	/* Even on failure: do_exit() drops the reference. */
+	if (p->node == NUMA_NO_NODE)
+		hs_use_policy(p);
+	if (!err)
 		err = vfs_fallocate(p->file, 0, 0, p->bytes);
-	}
 	p->err = err;
 	complete(&p->done);
 	return 0;
@@ -256,6 +284,9 @@ static int hs_populate_in_thread(struct file *file, u64 bytes, int node)
 				   node);
 	if (IS_ERR(t))
 		return PTR_ERR(t);
+	/* Only once the thread exists: its exit drops the reference. */
+	if (node == NUMA_NO_NODE)
+		hs_take_policy(&p);
 	wake_up_process(t);
 	wait_for_completion(&p.done);
 	return p.err;
@@ -380,11 +411,16 @@ static void hs_region_detach(struct hs_region *r)
 	mutex_unlock(&hs_lock);
 }
 
+/*
+ * A node request is populated from one of the node's CPUs (modules cannot
+ * make a memory policy), so the node needs memory and an online CPU.
+ */
 static int hs_check_node(int node)
 {
 	if (node == HUGESLAB_NODE_ANY)
 		return 0;
-	if (node < 0 || node >= MAX_NUMNODES || !node_state(node, N_MEMORY))
+	if (node < 0 || node >= MAX_NUMNODES || !node_state(node, N_MEMORY) ||
+	    !cpumask_intersects(cpumask_of_node(node), cpu_online_mask))
 		return -EINVAL;
 	return 0;
 }

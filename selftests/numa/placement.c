@@ -8,8 +8,8 @@
  * policy (MPOL_BIND to either node while running on the other node's CPUs;
  * MPOL_INTERLEAVE spreads, page_node -1), also when RLIMIT_FSIZE is below
  * the region size. A node without enough free pages gives ENOMEM and
- * leaves every node's pool as it was; an invalid node gives EINVAL. A node
- * whose CPUs are all offline still gets its own pages.
+ * leaves every node's pool as it was; an invalid node gives EINVAL, and so
+ * does a node with no CPU online (it is populated from one of its CPUs).
  */
 #include <sys/resource.h>
 
@@ -279,8 +279,11 @@ TEST_F(numa, invalid_node)
 }
 
 /*
- * A node whose CPUs are all offline (or a memory-only node) still has
- * pages to give: a request for it must get them.
+ * A node request is populated from one of the node's CPUs (a module cannot
+ * make a memory policy of its own), so a node whose CPUs are all offline,
+ * or a memory-only node, is refused up front with EINVAL - not placed on
+ * the wrong node, not a late ENOMEM - and nothing is counted as failed.
+ * Node ANY still works, and the node works again once a CPU is back.
  */
 TEST_F(numa, node_with_cpus_offline)
 {
@@ -302,8 +305,21 @@ TEST_F(numa, node_with_cpus_offline)
 	}
 	ASSERT_EQ(0, hs_node_cpus(n, &cpus))
 		TH_LOG("node %d still lists online CPUs", n);
-	ASSERT_EQ(0, hs_create_node(self->fd, REGION_PAGES * HS_2M, n, &c))
+	ASSERT_EQ(-EINVAL, hs_create_node(self->fd, REGION_PAGES * HS_2M, n, &c))
 		TH_LOG("node %d with its CPUs offline", n);
+	ASSERT_EQ(0, hs_create_node(self->fd, REGION_PAGES * HS_2M,
+				    HUGESLAB_NODE_ANY, &c));
+	ASSERT_EQ(0, hs_destroy(self->fd, c.id));
+	for (cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &self->offline))
+			continue;
+		snprintf(path, sizeof(path),
+			 "/sys/devices/system/cpu/cpu%d/online", cpu);
+		ASSERT_EQ(0, hs_write_file(path, "1"));
+		CPU_CLR(cpu, &self->offline);
+	}
+	ASSERT_EQ(0, hs_create_node(self->fd, REGION_PAGES * HS_2M, n, &c))
+		TH_LOG("node %d with a CPU back online", n);
 	check_placement(_metadata, self->fd, &c, n, NULL);
 }
 
