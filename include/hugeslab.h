@@ -153,18 +153,25 @@ size_t hs_pool_obj_size(const hs_pool_t *pool);
  * is part of the library's ABI. Do not touch their fields.
  */
 struct hs_magazine {
-	uint32_t rounds;		/* objects in objs[] */
+	/*
+	 * Objects in objs[] (low 16 bits) and allocations served from it
+	 * since the library last looked (the rest): one word, so counting an
+	 * allocation costs nothing beyond taking the object.
+	 */
+	uint64_t state;
 	uint32_t cap;			/* room in objs[] (0: always go slow) */
+	uint32_t pad_;
 	struct hs_magazine *next;
 	void *objs[];
 };
+
+#define HS_MAG_ROUNDS_MASK	0xffffULL
+#define HS_MAG_POP		(HS_MAG_ROUNDS_MASK)	/* one less, one more alloc */
 
 typedef struct hs_cache {
 	struct hs_magazine *loaded;	/* allocations pop, frees push */
 	struct hs_magazine *prev;
 	hs_pool_t *pool;
-	uint64_t allocs;		/* written by the owning thread only */
-	uint64_t frees;
 } hs_cache_t;
 
 /* This thread's cache of @pool, made on first use. NULL + errno. */
@@ -174,14 +181,20 @@ hs_cache_t *hs_pool_cache(hs_pool_t *pool);
 void *hs_cache_alloc_slow(hs_cache_t *cache);
 void hs_cache_free_slow(hs_cache_t *cache, void *obj);
 
-/* hs_pool_alloc() through the calling thread's own cache. */
+/*
+ * hs_pool_alloc() through the calling thread's own cache. (State is
+ * stored with relaxed atomics, plain moves: the library reads it from other
+ * threads for statistics.)
+ */
 static inline void *hs_cache_alloc(hs_cache_t *c)
 {
 	struct hs_magazine *m = c->loaded;
+	uint64_t s = m->state;
+	uint32_t r = (uint32_t)(s & HS_MAG_ROUNDS_MASK);
 
-	if (__builtin_expect(m->rounds != 0, 1)) {
-		__atomic_store_n(&c->allocs, c->allocs + 1, __ATOMIC_RELAXED);
-		return m->objs[--m->rounds];
+	if (__builtin_expect(r != 0, 1)) {
+		__atomic_store_n(&m->state, s + HS_MAG_POP, __ATOMIC_RELAXED);
+		return m->objs[r - 1];
 	}
 	return hs_cache_alloc_slow(c);
 }
@@ -190,10 +203,12 @@ static inline void *hs_cache_alloc(hs_cache_t *c)
 static inline void hs_cache_free(hs_cache_t *c, void *obj)
 {
 	struct hs_magazine *m = c->loaded;
+	uint64_t s = m->state;
+	uint32_t r = (uint32_t)(s & HS_MAG_ROUNDS_MASK);
 
-	if (__builtin_expect(m->rounds < m->cap && obj != NULL, 1)) {
-		m->objs[m->rounds++] = obj;
-		__atomic_store_n(&c->frees, c->frees + 1, __ATOMIC_RELAXED);
+	if (__builtin_expect(r < m->cap && obj != NULL, 1)) {
+		m->objs[r] = obj;
+		__atomic_store_n(&m->state, s + 1, __ATOMIC_RELAXED);
 		return;
 	}
 	hs_cache_free_slow(c, obj);

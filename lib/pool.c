@@ -75,15 +75,55 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * One thread cache's allocations and frees. Read from any thread: exact
+ * for a thread that is not allocating right now, within a magazine or so
+ * for one that is.
+ */
+void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees)
+{
+	struct hs_magazine *mags[2] = {
+		__atomic_load_n(&tc->c.loaded, __ATOMIC_RELAXED),
+		__atomic_load_n(&tc->c.prev, __ATOMIC_RELAXED),
+	};
+	uint64_t a = __atomic_load_n(&tc->allocs_done, __ATOMIC_RELAXED);
+	uint64_t in = __atomic_load_n(&tc->moved_in, __ATOMIC_RELAXED);
+	uint64_t out = __atomic_load_n(&tc->moved_out, __ATOMIC_RELAXED);
+	uint64_t held = 0;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (mags[i] && mags[i]->cap) {
+			uint64_t st = _hs_mag_state(mags[i]);
+
+			a += st >> MAG_POPS_SHIFT;
+			held += st & HS_MAG_ROUNDS_MASK;
+		}
+	}
+	*allocs = a;
+	*frees = a + held + out > in ? a + held + out - in : 0;
+}
+
+/* A magazine leaves the cache: keep its allocation count. Owner only. */
+void _hs_tc_harvest(struct hs_tc *tc, struct hs_magazine *m)
+{
+	uint64_t st = _hs_mag_state(m);
+
+	_hs_add(&tc->allocs_done, st >> MAG_POPS_SHIFT);
+	_hs_mag_store(m, st & HS_MAG_ROUNDS_MASK);
+}
+
 void _hs_pool_counters_locked(hs_pool_t *p, uint64_t *allocs, uint64_t *frees)
 {
 	struct hs_tc *tc;
+	uint64_t a, f;
 
 	*allocs = p->gone_allocs;
 	*frees = p->gone_frees;
 	for (tc = p->tcs; tc; tc = tc->next) {
-		*allocs += __atomic_load_n(&tc->c.allocs, __ATOMIC_RELAXED);
-		*frees += __atomic_load_n(&tc->c.frees, __ATOMIC_RELAXED);
+		_hs_tc_counts(tc, &a, &f);
+		*allocs += a;
+		*frees += f;
 	}
 }
 
@@ -141,9 +181,9 @@ static void depot_release_locked(hs_pool_t *p, uint64_t nmags, uint32_t keep,
 		p->full = m->next;
 		p->nfull--;
 		nmags--;
-		for (i = 0; i < m->rounds; i++)
+		for (i = 0; i < _hs_mag_rounds(m); i++)
 			_hs_slab_put_locked(p, m->objs[i]);
-		m->rounds = 0;
+		_hs_mag_store(m, 0);
 		if (p->nempty < KEEP_EMPTY_MAGS) {
 			m->next = p->empty;
 			p->empty = m;
@@ -242,7 +282,7 @@ static int fill_locked(hs_pool_t *p, struct hs_magazine *m, uint32_t want,
 		got++;
 	}
 	while (got < want && (obj = _hs_slab_take_locked(p))) {
-		m->objs[m->rounds++] = obj;
+		_hs_mag_put(m, obj);
 		got++;
 	}
 	while (got < want) {
@@ -312,7 +352,7 @@ static int construct(hs_pool_t *p, struct hs_magazine *m, void **fresh, int n)
 			}
 		}
 		_hs_dbg_enter(p, fresh[i]);
-		m->objs[m->rounds++] = fresh[i];
+		_hs_mag_put(m, fresh[i]);
 	}
 	if (i) {
 		pthread_mutex_lock(&p->lock);
@@ -324,12 +364,17 @@ static int construct(hs_pool_t *p, struct hs_magazine *m, void **fresh, int n)
 
 /* ---- slow paths -------------------------------------------------------- */
 
+/* Stats read a cache's magazines from other threads: relaxed stores. */
+static void set_mags(struct hs_tc *tc, struct hs_magazine *loaded,
+		     struct hs_magazine *prev)
+{
+	__atomic_store_n(&tc->c.loaded, loaded, __ATOMIC_RELAXED);
+	__atomic_store_n(&tc->c.prev, prev, __ATOMIC_RELAXED);
+}
+
 static void swap_mags(struct hs_tc *tc)
 {
-	struct hs_magazine *m = tc->c.loaded;
-
-	tc->c.loaded = tc->c.prev;
-	tc->c.prev = m;
+	set_mags(tc, tc->c.prev, tc->c.loaded);
 }
 
 /* No thread cache (thread exiting, or no memory for one): one object. */
@@ -347,10 +392,9 @@ static void *alloc_uncached(hs_pool_t *p)
 	if (p->full) {
 		struct hs_magazine *m = p->full;
 
-		one.m.objs[0] = m->objs[--m->rounds];
-		one.m.rounds = 1;
+		_hs_mag_put(&one.m, _hs_mag_take(m));
 		n = 0;
-		if (!m->rounds) {
+		if (!_hs_mag_rounds(m)) {
 			/* The depot's full list holds no empty magazine. */
 			p->full = m->next;
 			p->nfull--;
@@ -365,7 +409,7 @@ static void *alloc_uncached(hs_pool_t *p)
 	if (n < 0)
 		return NULL;
 	err = construct(p, &one.m, fresh, n);
-	if (!one.m.rounds) {
+	if (!_hs_mag_rounds(&one.m)) {
 		errno = err ? err : ENOMEM;
 		return NULL;
 	}
@@ -378,8 +422,9 @@ static void *alloc_uncached(hs_pool_t *p)
 
 void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 {
+	uint32_t moved_before;
 	struct hs_slab *released;
-	void *fresh[MAG_MAX];
+	void *fresh[MAG_MAX], *obj;
 	struct hs_magazine *m;
 	int n, err;
 
@@ -387,9 +432,9 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 		tc = _hs_tc_get(p);
 	if (!tc)
 		return alloc_uncached(p);
-	if (!tc->c.loaded->rounds && tc->c.prev->rounds)
+	if (!_hs_mag_rounds(tc->c.loaded) && _hs_mag_rounds(tc->c.prev))
 		swap_mags(tc);
-	if (tc->c.loaded->rounds)
+	if (_hs_mag_rounds(tc->c.loaded))
 		goto pop;
 
 	pthread_mutex_lock(&p->lock);
@@ -399,16 +444,18 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 		/* Trade our empty magazine for a full one from the depot. */
 		p->full = m->next;
 		p->nfull--;
+		_hs_tc_harvest(tc, tc->c.prev);
 		tc->c.prev->next = p->empty;
 		p->empty = tc->c.prev;
 		p->nempty++;
-		tc->c.prev = tc->c.loaded;
-		tc->c.loaded = m;
+		_hs_add(&tc->moved_in, _hs_mag_rounds(m));
+		set_mags(tc, m, tc->c.loaded);
 		released = tick_locked(p);
 		pthread_mutex_unlock(&p->lock);
 		release_slabs(p, released);
 		goto pop;
 	}
+	moved_before = _hs_mag_rounds(tc->c.loaded);
 	n = fill_locked(p, tc->c.loaded, p->mag_cap / 2 ? p->mag_cap / 2 : 1,
 			fresh);
 	released = tick_locked(p);
@@ -416,8 +463,10 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 	release_slabs(p, released);
 	if (n < 0)
 		return NULL;
-	err = construct(p, tc->c.loaded, fresh, n);
-	if (!tc->c.loaded->rounds) {
+	m = tc->c.loaded;
+	err = construct(p, m, fresh, n);
+	_hs_add(&tc->moved_in, _hs_mag_rounds(m) - moved_before);
+	if (!_hs_mag_rounds(m)) {
 		errno = err ? err : ENOMEM;
 		if (err)
 			_hs_fail(err, "pool %s: the constructor failed (%s)",
@@ -425,10 +474,9 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 		return NULL;
 	}
 pop:
-	_hs_count(&tc->c.allocs);
-	m = tc->c.loaded;
-	_hs_dbg_alloc(p, m->objs[m->rounds - 1]);
-	return m->objs[--m->rounds];
+	obj = _hs_mag_pop(tc->c.loaded);
+	_hs_dbg_alloc(p, obj);
+	return obj;
 }
 
 void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
@@ -445,10 +493,10 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 		pthread_mutex_unlock(&p->lock);
 		return;
 	}
-	if (tc->c.loaded->rounds == tc->c.loaded->cap &&
-	    tc->c.prev->rounds < tc->c.prev->cap)
+	if (_hs_mag_rounds(tc->c.loaded) == tc->c.loaded->cap &&
+	    _hs_mag_rounds(tc->c.prev) < tc->c.prev->cap)
 		swap_mags(tc);
-	if (tc->c.loaded->rounds < tc->c.loaded->cap)
+	if (_hs_mag_rounds(tc->c.loaded) < tc->c.loaded->cap)
 		goto push;
 
 	pthread_mutex_lock(&p->lock);
@@ -460,39 +508,43 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 		m = _hs_mag_new(p->mag_cap);
 	}
 	if (!m) {
-		/* No memory for a magazine: straight back to the slab. */
+		/* No memory for a magazine: straight back to the slab (it
+		 * counts as a free that went in and out of the cache). */
 		_hs_slab_put_locked(p, obj);
 		pthread_mutex_unlock(&p->lock);
-		_hs_count(&tc->c.frees);
+		_hs_add(&tc->moved_out, 1);
 		return;
 	}
 	/* Both magazines are full: one goes to the depot. */
+	_hs_tc_harvest(tc, tc->c.prev);
+	_hs_add(&tc->moved_out, _hs_mag_rounds(tc->c.prev));
 	tc->c.prev->next = p->full;
 	p->full = tc->c.prev;
 	p->nfull++;
-	tc->c.prev = tc->c.loaded;
-	m->rounds = 0;
-	tc->c.loaded = m;
+	_hs_mag_store(m, 0);
+	set_mags(tc, m, tc->c.loaded);
 	released = tick_locked(p);
 	pthread_mutex_unlock(&p->lock);
 	release_slabs(p, released);
 push:
-	tc->c.loaded->objs[tc->c.loaded->rounds++] = obj;
-	_hs_count(&tc->c.frees);
+	_hs_mag_put(tc->c.loaded, obj);
 }
 
 /* A thread cache leaves the pool (thread exit): its objects go to the depot. */
 void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc)
 {
 	struct hs_magazine *mags[2] = { tc->c.loaded, tc->c.prev };
+	uint64_t allocs, frees;
 	int i;
 
+	_hs_tc_counts(tc, &allocs, &frees);
 	for (i = 0; i < 2; i++) {
 		struct hs_magazine *m = mags[i];
 
 		if (!m)
 			continue;
-		if (m->rounds) {
+		_hs_mag_store(m, _hs_mag_rounds(m));
+		if (_hs_mag_rounds(m)) {
 			m->next = p->full;
 			p->full = m;
 			p->nfull++;
@@ -502,9 +554,9 @@ void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc)
 			p->nempty++;
 		}
 	}
-	tc->c.loaded = tc->c.prev = NULL;
-	p->gone_allocs += tc->c.allocs;
-	p->gone_frees += tc->c.frees;
+	set_mags(tc, NULL, NULL);
+	p->gone_allocs += allocs;
+	p->gone_frees += frees;
 	if (tc->prevtc)
 		tc->prevtc->next = tc->next;
 	else
@@ -650,7 +702,7 @@ static void dtor_mag(hs_pool_t *p, struct hs_magazine *m)
 	uint32_t i;
 
 	for (; m; m = m->next) {
-		for (i = 0; i < m->rounds; i++) {
+		for (i = 0; i < _hs_mag_rounds(m); i++) {
 			_hs_dbg_dtor(p, m->objs[i]);
 			p->dtor(m->objs[i], p->arg);
 		}
@@ -775,9 +827,9 @@ static void pool_reset_child(hs_pool_t *p)
 	for (tc = p->tcs; tc; tc = tnext) {
 		tnext = tc->next;
 		if (_hs_tc_is_mine(tc, p->id)) {
-			tc->c.loaded->rounds = 0;
-			tc->c.prev->rounds = 0;
-			tc->c.allocs = tc->c.frees = 0;
+			_hs_mag_store(tc->c.loaded, 0);
+			_hs_mag_store(tc->c.prev, 0);
+			tc->allocs_done = tc->moved_in = tc->moved_out = 0;
 			continue;
 		}
 		if (tc->prevtc)

@@ -27,9 +27,18 @@
 /* One thread's cache for one pool; its public part is what
  * hs_pool_cache() hands out. */
 struct hs_tc {
-	struct hs_cache c;		/* loaded, prev, pool, counters */
+	struct hs_cache c;		/* loaded, prev, pool */
 	struct hs_tc *next, *prevtc;	/* pool->tcs, under the pool lock */
 	struct hs_cache checked;	/* handed out by checker builds */
+	/*
+	 * Counters, written by the owning thread (relaxed stores), read by
+	 * stats: allocations harvested from magazines that left the cache,
+	 * and objects the slow paths moved in and out. Frees follow:
+	 * frees = allocs + rounds held - moved in + moved out.
+	 */
+	uint64_t allocs_done;
+	uint64_t moved_in;
+	uint64_t moved_out;
 };
 
 struct hs_slab {
@@ -101,6 +110,8 @@ void _hs_slab_forget(hs_pool_t *p, struct hs_slab *s);
 /* pool.c */
 void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc);
 void _hs_pool_counters_locked(hs_pool_t *p, uint64_t *allocs, uint64_t *frees);
+void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees);
+void _hs_tc_harvest(struct hs_tc *tc, struct hs_magazine *m);
 void _hs_pool_publish_locked(hs_pool_t *p);
 void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj);
 void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc);
@@ -113,9 +124,55 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p);
 void _hs_tc_free(struct hs_tc *tc);
 bool _hs_tc_is_mine(const struct hs_tc *tc, uint32_t id);
 
-static inline void _hs_count(uint64_t *ctr)
+/* ---- magazine state (see struct hs_magazine) ---------------------------- */
+
+#define MAG_POPS_SHIFT	16
+
+static inline uint64_t _hs_mag_state(const struct hs_magazine *m)
 {
-	__atomic_store_n(ctr, *ctr + 1, __ATOMIC_RELAXED);
+	return __atomic_load_n(&m->state, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t _hs_mag_rounds(const struct hs_magazine *m)
+{
+	return (uint32_t)(_hs_mag_state(m) & HS_MAG_ROUNDS_MASK);
+}
+
+static inline void _hs_mag_store(struct hs_magazine *m, uint64_t state)
+{
+	__atomic_store_n(&m->state, state, __ATOMIC_RELAXED);
+}
+
+/* Add or take an object without counting an allocation (slow paths). */
+static inline void _hs_mag_put(struct hs_magazine *m, void *obj)
+{
+	uint64_t s = _hs_mag_state(m);
+
+	m->objs[s & HS_MAG_ROUNDS_MASK] = obj;
+	_hs_mag_store(m, s + 1);
+}
+
+static inline void *_hs_mag_take(struct hs_magazine *m)
+{
+	uint64_t s = _hs_mag_state(m);
+
+	_hs_mag_store(m, s - 1);
+	return m->objs[(s & HS_MAG_ROUNDS_MASK) - 1];
+}
+
+/* An allocation: take an object and count it. */
+static inline void *_hs_mag_pop(struct hs_magazine *m)
+{
+	uint64_t s = _hs_mag_state(m);
+
+	_hs_mag_store(m, s + HS_MAG_POP);
+	return m->objs[(s & HS_MAG_ROUNDS_MASK) - 1];
+}
+
+/* The owner's counter updates: relaxed stores, no read-modify-write. */
+static inline void _hs_add(uint64_t *ctr, uint64_t n)
+{
+	__atomic_store_n(ctr, *ctr + n, __ATOMIC_RELAXED);
 }
 
 #endif /* HS_POOL_H */

@@ -153,11 +153,12 @@ HS_EXPORT void *hs_pool_alloc(hs_pool_t *p)
 
 	if (likely(tc != NULL)) {
 		struct hs_magazine *m = tc->c.loaded;
+		uint64_t st = m->state;	/* ours: a plain load */
 
-		if (likely(m->rounds)) {
-			void *obj = m->objs[--m->rounds];
+		if (likely(st & HS_MAG_ROUNDS_MASK)) {
+			void *obj = m->objs[(st & HS_MAG_ROUNDS_MASK) - 1];
 
-			_hs_count(&tc->c.allocs);
+			_hs_mag_store(m, st + HS_MAG_POP);
 			_hs_dbg_alloc(p, obj);
 			return obj;
 		}
@@ -175,10 +176,11 @@ HS_EXPORT void hs_pool_free(hs_pool_t *p, void *obj)
 	tc = tc_of(p);
 	if (likely(tc != NULL)) {
 		struct hs_magazine *m = tc->c.loaded;
+		uint64_t st = m->state;
 
-		if (likely(m->rounds < m->cap)) {
-			m->objs[m->rounds++] = obj;
-			_hs_count(&tc->c.frees);
+		if (likely((st & HS_MAG_ROUNDS_MASK) < m->cap)) {
+			m->objs[st & HS_MAG_ROUNDS_MASK] = obj;
+			_hs_mag_store(m, st + 1);
 			return;
 		}
 	}
