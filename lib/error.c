@@ -10,7 +10,7 @@
 
 #include "internal.h"
 
-static __thread char hs_errbuf[256];
+static __thread char hs_errbuf[192];
 
 int _hs_fail(int err, const char *fmt, ...)
 {

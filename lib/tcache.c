@@ -25,6 +25,10 @@ struct hs_tls {
 };
 
 static __thread struct hs_tls hs_tls __attribute__((tls_model("initial-exec")));
+/* The first pools' caches again, where the fast path finds them in one load. */
+#define DIRECT_IDS	16
+static __thread struct hs_tc *hs_direct[DIRECT_IDS]
+	__attribute__((tls_model("initial-exec")));
 static pthread_key_t tls_key;
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 
@@ -59,6 +63,7 @@ static void tls_exit(void *arg)
 	}
 	pthread_mutex_unlock(&_hs_pools_lock);
 	_hs_meta_free(t->tcs, t->n * sizeof(*t->tcs));
+	memset(hs_direct, 0, sizeof(hs_direct));
 	t->tcs = NULL;
 	t->n = 0;
 	t->exited = true;
@@ -110,6 +115,8 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 		/* Left by a destroyed pool that had this id. */
 		_hs_tc_free(tc);
 		t->tcs[p->id] = NULL;
+		if (p->id < DIRECT_IDS)
+			hs_direct[p->id] = NULL;
 	}
 
 	tc = _hs_meta_alloc(sizeof(*tc));
@@ -129,6 +136,8 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 	p->tcs = tc;
 	pthread_mutex_unlock(&p->lock);
 	t->tcs[p->id] = tc;
+	if (p->id < DIRECT_IDS)
+		hs_direct[p->id] = tc;
 	return tc;
 }
 
@@ -139,9 +148,12 @@ static inline struct hs_tc *tc_of(const hs_pool_t *p)
 	struct hs_tls *t = &hs_tls;
 	struct hs_tc *tc;
 
-	if (unlikely(p->id >= t->n))
+	if (likely(p->id < DIRECT_IDS))
+		tc = hs_direct[p->id];
+	else if (p->id < t->n)
+		tc = t->tcs[p->id];
+	else
 		return NULL;
-	tc = t->tcs[p->id];
 	if (unlikely(!tc || __atomic_load_n(&tc->c.pool, __ATOMIC_RELAXED) != p))
 		return NULL;
 	return tc;

@@ -15,7 +15,7 @@ notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
 check() { name=$1; shift; if "$@" >"$tmp/log" 2>&1; then ok "$name"; else sed 's/^/# /' "$tmp/log"; notok "$name"; fi; }
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 
 # PREFIX only: a tree a user could add to their paths.
 check "install PREFIX" make -s --no-print-directory -C "$top" install PREFIX="$tmp/prefix"
@@ -37,6 +37,26 @@ check "links the installed libhugeslab.so.1" sh -c \
 flags=$(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --static --cflags --libs hugeslab)
 check "pkg-config build (static)" cc -static-libgcc "$top/examples/pools_demo.c" \
 	-Wl,-Bstatic $flags -Wl,-Bdynamic -o "$tmp/demo-static"
+
+# A plugin may dlopen() the library: its thread-local data must fit the
+# static TLS the loader keeps for that.
+cat >"$tmp/dl.c" <<'EOF2'
+#include <dlfcn.h>
+int main(void)
+{
+	void *h = dlopen("libhugeslab.so.1", RTLD_NOW);
+	void *(*create)(const char *, unsigned long, void *);
+	void *(*alloc)(void *);
+
+	if (!h)
+		return 1;
+	create = (void *(*)(const char *, unsigned long, void *))dlsym(h, "hs_pool_create");
+	alloc = (void *(*)(void *))dlsym(h, "hs_pool_alloc");
+	return create && alloc && alloc(create("dl", 64, 0)) ? 0 : 2;
+}
+EOF2
+check "dlopen of the installed library" sh -c \
+	"cc '$tmp/dl.c' -o '$tmp/dl' -ldl && LD_LIBRARY_PATH='$tmp/prefix/lib' HUGESLAB_BACKEND=pages '$tmp/dl'"
 
 # DESTDIR: a package build stages /usr into a directory.
 check "install DESTDIR" make -s --no-print-directory -C "$top" install PREFIX=/usr DESTDIR="$tmp/stage"
