@@ -508,22 +508,28 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 	get_task_comm(r->comm, current);
 	__module_get(THIS_MODULE);	/* rmmod waits for the last region */
 
-	mutex_lock(&ctx->lock);
-	list_add_tail(&r->cnode, &ctx->regions);
-	ctx->bytes += r->bytes;
-	ctx->count++;
-	mutex_unlock(&ctx->lock);
+	req->id = r->id;
+	req->offset = (u64)r->id << HS_OFFSET_SHIFT;
+	req->page_size = 1ULL << r->shift;
+	req->page_node = r->node;
 
+	/*
+	 * Global list first, the file's last: once on ctx->regions, another
+	 * thread sharing the file can destroy the region by id, which takes
+	 * it off hs_regions and frees it. So it must be there already, and
+	 * r is not touched again here.
+	 */
 	mutex_lock(&hs_lock);
 	list_add_tail(&r->gnode, &hs_regions);
 	hs_count++;
 	hs_created++;
 	mutex_unlock(&hs_lock);
 
-	req->id = r->id;
-	req->offset = (u64)r->id << HS_OFFSET_SHIFT;
-	req->page_size = 1ULL << r->shift;
-	req->page_node = r->node;
+	mutex_lock(&ctx->lock);
+	list_add_tail(&r->cnode, &ctx->regions);
+	ctx->bytes += r->bytes;
+	ctx->count++;
+	mutex_unlock(&ctx->lock);
 	return 0;
 
 out_fput:
