@@ -913,7 +913,7 @@ static int shared_flags_pick(struct worker *w)
 /* Map all or part of one of this thread's regions, at times wrongly. */
 static void op_mmap_region(struct worker *w)
 {
-	int i = region_pick(w), flags, prot, want = 0, slot;
+	int i = region_pick(w), flags, prot, want = 0, slot, shared_uncertain;
 	uint64_t pages, first, n, off, len;
 	struct region *r;
 	char *p;
@@ -929,6 +929,13 @@ static void op_mmap_region(struct worker *w)
 	len = n * HS_2M;
 	if (maps_held(w) + len > MAP_BUDGET)
 		return;
+	/*
+	 * Whether the region is still ours to reason about by id: on a shared
+	 * file another thread may have destroyed it and its id been reused
+	 * for a different region there (ids recycle); then what depends on
+	 * the region (its size, its file) may go either way (-1).
+	 */
+	shared_uncertain = r->slot >= SLOT_PRIVATE ? EINVAL : -1;
 	prot = prot_pick(w, w->ro[slot]);
 	flags = shared_flags_pick(w);
 	switch (below(w, 12)) {
@@ -938,7 +945,7 @@ static void op_mmap_region(struct worker *w)
 		break;
 	case 1:
 		len = r->bytes + HS_2M;			/* past the end */
-		want = EINVAL;
+		want = shared_uncertain;
 		break;
 	case 2:
 		len -= 4096;				/* not whole pages */
@@ -949,13 +956,9 @@ static void op_mmap_region(struct worker *w)
 		want = EINVAL;
 		break;
 	case 4:
-		/*
-		 * Through another file: no such region there - unless ours
-		 * was on a shared file, destroyed by someone else meanwhile,
-		 * and its id reused for a region of that file (ids recycle).
-		 */
+		/* Through another file: no such region there. */
 		slot = (slot + 1 + below(w, NSLOTS - 1)) % NSLOTS;
-		want = r->slot >= SLOT_PRIVATE ? EINVAL : -1;
+		want = shared_uncertain;
 		break;
 	}
 	note_op(w, OP_MMAP_REGION, slot, off, len);
