@@ -7,6 +7,7 @@
 #   make demo         the end-to-end demo in a VM (installs what is missing)
 #   make check        every test: host, then the module on Debian 6.1 and 6.12
 #   make lint         checkpatch --strict and sparse (W=1) over the module
+#   make check-debug  the module's VM tests on a KASAN/lockdep/kmemleak 6.12 kernel
 #   make install      PREFIX=/usr/local DESTDIR=
 #
 # V=1 shows full commands.
@@ -54,7 +55,7 @@ endif
 
 .DEFAULT_GOAL := all
 .PHONY: all clean install module module-clean demo check check-host \
-	check-vm deps lint
+	check-vm check-debug deps lint
 
 all:
 
@@ -101,6 +102,12 @@ check: deps
 
 lint: deps
 	$(Q)scripts/lint
+
+# Builds (once, cached) a debug kernel from linux-source-6.12: see
+# tools/vm/debug-kernel and tools/vm/debug.config.
+check-debug: deps
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all
+	$(Q)scripts/check-debug
 
 clean:
 	rm -rf $(BUILD)
