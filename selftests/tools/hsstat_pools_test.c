@@ -43,7 +43,7 @@ static const struct jval *find_pool(const struct jval *root, long long pid,
 {
 	const struct jval *pools = jget(root, "pools");
 	const char *n;
-	long long v;
+	long long v = 0;
 	size_t i;
 
 	if (!pools || pools->type != J_ARR)
@@ -61,7 +61,7 @@ static const struct jval *find_pool(const struct jval *root, long long pid,
 static size_t count_pools(const struct jval *root, long long pid)
 {
 	const struct jval *pools = jget(root, "pools");
-	long long v;
+	long long v = 0;
 	size_t i, n = 0;
 
 	if (!pools || pools->type != J_ARR)
