@@ -15,6 +15,28 @@
 
 LIST_HEAD(hs_stat_ctxs);
 
+/*
+ * Pages are put in on fault rather than all at mmap, so that a range the
+ * process zapped (MADV_DONTNEED) comes back on the next touch instead of
+ * raising SIGBUS. The mapping holds the file, so ctx outlives it.
+ */
+static vm_fault_t hs_stats_fault(struct vm_fault *vmf)
+{
+	struct hs_ctx *ctx = vmf->vma->vm_private_data;
+	struct page *page;
+
+	if (vmf->pgoff >= HUGESLAB_STATS_BYTES >> PAGE_SHIFT)
+		return VM_FAULT_SIGBUS;
+	page = vmalloc_to_page((char *)ctx->stats + (vmf->pgoff << PAGE_SHIFT));
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct hs_stats_vm_ops = {
+	.fault = hs_stats_fault,
+};
+
 int hs_stats_mmap(struct hs_ctx *ctx, struct vm_area_struct *vma)
 {
 	int err = 0;
@@ -39,7 +61,8 @@ int hs_stats_mmap(struct hs_ctx *ctx, struct vm_area_struct *vma)
 	}
 	/* Like the regions: a child does not inherit it. */
 	hs_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
-	err = remap_vmalloc_range(vma, ctx->stats, 0);
+	vma->vm_private_data = ctx;
+	vma->vm_ops = &hs_stats_vm_ops;
 out:
 	mutex_unlock(&ctx->lock);
 	return err;

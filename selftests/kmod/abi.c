@@ -524,6 +524,27 @@ TEST_F(dev, read_only_open)
 	close(ro);
 }
 
+/*
+ * The stats area is the kernel's memory, not the mapping's: zapping the
+ * mapping (MADV_DONTNEED) loses nothing and the next touch maps it again.
+ */
+TEST_F(dev, stats_area_survives_dontneed)
+{
+	struct hugeslab_pool_stat *st;
+
+	st = mmap(NULL, HUGESLAB_STATS_BYTES, PROT_READ | PROT_WRITE,
+		  MAP_SHARED, self->fd, HUGESLAB_STATS_OFFSET);
+	ASSERT_NE(MAP_FAILED, st);
+	st[0].obj_size = 4242;
+	st[HUGESLAB_STATS_SLOTS - 1].total = 77;
+	ASSERT_EQ(0, madvise(st, HUGESLAB_STATS_BYTES, MADV_DONTNEED));
+	EXPECT_EQ(4242, st[0].obj_size);
+	EXPECT_EQ(77, st[HUGESLAB_STATS_SLOTS - 1].total);
+	st[0].obj_size = 0;
+	st[HUGESLAB_STATS_SLOTS - 1].total = 0;
+	munmap(st, HUGESLAB_STATS_BYTES);
+}
+
 TEST_F(dev, mmap_bad_requests)
 {
 	struct hugeslab_create c;
