@@ -131,7 +131,8 @@ install: all
 .PHONY: install-man
 install: install-man
 install-man:
-	install -d $(DESTDIR)$(MANDIR)/man4
+	install -d $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man4
+	install -m 644 $(wildcard man/*.3) $(DESTDIR)$(MANDIR)/man3/
 	install -m 644 $(wildcard man/*.4) $(DESTDIR)$(MANDIR)/man4/
 
 endif
