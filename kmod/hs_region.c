@@ -537,16 +537,21 @@ out_fput:
 out_uncharge:
 	mutex_lock(&hs_lock);
 	hs_uncharge(uid, req->bytes, t->shift);
-	if (err == -ENOMEM)
-		hs_failed_nomem++;
-	else
-		hs_failed_other++;
 	mutex_unlock(&hs_lock);
 out_id:
 	ida_free(&hs_ids, id);
 out_free:
 	kfree(spare);
 	kfree(r);
+	/* Refusals by a limit were counted when charging. */
+	if (err != -EDQUOT) {
+		mutex_lock(&hs_lock);
+		if (err == -ENOMEM)
+			hs_failed_nomem++;
+		else
+			hs_failed_other++;
+		mutex_unlock(&hs_lock);
+	}
 	return err;
 }
 

@@ -100,7 +100,9 @@ struct hugeslab_query {
  * @pad:	must be 0
  *
  * The region is zeroed and fully populated when the ioctl returns, so later
- * faults never fail. Needs the file open for writing (else -EBADF).
+ * faults never fail (unless the process punches holes in it itself with
+ * MADV_REMOVE: see hugeslab(4)). Needs the file open for writing (else
+ * -EBADF).
  * Errors: -EINVAL (bad size, flags, node or padding),
  * -EDQUOT (max_mb or user_max_mb would be exceeded), -ENOMEM (no free huge
  * pages, or none on @node), -EOPNOTSUPP (no 1 GiB pages in this kernel).
