@@ -13,7 +13,7 @@
  */
 #include "bench.h"
 
-#define CHASE_OBJS	16000000ULL	/* default objects in the chain */
+#define CHASE_OBJS	32000000ULL	/* default objects in the chain */
 #define CHASE_HOPS	4000000ULL	/* default hops timed, in all */
 
 struct chase {
