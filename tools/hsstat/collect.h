@@ -2,11 +2,12 @@
 /*
  * hsstat: what the tool knows about the running module, as plain structs.
  *
- * collect.c fills a snapshot from debugfs (totals, regions and pools) or,
- * when debugfs cannot be read, from the module's sysfs attributes or the
- * HUGESLAB_IOC_QUERY ioctl (global totals only). It never prints: failures
- * come back as text for the formatters to show, the way slabtop keeps
- * reading /proc/slabinfo apart from drawing it.
+ * collect.c fills a snapshot from debugfs (totals, regions and pools;
+ * parse.c reads the files' formats) or, when debugfs cannot be read, from
+ * the module's sysfs attributes or the HUGESLAB_IOC_QUERY ioctl (global
+ * totals only). It never prints: failures come back as text for the
+ * formatters to show, the way slabtop keeps reading /proc/slabinfo apart
+ * from drawing it.
  */
 #ifndef HSSTAT_COLLECT_H
 #define HSSTAT_COLLECT_H

@@ -1,32 +1,31 @@
 // SPDX-License-Identifier: MIT
 /*
- * hsstat: printing a snapshot as text, JSON or Prometheus metrics.
+ * hsstat: the descriptions of what is printed, and the text report.
  *
- * Like jemalloc's stats emitter, each piece of data is described once: the
- * global counters by stat_descs[], a region's or pool's numbers by
- * region_fields[] and pool_fields[] (JSON key, metric name, type, help), the
- * text tables by region_cols[] and pool_cols[]. The emitters only walk
- * those tables, so a new counter is one line in each.
+ * Like jemalloc's stats emitter, each piece of data is described once, here:
+ * the global counters by hss_stat_descs[], a region's or pool's numbers by
+ * hss_region_fields[] and hss_pool_fields[] (JSON key, metric name, type,
+ * help), the text tables by region_cols[] and pool_cols[]. The emitters
+ * (the text report below, json.c, prometheus.c) only walk those tables, so
+ * a new counter is one line in each.
  *
  * Everything a process chose (its command, a pool's name) is untrusted
  * text: the terminal gets no control characters, JSON and Prometheus get
  * valid UTF-8, escaped as each format requires.
  */
-#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "format.h"
+#include "format_internal.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* ---- text helpers -------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at @s, 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s)
+size_t hss_utf8_len(const unsigned char *s)
 {
 	unsigned char lo = 0x80, hi = 0xbf;
 	size_t n, i;
@@ -70,7 +69,7 @@ static void put_safe(FILE *out, const char *str, int width)
 	int cols = 0;
 
 	while (*s) {
-		n = utf8_len(s);
+		n = hss_utf8_len(s);
 		if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7f))) {
 			fputc('?', out);
 			s++;
@@ -152,21 +151,7 @@ static const char *percent(char *buf, size_t len, uint64_t part,
 
 /* ---- what is printed: one description per datum ------------------------- */
 
-/**
- * struct stat_desc - how a global counter is exported
- * @metric:	Prometheus name, NULL if not exported
- * @type:	"gauge" or "counter"
- * @help:	the HELP text
- *
- * The JSON key is hss_stat_name(); the summary is laid out by hand below.
- */
-struct stat_desc {
-	const char *metric;
-	const char *type;
-	const char *help;
-};
-
-static const struct stat_desc stat_descs[HSS_NR_STATS] = {
+const struct hss_stat_desc hss_stat_descs[HSS_NR_STATS] = {
 	[HSS_ABI_VERSION] = { "hugeslab_abi_version", "gauge",
 		"HUGESLAB_ABI_VERSION of the loaded module." },
 	[HSS_RESERVED] = { "hugeslab_reserved_bytes", "gauge",
@@ -197,60 +182,44 @@ static const struct stat_desc stat_descs[HSS_NR_STATS] = {
 		"NUMA nodes with memory." },
 };
 
-enum ftype { F_U64, F_S64, F_BOOL };
-
-/**
- * struct field - a number of a region or a pool
- * @key:	JSON key
- * @off:	offset of the uint64_t, int64_t or bool in the row
- * @type:	which of those
- * @metric:	Prometheus name (labelled by the row's identity), or NULL
- * @mtype:	"gauge" or "counter"
- * @help:	the HELP text
- */
-struct field {
-	const char *key;
-	size_t off;
-	enum ftype type;
-	const char *metric;
-	const char *mtype;
-	const char *help;
-};
-
 #define RF(m)	offsetof(struct hss_region, m)
 #define PF(m)	offsetof(struct hss_pool, m)
 
-static const struct field region_fields[] = {
-	{ "bytes", RF(bytes), F_U64, "hugeslab_region_bytes", "gauge",
+const struct hss_field hss_region_fields[] = {
+	{ "bytes", RF(bytes), HSS_F_U64, "hugeslab_region_bytes", "gauge",
 	  "Size of a region." },
-	{ "page_size", RF(page_size), F_U64,
+	{ "page_size", RF(page_size), HSS_F_U64,
 	  "hugeslab_region_page_size_bytes", "gauge",
 	  "Size of the pages backing a region." },
-	{ "node", RF(node), F_S64, NULL, NULL, NULL },
-	{ "mapped", RF(mapped), F_BOOL, "hugeslab_region_mapped", "gauge",
+	{ "node", RF(node), HSS_F_S64, NULL, NULL, NULL },
+	{ "mapped", RF(mapped), HSS_F_BOOL, "hugeslab_region_mapped", "gauge",
 	  "1 if some process maps the region." },
 };
 
-static const struct field pool_fields[] = {
-	{ "obj_size", PF(obj_size), F_U64, "hugeslab_pool_object_size_bytes",
-	  "gauge", "Bytes per object of a pool." },
-	{ "in_use", PF(in_use), F_U64, "hugeslab_pool_objects_in_use",
+const size_t hss_nr_region_fields = ARRAY_SIZE(hss_region_fields);
+
+const struct hss_field hss_pool_fields[] = {
+	{ "obj_size", PF(obj_size), HSS_F_U64,
+	  "hugeslab_pool_object_size_bytes", "gauge",
+	  "Bytes per object of a pool." },
+	{ "in_use", PF(in_use), HSS_F_U64, "hugeslab_pool_objects_in_use",
 	  "gauge", "Objects of a pool allocated and not freed." },
-	{ "total", PF(total), F_U64, "hugeslab_pool_objects", "gauge",
+	{ "total", PF(total), HSS_F_U64, "hugeslab_pool_objects", "gauge",
 	  "Objects a pool holds, in use or cached." },
-	{ "bytes", PF(bytes), F_U64, "hugeslab_pool_bytes", "gauge",
+	{ "bytes", PF(bytes), HSS_F_U64, "hugeslab_pool_bytes", "gauge",
 	  "Memory a pool holds." },
-	{ "allocs", PF(allocs), F_U64, "hugeslab_pool_allocs_total",
+	{ "allocs", PF(allocs), HSS_F_U64, "hugeslab_pool_allocs_total",
 	  "counter", "Allocations from a pool." },
-	{ "frees", PF(frees), F_U64, "hugeslab_pool_frees_total", "counter",
+	{ "frees", PF(frees), HSS_F_U64, "hugeslab_pool_frees_total", "counter",
 	  "Frees to a pool." },
-	{ "cache_hits", PF(cache_hits), F_U64,
+	{ "cache_hits", PF(cache_hits), HSS_F_U64,
 	  "hugeslab_pool_cache_hits_total", "counter",
 	  "Allocations from a pool served by a thread's cache." },
 };
 
-/* A field's value as text (JSON literal and Prometheus sample alike). */
-static void field_value(FILE *out, const struct field *f, const void *row)
+const size_t hss_nr_pool_fields = ARRAY_SIZE(hss_pool_fields);
+
+void hss_field_value(FILE *out, const struct hss_field *f, const void *row)
 {
 	const char *p = (const char *)row + f->off;
 	uint64_t u;
@@ -258,15 +227,15 @@ static void field_value(FILE *out, const struct field *f, const void *row)
 	bool b;
 
 	switch (f->type) {
-	case F_U64:
+	case HSS_F_U64:
 		memcpy(&u, p, sizeof(u));
 		fprintf(out, "%llu", (unsigned long long)u);
 		break;
-	case F_S64:
+	case HSS_F_S64:
 		memcpy(&s, p, sizeof(s));
 		fprintf(out, "%lld", (long long)s);
 		break;
-	case F_BOOL:
+	case HSS_F_BOOL:
 		memcpy(&b, p, sizeof(b));
 		fputs(b ? "1" : "0", out);
 		break;
@@ -590,353 +559,4 @@ void hss_print_text(FILE *out, const struct hss_snapshot *snap,
 				   snap->regions, snap->nr_regions,
 				   sizeof(*snap->regions));
 	}
-}
-
-/* ---- JSON ---------------------------------------------------------------- */
-
-/* A JSON string's body; invalid UTF-8 becomes U+FFFD so it stays valid. */
-static void json_chars(FILE *out, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)(str ? str : "");
-	size_t n;
-
-	while (*s) {
-		n = utf8_len(s);
-		if (n == 0) {
-			fputs("\\ufffd", out);
-			s++;
-			continue;
-		}
-		if (n > 1) {
-			fwrite(s, 1, n, out);
-			s += n;
-			continue;
-		}
-		switch (*s) {
-		case '"':
-			fputs("\\\"", out);
-			break;
-		case '\\':
-			fputs("\\\\", out);
-			break;
-		case '\n':
-			fputs("\\n", out);
-			break;
-		case '\t':
-			fputs("\\t", out);
-			break;
-		case '\r':
-			fputs("\\r", out);
-			break;
-		default:
-			if (*s < 0x20)
-				fprintf(out, "\\u%04x", *s);
-			else
-				fputc(*s, out);
-		}
-		s++;
-	}
-}
-
-static void json_str(FILE *out, const char *str)
-{
-	fputc('"', out);
-	json_chars(out, str);
-	fputc('"', out);
-}
-
-static void json_fields(FILE *out, const struct field *f, size_t n,
-			const void *row)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		fprintf(out, ",\"%s\":", f[i].key);
-		if (f[i].type == F_BOOL) {
-			bool b;
-
-			memcpy(&b, (const char *)row + f[i].off, sizeof(b));
-			fputs(b ? "true" : "false", out);
-		} else {
-			field_value(out, &f[i], row);
-		}
-	}
-}
-
-static void json_stats(FILE *out, const struct hss_stats *s)
-{
-	const char *sep = "";
-	int st, bit;
-
-	fputc('{', out);
-	for (st = 0; st < HSS_NR_STATS; st++) {
-		if (!hss_has(s, (enum hss_stat)st))
-			continue;
-		fprintf(out, "%s\"%s\":", sep, hss_stat_name((enum hss_stat)st));
-		sep = ",";
-		if (st != HSS_PAGE_SIZES) {
-			fprintf(out, "%llu", (unsigned long long)s->val[st]);
-			continue;
-		}
-		/* Sizes in bytes are easier to use than the kernel's mask. */
-		fputc('[', out);
-		for (bit = 0; bit < 64; bit++)
-			if (s->val[st] & (1ULL << bit))
-				fprintf(out, "%s%llu",
-					s->val[st] & ((1ULL << bit) - 1) ? "," : "",
-					1ULL << bit);
-		fputc(']', out);
-	}
-	fputc('}', out);
-}
-
-void hss_print_json(FILE *out, const struct hss_snapshot *snap,
-		    const struct hss_view *view)
-{
-	const struct hss_region *r;
-	const struct hss_pool *p;
-	size_t i;
-
-	fputs("{\"source\":", out);
-	json_str(out, hss_source_name(snap->source));
-	fputs(",\"path\":", out);
-	json_str(out, snap->path);
-	if (snap->note) {
-		fputs(",\"note\":\"", out);
-		json_chars(out, snap->note);
-		fputs("; " HSS_NEED_DEBUGFS "\"", out);
-	}
-	fputs(",\"stats\":", out);
-	json_stats(out, &snap->stats);
-
-	if (view->pools) {
-		fputs(",\"pools\":", out);
-		if (!snap->have_pools) {
-			fputs("null", out);
-		} else {
-			fputc('[', out);
-			for (i = 0; i < snap->nr_pools; i++) {
-				p = &snap->pools[i];
-				fprintf(out, "%s{\"pid\":%lld,\"comm\":",
-					i ? "," : "", (long long)p->pid);
-				json_str(out, p->comm);
-				fputs(",\"name\":", out);
-				json_str(out, p->name);
-				json_fields(out, pool_fields,
-					    ARRAY_SIZE(pool_fields), p);
-				fputc('}', out);
-			}
-			fputc(']', out);
-		}
-	}
-	if (view->regions) {
-		fputs(",\"regions\":", out);
-		if (!snap->have_regions) {
-			fputs("null", out);
-		} else {
-			fputc('[', out);
-			for (i = 0; i < snap->nr_regions; i++) {
-				r = &snap->regions[i];
-				fprintf(out, "%s{\"id\":%llu,\"pid\":%lld,\"comm\":",
-					i ? "," : "", (unsigned long long)r->id,
-					(long long)r->pid);
-				json_str(out, r->comm);
-				json_fields(out, region_fields,
-					    ARRAY_SIZE(region_fields), r);
-				fputc('}', out);
-			}
-			fputc(']', out);
-		}
-	}
-	fputs("}\n", out);
-}
-
-/* ---- Prometheus ---------------------------------------------------------- */
-
-/*
- * The text exposition format node_exporter's textfile collector reads: per
- * metric a HELP and a TYPE line, then all its samples; label values are
- * UTF-8 with backslash, double quote and newline escaped.
- */
-
-/* A label value's body; invalid UTF-8 becomes U+FFFD. */
-static void prom_chars(FILE *out, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)(str ? str : "");
-	size_t n;
-
-	while (*s) {
-		n = utf8_len(s);
-		if (n == 0) {
-			fputs("\xef\xbf\xbd", out);
-			s++;
-		} else if (*s == '\\') {
-			fputs("\\\\", out);
-			s++;
-		} else if (*s == '"') {
-			fputs("\\\"", out);
-			s++;
-		} else if (*s == '\n') {
-			fputs("\\n", out);
-			s++;
-		} else {
-			fwrite(s, 1, n, out);
-			s += n;
-		}
-	}
-}
-
-static void prom_head(FILE *out, const char *metric, const char *type,
-		      const char *help)
-{
-	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", metric, help, metric,
-		type);
-}
-
-/* The label set of a region: {id="7",pid="812",comm="server"}. */
-static void region_labels(FILE *out, const struct hss_region *r)
-{
-	fprintf(out, "{id=\"%llu\",pid=\"%lld\",comm=\"",
-		(unsigned long long)r->id, (long long)r->pid);
-	prom_chars(out, r->comm);
-	fputs("\"}", out);
-}
-
-static void pool_labels(FILE *out, const struct hss_pool *p, const char *name)
-{
-	fprintf(out, "{pid=\"%lld\",comm=\"", (long long)p->pid);
-	prom_chars(out, p->comm);
-	fputs("\",pool=\"", out);
-	prom_chars(out, name);
-	fputs("\"}", out);
-}
-
-static bool same_owner(const struct hss_pool *a, const struct hss_pool *b)
-{
-	return a->pid == b->pid && !strcmp(a->comm ? a->comm : "",
-					   b->comm ? b->comm : "");
-}
-
-/*
- * The "pool" label of every pool. A process may give two pools one name
- * (or none): a series must still be unique, so the second becomes "name#2",
- * the next free "name#N" if a pool is really called that. "Second" is in
- * the module's order, not the --sort order, so a label stays with its pool
- * from one scrape to the next.
- */
-static char **pool_label_names(const struct hss_snapshot *snap)
-{
-	size_t i, j, k, kk, n = snap->nr_pools, *at;
-	const struct hss_pool *p;
-	char **names, *cand;
-	unsigned int dup;
-
-	names = calloc(n + 1, sizeof(*names));
-	at = calloc(n + 1, sizeof(*at));
-	if (!names || !at)
-		goto fail;
-	/* at[k]: where the module's k-th pool is now. */
-	for (i = 0; i < n; i++)
-		at[snap->pools[i].order < n ? snap->pools[i].order : i] = i;
-	for (k = 0; k < n; k++) {
-		i = at[k];
-		p = &snap->pools[i];
-		cand = strdup(p->name ? p->name : "");
-		for (dup = 1; cand; ) {
-			for (kk = 0; kk < k; kk++) {
-				j = at[kk];
-				if (same_owner(p, &snap->pools[j]) &&
-				    !strcmp(names[j], cand))
-					break;
-			}
-			if (kk == k)
-				break;
-			free(cand);
-			if (asprintf(&cand, "%s#%u", p->name ? p->name : "",
-				     ++dup) < 0)
-				cand = NULL;
-		}
-		if (!cand)
-			goto fail;
-		names[i] = cand;
-	}
-	free(at);
-	return names;
-fail:
-	for (i = 0; names && i < n; i++)
-		free(names[i]);
-	free(names);
-	free(at);
-	return NULL;
-}
-
-int hss_print_prometheus(FILE *out, const struct hss_snapshot *snap,
-			 const struct hss_view *view)
-{
-	const struct hss_stats *s = &snap->stats;
-	const struct stat_desc *d;
-	const struct field *f;
-	char **names = NULL;
-	size_t i, k;
-	int st;
-
-	prom_head(out, "hugeslab_source_info", "gauge",
-		  "Where hsstat read the counters: debugfs, sysfs or ioctl (regions and pools need debugfs).");
-	fputs("hugeslab_source_info{source=\"", out);
-	prom_chars(out, hss_source_name(snap->source));
-	fputs("\"} 1\n", out);
-
-	for (st = 0; st < HSS_NR_STATS; st++) {
-		d = &stat_descs[st];
-		if (!d->metric || !hss_has(s, (enum hss_stat)st))
-			continue;
-		prom_head(out, d->metric, d->type, d->help);
-		fprintf(out, "%s %llu\n", d->metric,
-			(unsigned long long)s->val[st]);
-	}
-
-	if (view->pools && snap->have_pools) {
-		prom_head(out, "hugeslab_pools", "gauge",
-			  "Pools whose processes publish statistics.");
-		fprintf(out, "hugeslab_pools %zu\n", snap->nr_pools);
-	}
-	if (view->pools && snap->nr_pools) {
-		names = pool_label_names(snap);
-		if (!names) {
-			errno = ENOMEM;
-			return -1;
-		}
-		for (k = 0; k < ARRAY_SIZE(pool_fields); k++) {
-			f = &pool_fields[k];
-			if (!f->metric)
-				continue;
-			prom_head(out, f->metric, f->mtype, f->help);
-			for (i = 0; i < snap->nr_pools; i++) {
-				fputs(f->metric, out);
-				pool_labels(out, &snap->pools[i], names[i]);
-				fputc(' ', out);
-				field_value(out, f, &snap->pools[i]);
-				fputc('\n', out);
-			}
-		}
-		for (i = 0; i < snap->nr_pools; i++)
-			free(names[i]);
-		free(names);
-	}
-	if (view->regions && snap->nr_regions) {
-		for (k = 0; k < ARRAY_SIZE(region_fields); k++) {
-			f = &region_fields[k];
-			if (!f->metric)
-				continue;
-			prom_head(out, f->metric, f->mtype, f->help);
-			for (i = 0; i < snap->nr_regions; i++) {
-				fputs(f->metric, out);
-				region_labels(out, &snap->regions[i]);
-				fputc(' ', out);
-				field_value(out, f, &snap->regions[i]);
-				fputc('\n', out);
-			}
-		}
-	}
-	return 0;
 }

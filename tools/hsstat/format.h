@@ -3,7 +3,8 @@
  * hsstat: the three ways a snapshot is printed - a slabtop-like text
  * report, one JSON object, or a Prometheus text exposition for
  * node_exporter's textfile collector. format.c describes every field once
- * and the three emitters walk the same descriptions.
+ * and the three emitters (format.c, json.c, prometheus.c) walk the same
+ * descriptions.
  */
 #ifndef HSSTAT_FORMAT_H
 #define HSSTAT_FORMAT_H

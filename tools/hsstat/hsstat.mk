@@ -4,8 +4,9 @@
 # Included by the top-level Makefile; needs only libc and the uapi header.
 
 HSSTAT		:= $(BUILD)/tools/hsstat
-HSSTAT_SRCS	:= tools/hsstat/collect.c tools/hsstat/format.c \
-		   tools/hsstat/hsstat.c
+HSSTAT_SRCS	:= tools/hsstat/collect.c tools/hsstat/parse.c \
+		   tools/hsstat/format.c tools/hsstat/json.c \
+		   tools/hsstat/prometheus.c tools/hsstat/hsstat.c
 # Objects beside, not under, the binary: $(BUILD)/tools/hsstat is a file.
 HSSTAT_OBJDIR	:= $(BUILD)/obj/hsstat
 HSSTAT_OBJS	:= $(patsubst tools/hsstat/%.c,$(HSSTAT_OBJDIR)/%.o,$(HSSTAT_SRCS))
