@@ -639,7 +639,7 @@ TEST_F(pfx, prometheus_unique_series)
 /* A module without the pools file: no table, not an error. */
 TEST_F(pfx, no_pools_file)
 {
-	char path[128];
+	char path[PATH_MAX];
 	struct jval root;
 	struct prom p;
 	struct run run;

@@ -70,7 +70,7 @@ FIXTURE_SETUP(fx)
 
 FIXTURE_TEARDOWN(fx)
 {
-	char path[128];
+	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/stats", self->dir);
 	unlink(path);

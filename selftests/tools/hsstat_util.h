@@ -1028,7 +1028,7 @@ static inline int prep_nobody(void)
 static inline int write_file(const char *dir, const char *name,
 			     const char *text)
 {
-	char path[128];
+	char path[PATH_MAX];
 	FILE *f;
 	int ret;
 
