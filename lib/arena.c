@@ -42,7 +42,6 @@ struct arena {
 
 static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct arena *arenas;
-static size_t arena_bytes;		/* under arena_lock */
 
 static struct arena *arena_of(int node)
 {
@@ -113,7 +112,6 @@ static struct _hs_aregion *aregion_new(size_t units, int node)
 		goto fail;
 	r->units = units;
 	r->nfree = units;
-	arena_bytes += units * HS_UNIT;
 	return r;
 nomem:
 	_hs_fail(ENOMEM, "out of memory for arena bookkeeping");
@@ -243,8 +241,6 @@ void _hs_span_free(struct _hs_span *span)
 		}
 	}
 found:
-	if (old)
-		arena_bytes -= old->units * HS_UNIT;
 	pthread_mutex_unlock(&arena_lock);
 	/* Unmapping may take a while (ioctl, munmap): not under the lock. */
 	if (old) {
@@ -263,7 +259,6 @@ void _hs_arena_trim(void)
 	pthread_mutex_lock(&arena_lock);
 	for (a = arenas; a; a = a->next) {
 		if (a->spare) {
-			arena_bytes -= a->spare->units * HS_UNIT;
 			a->spare->next = spares;
 			spares = a->spare;
 			a->spare = NULL;
@@ -275,16 +270,6 @@ void _hs_arena_trim(void)
 		_hs_mem_unmap(&r->mem);
 		aregion_forget(r);
 	}
-}
-
-size_t _hs_arena_bytes(void)
-{
-	size_t n;
-
-	pthread_mutex_lock(&arena_lock);
-	n = arena_bytes;
-	pthread_mutex_unlock(&arena_lock);
-	return n;
 }
 
 void _hs_arena_fork_prepare(void)
@@ -314,6 +299,5 @@ void _hs_arena_fork_child(void)
 		a->spare = NULL;
 		a->grow = 1;
 	}
-	arena_bytes = 0;
 	pthread_mutex_unlock(&arena_lock);
 }

@@ -24,6 +24,15 @@
 
 #define HS_ALIGN_UP(x, a)	(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
 
+/* True if the @n words at @v are all zero (reserved fields of opts). */
+static inline bool _hs_zeroed(const uint64_t *v, size_t n)
+{
+	while (n--)
+		if (*v++)
+			return false;
+	return true;
+}
+
 /* ---- error.c: the per-thread "what to do" message ---------------------- */
 
 /* Record a message for hs_last_error(), set errno to err, return -1. */
@@ -76,8 +85,6 @@ struct _hs_span {
 
 int _hs_span_alloc(size_t units, int node, struct _hs_span *span);
 void _hs_span_free(struct _hs_span *span);
-/* Bytes of region memory the arenas hold (for stats). */
-size_t _hs_arena_bytes(void);
 /* Unmap the empty regions kept for hysteresis. */
 void _hs_arena_trim(void);
 

@@ -605,14 +605,6 @@ static uint64_t trim_ms(void)
 	return *end || !v ? TRIM_MS_DEFAULT : v;
 }
 
-static bool zeroed(const uint64_t *v, size_t n)
-{
-	while (n--)
-		if (*v++)
-			return false;
-	return true;
-}
-
 HS_EXPORT hs_pool_t *hs_pool_create(const char *name, size_t obj_size,
 				    const struct hs_pool_opts *opts)
 {
@@ -627,7 +619,7 @@ HS_EXPORT hs_pool_t *hs_pool_create(const char *name, size_t obj_size,
 			 HS_POOL_NAME_MAX - 1);
 		return NULL;
 	}
-	if ((o.flags & ~HS_POOL_NODE) || !zeroed(o.reserved, 4)) {
+	if ((o.flags & ~HS_POOL_NODE) || !_hs_zeroed(o.reserved, 4)) {
 		_hs_fail(EINVAL, "hs_pool_create(%s): unknown flags or non-zero reserved fields in opts",
 			 name);
 		return NULL;

@@ -12,14 +12,6 @@ struct hs_region {
 	struct _hs_mem mem;
 };
 
-static bool zeroed(const uint64_t *v, size_t n)
-{
-	while (n--)
-		if (*v++)
-			return false;
-	return true;
-}
-
 HS_EXPORT hs_region_t *hs_region_create(size_t bytes,
 					const struct hs_region_opts *opts)
 {
@@ -28,7 +20,7 @@ HS_EXPORT hs_region_t *hs_region_create(size_t bytes,
 
 	if (opts) {
 		if ((opts->flags & ~HS_REGION_NODE) ||
-		    !zeroed(opts->reserved, 4)) {
+		    !_hs_zeroed(opts->reserved, 4)) {
 			_hs_fail(EINVAL, "hs_region_create: unknown flags or non-zero reserved fields in opts");
 			return NULL;
 		}
