@@ -23,10 +23,11 @@ if [ ! -e /dev/hugeslab ]; then
 fi
 echo "== hugeslab.ko: $(cat /sys/module/hugeslab/parameters/reserve_mb) MiB of 2 MiB pages reserved"
 
-ctl=$(mktemp -u /tmp/hsdemo.XXXXXX)
-status=$ctl.status
+tmp=$(mktemp -d /tmp/hsdemo.XXXXXX)
+ctl=$tmp/ctl
+status=$tmp/status
 mkfifo "$ctl"
-trap 'rm -f "$ctl" "$status"' EXIT
+trap 'rm -rf "$tmp"' EXIT
 echo 0 >"$status"
 # The pools are on the module, or the demo fails: no silent fallback.
 HUGESLAB_BACKEND=kmod "$demo" --hold <"$ctl" | {
