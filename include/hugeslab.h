@@ -147,32 +147,29 @@ size_t hs_pool_obj_size(const hs_pool_t *pool);
  * A cache belongs to the thread that got it from hs_pool_cache(): only that
  * thread may use it, until it exits or the pool is destroyed. Objects may
  * still be freed by any thread, into that thread's own cache. Both ways
- * share the same per-thread magazines and counters.
+ * share the same per-thread cache and counters.
  *
- * The structures below are what the inline functions read; their layout
- * is part of the library's ABI. Do not touch their fields.
+ * The structure below is what the inline functions read; its layout is
+ * part of the library's ABI. Do not touch its fields.
  */
-struct hs_magazine {
+typedef struct hs_cache {
 	/*
-	 * Objects in objs[] (low 16 bits) and allocations served from it
-	 * since the library last looked (the rest): one word, so counting an
-	 * allocation costs nothing beyond taking the object.
+	 * Objects held in objs[] (bits 0-7), room left there (bits 8-15) and
+	 * allocations served since the library last looked (bits 16-63): one
+	 * word, so a pop or a push tests one field, counts itself and stores
+	 * one word. A cache with no room and nothing held always goes slow.
 	 */
 	uint64_t state;
-	uint32_t cap;			/* room in objs[] (0: always go slow) */
-	uint32_t pad_;
-	struct hs_magazine *next;
-	void *objs[];
-};
-
-#define HS_MAG_ROUNDS_MASK	0xffffULL
-#define HS_MAG_POP		(HS_MAG_ROUNDS_MASK)	/* one less, one more alloc */
-
-typedef struct hs_cache {
-	struct hs_magazine *loaded;	/* allocations pop, frees push */
-	struct hs_magazine *prev;
-	hs_pool_t *pool;
+	void *objs[];		/* held objects, newest last */
 } hs_cache_t;
+
+#define HS_CACHE_HELD_MASK	0xffULL
+#define HS_CACHE_ROOM_MASK	0xff00ULL
+#define HS_CACHE_COUNT_SHIFT	16
+/* One held less, one more room, one more allocation. */
+#define HS_CACHE_POP	((1ULL << HS_CACHE_COUNT_SHIFT) + 0x100ULL - 1)
+/* One held more, one less room (adding it wraps). */
+#define HS_CACHE_PUSH	(1ULL - 0x100ULL)
 
 /* This thread's cache of @pool, made on first use. NULL + errno. */
 hs_cache_t *hs_pool_cache(hs_pool_t *pool);
@@ -188,13 +185,12 @@ void hs_cache_free_slow(hs_cache_t *cache, void *obj);
  */
 static inline void *hs_cache_alloc(hs_cache_t *c)
 {
-	struct hs_magazine *m = c->loaded;
-	uint64_t s = m->state;
-	uint32_t r = (uint32_t)(s & HS_MAG_ROUNDS_MASK);
+	uint64_t s = c->state;
+	uint64_t held = s & HS_CACHE_HELD_MASK;
 
-	if (__builtin_expect(r != 0, 1)) {
-		__atomic_store_n(&m->state, s + HS_MAG_POP, __ATOMIC_RELAXED);
-		return m->objs[r - 1];
+	if (__builtin_expect(held != 0, 1)) {
+		__atomic_store_n(&c->state, s + HS_CACHE_POP, __ATOMIC_RELAXED);
+		return c->objs[held - 1];
 	}
 	return hs_cache_alloc_slow(c);
 }
@@ -202,13 +198,11 @@ static inline void *hs_cache_alloc(hs_cache_t *c)
 /* hs_pool_free() through the calling thread's own cache. */
 static inline void hs_cache_free(hs_cache_t *c, void *obj)
 {
-	struct hs_magazine *m = c->loaded;
-	uint64_t s = m->state;
-	uint32_t r = (uint32_t)(s & HS_MAG_ROUNDS_MASK);
+	uint64_t s = c->state;
 
-	if (__builtin_expect(r < m->cap && obj != NULL, 1)) {
-		m->objs[r] = obj;
-		__atomic_store_n(&m->state, s + 1, __ATOMIC_RELAXED);
+	if (__builtin_expect((s & HS_CACHE_ROOM_MASK) != 0 && obj != NULL, 1)) {
+		c->objs[s & HS_CACHE_HELD_MASK] = obj;
+		__atomic_store_n(&c->state, s + HS_CACHE_PUSH, __ATOMIC_RELAXED);
 		return;
 	}
 	hs_cache_free_slow(c, obj);

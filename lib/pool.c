@@ -19,6 +19,8 @@
 #define MAG_BYTES	((size_t)64 << 10)
 #define MAG_MIN		8
 #define MAG_MAX		128
+_Static_assert(MAG_MAX <= HS_CACHE_HELD_MASK,
+	       "held and room are 8-bit fields of a cache's state word");
 /* A slab holds at least this many objects. */
 #define SLAB_MIN_OBJS	8
 
@@ -82,35 +84,18 @@ static uint64_t now_ns(void)
  */
 void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees)
 {
-	struct hs_magazine *mags[2] = {
-		__atomic_load_n(&tc->c.loaded, __ATOMIC_RELAXED),
-		__atomic_load_n(&tc->c.prev, __ATOMIC_RELAXED),
-	};
+	struct hs_magazine *prev = __atomic_load_n(&tc->prev, __ATOMIC_RELAXED);
+	uint64_t st = _hs_cache_state(&tc->c);
 	uint64_t a = __atomic_load_n(&tc->allocs_done, __ATOMIC_RELAXED);
 	uint64_t in = __atomic_load_n(&tc->moved_in, __ATOMIC_RELAXED);
 	uint64_t out = __atomic_load_n(&tc->moved_out, __ATOMIC_RELAXED);
-	uint64_t held = 0;
-	int i;
+	uint64_t held = st & HS_CACHE_HELD_MASK;
 
-	for (i = 0; i < 2; i++) {
-		if (mags[i] && mags[i]->cap) {
-			uint64_t st = _hs_mag_state(mags[i]);
-
-			a += st >> MAG_POPS_SHIFT;
-			held += st & HS_MAG_ROUNDS_MASK;
-		}
-	}
+	a += st >> HS_CACHE_COUNT_SHIFT;
+	if (prev)
+		held += _hs_mag_rounds(prev);
 	*allocs = a;
 	*frees = a + held + out > in ? a + held + out - in : 0;
-}
-
-/* A magazine leaves the cache: keep its allocation count. Owner only. */
-void _hs_tc_harvest(struct hs_tc *tc, struct hs_magazine *m)
-{
-	uint64_t st = _hs_mag_state(m);
-
-	_hs_add(&tc->allocs_done, st >> MAG_POPS_SHIFT);
-	_hs_mag_store(m, st & HS_MAG_ROUNDS_MASK);
 }
 
 void _hs_pool_counters_locked(hs_pool_t *p, uint64_t *allocs, uint64_t *frees)
@@ -183,7 +168,7 @@ static void depot_release_locked(hs_pool_t *p, uint64_t nmags, uint32_t keep,
 		nmags--;
 		for (i = 0; i < _hs_mag_rounds(m); i++)
 			_hs_slab_put_locked(p, m->objs[i]);
-		_hs_mag_store(m, 0);
+		_hs_mag_set_rounds(m, 0);
 		if (p->nempty < KEEP_EMPTY_MAGS) {
 			m->next = p->empty;
 			p->empty = m;
@@ -364,17 +349,62 @@ static int construct(hs_pool_t *p, struct hs_magazine *m, void **fresh, int n)
 
 /* ---- slow paths -------------------------------------------------------- */
 
-/* Stats read a cache's magazines from other threads: relaxed stores. */
-static void set_mags(struct hs_tc *tc, struct hs_magazine *loaded,
-		     struct hs_magazine *prev)
+/* ---- the thread cache's state word and inline magazine (owner only) --- */
+
+/* Move the allocation count out of the state word, so it never wraps. */
+static void cache_harvest(struct hs_tc *tc)
 {
-	__atomic_store_n(&tc->c.loaded, loaded, __ATOMIC_RELAXED);
-	__atomic_store_n(&tc->c.prev, prev, __ATOMIC_RELAXED);
+	uint64_t s = _hs_cache_state(&tc->c);
+
+	_hs_add(&tc->allocs_done, s >> HS_CACHE_COUNT_SHIFT);
+	__atomic_store_n(&tc->c.state,
+			 s & (HS_CACHE_HELD_MASK | HS_CACHE_ROOM_MASK),
+			 __ATOMIC_RELAXED);
 }
 
-static void swap_mags(struct hs_tc *tc)
+/*
+ * Swap the objects in the cache with those in @m: what swapping two
+ * magazine pointers was, with the loaded magazine inline. Costs a copy of
+ * at most a magazine, once per magazine's worth of fast-path operations.
+ */
+static void cache_exchange(struct hs_tc *tc, struct hs_magazine *m)
 {
-	set_mags(tc, tc->c.prev, tc->c.loaded);
+	uint32_t held = _hs_cache_held(&tc->c), rounds = _hs_mag_rounds(m);
+	uint32_t i, common = held < rounds ? held : rounds;
+
+	for (i = 0; i < common; i++) {
+		void *t = tc->c.objs[i];
+
+		tc->c.objs[i] = m->objs[i];
+		m->objs[i] = t;
+	}
+	if (held > rounds)
+		memcpy(m->objs + common, tc->c.objs + common,
+		       (held - common) * sizeof(void *));
+	else
+		memcpy(tc->c.objs + common, m->objs + common,
+		       (rounds - common) * sizeof(void *));
+	_hs_cache_set_held(tc, rounds);
+	_hs_mag_set_rounds(m, held);
+}
+
+/* An allocation from a cache that holds something: counted as a pop. */
+static void *cache_pop(struct hs_tc *tc)
+{
+	uint64_t s = _hs_cache_state(&tc->c);
+	uint64_t held = s & HS_CACHE_HELD_MASK;
+
+	__atomic_store_n(&tc->c.state, s + HS_CACHE_POP, __ATOMIC_RELAXED);
+	return tc->c.objs[held - 1];
+}
+
+/* A free into a cache with room. */
+static void cache_push(struct hs_tc *tc, void *obj)
+{
+	uint64_t s = _hs_cache_state(&tc->c);
+
+	tc->c.objs[s & HS_CACHE_HELD_MASK] = obj;
+	__atomic_store_n(&tc->c.state, s + HS_CACHE_PUSH, __ATOMIC_RELAXED);
 }
 
 /* No thread cache (thread exiting, or no memory for one): one object. */
@@ -420,85 +450,96 @@ static void *alloc_uncached(hs_pool_t *p)
 	return one.m.objs[0];
 }
 
+/*
+ * Fill an empty cache: from the reserve magazine, else a full magazine
+ * from the depot, else objects from the slabs. Returns 0 or an errno.
+ */
+static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
+{
+	struct hs_magazine *m, *prev = tc->prev;
+	struct hs_slab *released;
+	void *fresh[MAG_MAX];
+	uint32_t got;
+	int n, err;
+
+	if (_hs_mag_rounds(prev)) {
+		cache_exchange(tc, prev);
+		return 0;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->misses++;
+	m = p->full;
+	if (m) {
+		/* Trade our emptiness for a full magazine from the depot. */
+		p->full = m->next;
+		p->nfull--;
+		_hs_add(&tc->moved_in, _hs_mag_rounds(m));
+		cache_exchange(tc, m);
+		m->next = p->empty;
+		p->empty = m;
+		p->nempty++;
+		released = tick_locked(p);
+		pthread_mutex_unlock(&p->lock);
+		release_slabs(p, released);
+		return 0;
+	}
+	/* From the slabs, through the (empty) reserve magazine. */
+	n = fill_locked(p, prev, p->mag_cap / 2 ? p->mag_cap / 2 : 1, fresh);
+	released = tick_locked(p);
+	pthread_mutex_unlock(&p->lock);
+	release_slabs(p, released);
+	if (n < 0)
+		return ENOMEM;
+	err = construct(p, prev, fresh, n);
+	got = _hs_mag_rounds(prev);
+	_hs_add(&tc->moved_in, got);
+	if (!got) {
+		if (err)
+			_hs_fail(err, "pool %s: the constructor failed (%s)",
+				 p->name, strerror(err));
+		return err ? err : ENOMEM;
+	}
+	cache_exchange(tc, prev);
+	return 0;
+}
+
 void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 {
-	uint32_t moved_before;
-	struct hs_slab *released;
-	void *fresh[MAG_MAX], *obj;
-	struct hs_magazine *m;
-	int n, err;
+	void *obj;
+	int err;
 
 	if (!tc)
 		tc = _hs_tc_get(p);
 	if (!tc)
 		return alloc_uncached(p);
-	if (!_hs_mag_rounds(tc->c.loaded) && _hs_mag_rounds(tc->c.prev))
-		swap_mags(tc);
-	if (_hs_mag_rounds(tc->c.loaded))
-		goto pop;
-
-	pthread_mutex_lock(&p->lock);
-	p->misses++;
-	m = p->full;
-	if (m) {
-		/* Trade our empty magazine for a full one from the depot. */
-		p->full = m->next;
-		p->nfull--;
-		_hs_tc_harvest(tc, tc->c.prev);
-		tc->c.prev->next = p->empty;
-		p->empty = tc->c.prev;
-		p->nempty++;
-		_hs_add(&tc->moved_in, _hs_mag_rounds(m));
-		set_mags(tc, m, tc->c.loaded);
-		released = tick_locked(p);
-		pthread_mutex_unlock(&p->lock);
-		release_slabs(p, released);
-		goto pop;
+	cache_harvest(tc);
+	if (!_hs_cache_held(&tc->c)) {
+		err = cache_refill(p, tc);
+		if (err) {
+			errno = err;
+			return NULL;
+		}
 	}
-	moved_before = _hs_mag_rounds(tc->c.loaded);
-	n = fill_locked(p, tc->c.loaded, p->mag_cap / 2 ? p->mag_cap / 2 : 1,
-			fresh);
-	released = tick_locked(p);
-	pthread_mutex_unlock(&p->lock);
-	release_slabs(p, released);
-	if (n < 0)
-		return NULL;
-	m = tc->c.loaded;
-	err = construct(p, m, fresh, n);
-	_hs_add(&tc->moved_in, _hs_mag_rounds(m) - moved_before);
-	if (!_hs_mag_rounds(m)) {
-		errno = err ? err : ENOMEM;
-		if (err)
-			_hs_fail(err, "pool %s: the constructor failed (%s)",
-				 p->name, strerror(err));
-		return NULL;
-	}
-pop:
-	obj = _hs_mag_pop(tc->c.loaded);
+	obj = cache_pop(tc);
 	_hs_dbg_alloc(p, obj);
 	return obj;
 }
 
-void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
+/*
+ * Make room in a full cache: swap with the reserve if it has room, else
+ * the (full) reserve goes to the depot and the cache's objects into an
+ * empty magazine that becomes the reserve. False if there was no memory
+ * for a magazine.
+ */
+static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
 {
 	struct hs_slab *released;
 	struct hs_magazine *m;
 
-	if (!tc)
-		tc = _hs_tc_get(p);
-	if (!tc) {
-		pthread_mutex_lock(&p->lock);
-		_hs_slab_put_locked(p, obj);
-		p->gone_frees++;
-		pthread_mutex_unlock(&p->lock);
-		return;
+	if (_hs_mag_rounds(tc->prev) < tc->prev->cap) {
+		cache_exchange(tc, tc->prev);
+		return true;
 	}
-	if (_hs_mag_rounds(tc->c.loaded) == tc->c.loaded->cap &&
-	    _hs_mag_rounds(tc->c.prev) < tc->c.prev->cap)
-		swap_mags(tc);
-	if (_hs_mag_rounds(tc->c.loaded) < tc->c.loaded->cap)
-		goto push;
-
 	pthread_mutex_lock(&p->lock);
 	m = p->empty;
 	if (m) {
@@ -508,53 +549,71 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 		m = _hs_mag_new(p->mag_cap);
 	}
 	if (!m) {
+		pthread_mutex_unlock(&p->lock);
+		return false;
+	}
+	_hs_add(&tc->moved_out, _hs_mag_rounds(tc->prev));
+	tc->prev->next = p->full;
+	p->full = tc->prev;
+	p->nfull++;
+	_hs_mag_set_rounds(m, 0);
+	cache_exchange(tc, m);
+	__atomic_store_n(&tc->prev, m, __ATOMIC_RELAXED);
+	released = tick_locked(p);
+	pthread_mutex_unlock(&p->lock);
+	release_slabs(p, released);
+	return true;
+}
+
+void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
+{
+	if (!tc)
+		tc = _hs_tc_get(p);
+	if (!tc) {
+		pthread_mutex_lock(&p->lock);
+		_hs_slab_put_locked(p, obj);
+		p->gone_frees++;
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	cache_harvest(tc);
+	if (!(_hs_cache_state(&tc->c) & HS_CACHE_ROOM_MASK) &&
+	    !cache_drain(p, tc)) {
 		/* No memory for a magazine: straight back to the slab (it
 		 * counts as a free that went in and out of the cache). */
+		pthread_mutex_lock(&p->lock);
 		_hs_slab_put_locked(p, obj);
 		pthread_mutex_unlock(&p->lock);
 		_hs_add(&tc->moved_out, 1);
 		return;
 	}
-	/* Both magazines are full: one goes to the depot. */
-	_hs_tc_harvest(tc, tc->c.prev);
-	_hs_add(&tc->moved_out, _hs_mag_rounds(tc->c.prev));
-	tc->c.prev->next = p->full;
-	p->full = tc->c.prev;
-	p->nfull++;
-	_hs_mag_store(m, 0);
-	set_mags(tc, m, tc->c.loaded);
-	released = tick_locked(p);
-	pthread_mutex_unlock(&p->lock);
-	release_slabs(p, released);
-push:
-	_hs_mag_put(tc->c.loaded, obj);
+	cache_push(tc, obj);
 }
 
 /* A thread cache leaves the pool (thread exit): its objects go to the depot. */
 void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc)
 {
-	struct hs_magazine *mags[2] = { tc->c.loaded, tc->c.prev };
+	struct hs_magazine *m = tc->prev;
 	uint64_t allocs, frees;
-	int i;
+	uint32_t i;
 
 	_hs_tc_counts(tc, &allocs, &frees);
-	for (i = 0; i < 2; i++) {
-		struct hs_magazine *m = mags[i];
-
-		if (!m)
-			continue;
-		_hs_mag_store(m, _hs_mag_rounds(m));
-		if (_hs_mag_rounds(m)) {
-			m->next = p->full;
-			p->full = m;
-			p->nfull++;
-		} else {
-			m->next = p->empty;
-			p->empty = m;
-			p->nempty++;
-		}
+	if (m && !_hs_mag_rounds(m))
+		cache_exchange(tc, m);
+	/* The reserve was full too: these go back to their slabs. */
+	for (i = 0; i < _hs_cache_held(&tc->c); i++)
+		_hs_slab_put_locked(p, tc->c.objs[i]);
+	_hs_cache_set_held(tc, 0);
+	if (m && _hs_mag_rounds(m)) {
+		m->next = p->full;
+		p->full = m;
+		p->nfull++;
+	} else if (m) {
+		m->next = p->empty;
+		p->empty = m;
+		p->nempty++;
 	}
-	set_mags(tc, NULL, NULL);
+	__atomic_store_n(&tc->prev, NULL, __ATOMIC_RELAXED);
 	p->gone_allocs += allocs;
 	p->gone_frees += frees;
 	if (tc->prevtc)
@@ -714,17 +773,18 @@ HS_EXPORT void hs_pool_destroy(hs_pool_t *p)
 	pthread_mutex_lock(&_hs_pools_lock);
 	pthread_mutex_lock(&p->lock);
 	for (tc = p->tcs; tc; tc = tc->next) {
-		struct hs_magazine *two[2] = { tc->c.loaded, tc->c.prev };
-
-		for (i = 0; i < 2; i++) {
-			if (two[i]) {
-				two[i]->next = mags;
-				mags = two[i];
-			}
+		/* The cache's objects go back to their slabs (destructed
+		 * with them below), the reserve joins the other magazines. */
+		for (i = 0; i < _hs_cache_held(&tc->c); i++)
+			_hs_slab_put_locked(p, tc->c.objs[i]);
+		__atomic_store_n(&tc->c.state, 0, __ATOMIC_RELAXED);
+		if (tc->prev) {
+			tc->prev->next = mags;
+			mags = tc->prev;
+			tc->prev = NULL;
 		}
-		tc->c.loaded = tc->c.prev = NULL;
 		/* Its thread frees the husk when it next looks. */
-		__atomic_store_n(&tc->c.pool, NULL, __ATOMIC_RELEASE);
+		__atomic_store_n(&tc->pool, NULL, __ATOMIC_RELEASE);
 	}
 	p->tcs = NULL;
 	pthread_mutex_unlock(&p->lock);
@@ -819,8 +879,9 @@ static void pool_reset_child(hs_pool_t *p)
 	for (tc = p->tcs; tc; tc = tnext) {
 		tnext = tc->next;
 		if (_hs_tc_is_mine(tc, p->id)) {
-			_hs_mag_store(tc->c.loaded, 0);
-			_hs_mag_store(tc->c.prev, 0);
+			__atomic_store_n(&tc->c.state, 0, __ATOMIC_RELAXED);
+			_hs_cache_set_held(tc, 0);
+			_hs_mag_set_rounds(tc->prev, 0);
 			tc->allocs_done = tc->moved_in = tc->moved_out = 0;
 			continue;
 		}

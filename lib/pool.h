@@ -4,8 +4,10 @@
  * tcache.c (per-thread caches and the fast paths) and stats.c.
  *
  * Three levels, after Bonwick's magazines and depot:
- *   thread cache  two magazines (arrays of free objects) per thread per
- *                 pool; alloc pops, free pushes, no lock, no atomic RMW
+ *   thread cache  per thread per pool: an array of free objects inline
+ *                 in the cache (the loaded magazine, where alloc pops and
+ *                 free pushes, no lock, no atomic RMW) and one magazine
+ *                 in reserve
  *   depot         full and empty magazines shared by all threads, under
  *                 the pool lock, exchanged a whole magazine at a time
  *   slabs         spans of region memory carved into objects; objects are
@@ -20,25 +22,38 @@
 #include "uapi/hugeslab.h"
 
 /*
- * A magazine (struct hs_magazine, in hugeslab.h: the inline fast paths
- * read it) is a stack of free, constructed objects.
+ * A magazine: a stack of free, constructed objects, in a thread cache's
+ * reserve or in the depot. Its rounds are read by other threads' stats.
  */
+struct hs_magazine {
+	uint32_t rounds;		/* objects in objs[] */
+	uint32_t cap;			/* room in objs[] */
+	struct hs_magazine *next;	/* depot lists */
+	void *objs[];
+};
 
-/* One thread's cache for one pool; its public part is what
- * hs_pool_cache() hands out. */
+/*
+ * One thread's cache for one pool. Its last member is what
+ * hs_pool_cache() hands out: the state word and the inline loaded
+ * magazine, cap objects long, with the pool it checks against just before
+ * it. The fast paths keep held + room == cap.
+ */
 struct hs_tc {
-	struct hs_cache c;		/* loaded, prev, pool */
 	struct hs_tc *next, *prevtc;	/* pool->tcs, under the pool lock */
-	struct hs_cache checked;	/* handed out by checker builds */
+	struct hs_magazine *prev;	/* the reserve: full or empty */
+	struct hs_cache *checked;	/* handed out by checker builds */
 	/*
 	 * Counters, written by the owning thread (relaxed stores), read by
-	 * stats: allocations harvested from magazines that left the cache,
-	 * and objects the slow paths moved in and out. Frees follow:
-	 * frees = allocs + rounds held - moved in + moved out.
+	 * stats: allocations harvested from the state word, and objects the
+	 * slow paths moved in and out. Frees follow:
+	 * frees = allocs + objects held - moved in + moved out.
 	 */
 	uint64_t allocs_done;
 	uint64_t moved_in;
 	uint64_t moved_out;
+	uint32_t cap;
+	hs_pool_t *pool;		/* NULL once the pool is destroyed */
+	struct hs_cache c;		/* last: c.objs[cap] follows */
 };
 
 struct hs_slab {
@@ -111,7 +126,6 @@ void _hs_slab_forget(hs_pool_t *p, struct hs_slab *s);
 void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc);
 void _hs_pool_counters_locked(hs_pool_t *p, uint64_t *allocs, uint64_t *frees);
 void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees);
-void _hs_tc_harvest(struct hs_tc *tc, struct hs_magazine *m);
 void _hs_pool_publish_locked(hs_pool_t *p);
 void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj);
 void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc);
@@ -124,49 +138,52 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p);
 void _hs_tc_free(struct hs_tc *tc);
 bool _hs_tc_is_mine(const struct hs_tc *tc, uint32_t id);
 
-/* ---- magazine state (see struct hs_magazine) ---------------------------- */
-
-#define MAG_POPS_SHIFT	16
-
-static inline uint64_t _hs_mag_state(const struct hs_magazine *m)
-{
-	return __atomic_load_n(&m->state, __ATOMIC_RELAXED);
-}
+/* ---- magazines and the cache's state word ----------------------------- */
 
 static inline uint32_t _hs_mag_rounds(const struct hs_magazine *m)
 {
-	return (uint32_t)(_hs_mag_state(m) & HS_MAG_ROUNDS_MASK);
+	return __atomic_load_n(&m->rounds, __ATOMIC_RELAXED);
 }
 
-static inline void _hs_mag_store(struct hs_magazine *m, uint64_t state)
+static inline void _hs_mag_set_rounds(struct hs_magazine *m, uint32_t n)
 {
-	__atomic_store_n(&m->state, state, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->rounds, n, __ATOMIC_RELAXED);
 }
 
-/* Add or take an object without counting an allocation (slow paths). */
 static inline void _hs_mag_put(struct hs_magazine *m, void *obj)
 {
-	uint64_t s = _hs_mag_state(m);
+	uint32_t n = _hs_mag_rounds(m);
 
-	m->objs[s & HS_MAG_ROUNDS_MASK] = obj;
-	_hs_mag_store(m, s + 1);
+	m->objs[n] = obj;
+	_hs_mag_set_rounds(m, n + 1);
 }
 
 static inline void *_hs_mag_take(struct hs_magazine *m)
 {
-	uint64_t s = _hs_mag_state(m);
+	uint32_t n = _hs_mag_rounds(m) - 1;
 
-	_hs_mag_store(m, s - 1);
-	return m->objs[(s & HS_MAG_ROUNDS_MASK) - 1];
+	_hs_mag_set_rounds(m, n);
+	return m->objs[n];
 }
 
-/* An allocation: take an object and count it. */
-static inline void *_hs_mag_pop(struct hs_magazine *m)
+static inline uint64_t _hs_cache_state(const struct hs_cache *c)
 {
-	uint64_t s = _hs_mag_state(m);
+	return __atomic_load_n(&c->state, __ATOMIC_RELAXED);
+}
 
-	_hs_mag_store(m, s + HS_MAG_POP);
-	return m->objs[(s & HS_MAG_ROUNDS_MASK) - 1];
+static inline uint32_t _hs_cache_held(const struct hs_cache *c)
+{
+	return (uint32_t)(_hs_cache_state(c) & HS_CACHE_HELD_MASK);
+}
+
+/* The owner sets how many objects its cache holds; the count stays. */
+static inline void _hs_cache_set_held(struct hs_tc *tc, uint32_t held)
+{
+	uint64_t s = _hs_cache_state(&tc->c) & ~(HS_CACHE_HELD_MASK |
+						   HS_CACHE_ROOM_MASK);
+
+	s |= held | (uint64_t)(tc->cap - held) << 8;
+	__atomic_store_n(&tc->c.state, s, __ATOMIC_RELAXED);
 }
 
 /* The owner's counter updates: relaxed stores, no read-modify-write. */

@@ -30,13 +30,25 @@ static __thread struct hs_tls hs_tls __attribute__((tls_model("initial-exec")));
 static __thread struct hs_tc *hs_direct[DIRECT_IDS]
 	__attribute__((tls_model("initial-exec")));
 static pthread_key_t tls_key;
+
+#if defined(HS_ASAN) || defined(HS_VALGRIND)
+#define CHECKED_OK(tc)	((tc)->checked != NULL)
+#else
+#define CHECKED_OK(tc)	true
+#endif
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+
+static size_t tc_bytes(uint32_t cap)
+{
+	return sizeof(struct hs_tc) + cap * sizeof(void *);
+}
 
 void _hs_tc_free(struct hs_tc *tc)
 {
-	_hs_mag_free(tc->c.loaded);
-	_hs_mag_free(tc->c.prev);
-	_hs_meta_free(tc, sizeof(*tc));
+	_hs_mag_free(tc->prev);
+	/* A checker build's handle: the state word and a pointer back. */
+	_hs_meta_free(tc->checked, sizeof(*tc->checked) + sizeof(void *));
+	_hs_meta_free(tc, tc_bytes(tc->cap));
 }
 
 static void tls_exit(void *arg)
@@ -53,7 +65,7 @@ static void tls_exit(void *arg)
 		if (!tc)
 			continue;
 		/* Pools are destroyed under _hs_pools_lock: p is alive. */
-		p = __atomic_load_n(&tc->c.pool, __ATOMIC_ACQUIRE);
+		p = __atomic_load_n(&tc->pool, __ATOMIC_ACQUIRE);
 		if (p) {
 			pthread_mutex_lock(&p->lock);
 			_hs_pool_tc_flush_locked(p, tc);
@@ -109,7 +121,7 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 		t->n = n;
 	}
 	tc = t->tcs[p->id];
-	if (tc && __atomic_load_n(&tc->c.pool, __ATOMIC_ACQUIRE) == p)
+	if (tc && __atomic_load_n(&tc->pool, __ATOMIC_ACQUIRE) == p)
 		return tc;
 	if (tc) {
 		/* Left by a destroyed pool that had this id. */
@@ -119,16 +131,22 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 			hs_direct[p->id] = NULL;
 	}
 
-	tc = _hs_meta_alloc(sizeof(*tc));
+	tc = _hs_meta_alloc(tc_bytes(p->mag_cap));
 	if (!tc)
 		return NULL;
-	tc->c.loaded = _hs_mag_new(p->mag_cap);
-	tc->c.prev = _hs_mag_new(p->mag_cap);
-	if (!tc->c.loaded || !tc->c.prev) {
+	tc->cap = p->mag_cap;
+	tc->prev = _hs_mag_new(p->mag_cap);
+#if defined(HS_ASAN) || defined(HS_VALGRIND)
+	tc->checked = _hs_meta_alloc(sizeof(*tc->checked) + sizeof(void *));
+	if (tc->checked)
+		tc->checked->objs[0] = tc;	/* state 0: never used */
+#endif
+	if (!tc->prev || !CHECKED_OK(tc)) {
 		_hs_tc_free(tc);
 		return NULL;
 	}
-	tc->c.pool = p;
+	_hs_cache_set_held(tc, 0);
+	tc->pool = p;
 	pthread_mutex_lock(&p->lock);
 	tc->next = p->tcs;
 	if (p->tcs)
@@ -154,7 +172,7 @@ static inline struct hs_tc *tc_of(const hs_pool_t *p)
 		tc = t->tcs[p->id];
 	else
 		return NULL;
-	if (unlikely(!tc || __atomic_load_n(&tc->c.pool, __ATOMIC_RELAXED) != p))
+	if (unlikely(!tc || __atomic_load_n(&tc->pool, __ATOMIC_RELAXED) != p))
 		return NULL;
 	return tc;
 }
@@ -164,13 +182,14 @@ HS_EXPORT void *hs_pool_alloc(hs_pool_t *p)
 	struct hs_tc *tc = tc_of(p);
 
 	if (likely(tc != NULL)) {
-		struct hs_magazine *m = tc->c.loaded;
-		uint64_t st = m->state;	/* ours: a plain load */
+		uint64_t st = tc->c.state;	/* ours: a plain load */
+		uint64_t held = st & HS_CACHE_HELD_MASK;
 
-		if (likely(st & HS_MAG_ROUNDS_MASK)) {
-			void *obj = m->objs[(st & HS_MAG_ROUNDS_MASK) - 1];
+		if (likely(held)) {
+			void *obj = tc->c.objs[held - 1];
 
-			_hs_mag_store(m, st + HS_MAG_POP);
+			__atomic_store_n(&tc->c.state, st + HS_CACHE_POP,
+					 __ATOMIC_RELAXED);
 			_hs_dbg_alloc(p, obj);
 			return obj;
 		}
@@ -187,12 +206,12 @@ HS_EXPORT void hs_pool_free(hs_pool_t *p, void *obj)
 	_hs_dbg_free(p, obj);
 	tc = tc_of(p);
 	if (likely(tc != NULL)) {
-		struct hs_magazine *m = tc->c.loaded;
-		uint64_t st = m->state;
+		uint64_t st = tc->c.state;
 
-		if (likely((st & HS_MAG_ROUNDS_MASK) < m->cap)) {
-			m->objs[st & HS_MAG_ROUNDS_MASK] = obj;
-			_hs_mag_store(m, st + 1);
+		if (likely(st & HS_CACHE_ROOM_MASK)) {
+			tc->c.objs[st & HS_CACHE_HELD_MASK] = obj;
+			__atomic_store_n(&tc->c.state, st + HS_CACHE_PUSH,
+					 __ATOMIC_RELAXED);
 			return;
 		}
 	}
@@ -201,24 +220,19 @@ HS_EXPORT void hs_pool_free(hs_pool_t *p, void *obj)
 
 /* ---- handles for the inline fast paths ----------------------------------- */
 
-#if defined(HS_ASAN) || defined(HS_VALGRIND)
 /*
- * Checker builds hand out a cache with room for nothing, so the caller's
- * inline code always calls in here, where the objects are checked.
+ * Checker builds hand out a handle with no room and nothing held, so the
+ * caller's inline code always calls in here, where hs_pool_alloc() and
+ * hs_pool_free() check the objects. Its objs[0] names the thread cache.
  */
-static struct hs_magazine no_room;
-
-static bool cache_is_checked(const hs_cache_t *c)
+static struct hs_tc *tc_of_cache(hs_cache_t *c)
 {
-	return c->loaded == &no_room;
-}
+#if defined(HS_ASAN) || defined(HS_VALGRIND)
+	return c->objs[0];
 #else
-static bool cache_is_checked(const hs_cache_t *c)
-{
-	(void)c;
-	return false;
-}
+	return (struct hs_tc *)((char *)c - offsetof(struct hs_tc, c));
 #endif
+}
 
 HS_EXPORT hs_cache_t *hs_pool_cache(hs_pool_t *p)
 {
@@ -230,9 +244,7 @@ HS_EXPORT hs_cache_t *hs_pool_cache(hs_pool_t *p)
 		return NULL;
 	}
 #if defined(HS_ASAN) || defined(HS_VALGRIND)
-	tc->checked.loaded = tc->checked.prev = &no_room;
-	tc->checked.pool = p;
-	return &tc->checked;
+	return tc->checked;
 #else
 	return &tc->c;
 #endif
@@ -240,18 +252,24 @@ HS_EXPORT hs_cache_t *hs_pool_cache(hs_pool_t *p)
 
 HS_EXPORT void *hs_cache_alloc_slow(hs_cache_t *c)
 {
-	if (cache_is_checked(c))
-		return hs_pool_alloc(c->pool);
-	return _hs_pool_alloc_slow(c->pool, (struct hs_tc *)c);
+	struct hs_tc *tc = tc_of_cache(c);
+
+#if defined(HS_ASAN) || defined(HS_VALGRIND)
+	return hs_pool_alloc(tc->pool);
+#else
+	return _hs_pool_alloc_slow(tc->pool, tc);
+#endif
 }
 
 HS_EXPORT void hs_cache_free_slow(hs_cache_t *c, void *obj)
 {
+	struct hs_tc *tc = tc_of_cache(c);
+
 	if (!obj)
 		return;
-	if (cache_is_checked(c)) {
-		hs_pool_free(c->pool, obj);
-		return;
-	}
-	_hs_pool_free_slow(c->pool, (struct hs_tc *)c, obj);
+#if defined(HS_ASAN) || defined(HS_VALGRIND)
+	hs_pool_free(tc->pool, obj);
+#else
+	_hs_pool_free_slow(tc->pool, tc, obj);
+#endif
 }
