@@ -81,7 +81,11 @@ heap_free(const struct heap *h, enum heap_mode mode, void *p)
 
 /*
  * fn(args..., mode) with @h's mode as a constant: fn is an always_inline
- * loop, so this compiles one copy of it per mode.
+ * loop, so this compiles one copy of it per mode. A timed loop copies the
+ * heap into a local first: its malloc size, pool or cache handle then sits
+ * in a register, as the caller's own variable would, instead of being
+ * loaded again on every operation because the loop's stores might alias
+ * the struct behind a pointer. Every mode gets the same.
  */
 #define HEAP_CALL(h, fn, ...)						\
 	((h)->mode == HEAP_CACHE ? fn(__VA_ARGS__, HEAP_CACHE) :	\

@@ -56,11 +56,12 @@ produce(struct remote *rm, uint64_t n, enum heap_mode mode)
 {
 	struct ring *r = &rm->ring;
 	uint64_t head = r->head, tail = __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+	const struct heap hv = *rm->h, *h = &hv;	/* see HEAP_CALL */
 	unsigned int spins = 0;
 	uint64_t i;
 
 	for (i = 0; i < n; i++) {
-		uint64_t *p = heap_alloc(rm->h, mode);
+		uint64_t *p = heap_alloc(h, mode);
 
 		*p = i;
 		while (head - tail == RING_SLOTS) {
@@ -73,9 +74,10 @@ produce(struct remote *rm, uint64_t n, enum heap_mode mode)
 }
 
 static inline __attribute__((always_inline)) void
-consume(struct remote *rm, const struct heap *h, uint64_t n,
+consume(struct remote *rm, const struct heap *hp, uint64_t n,
 	enum heap_mode mode)
 {
+	const struct heap hv = *hp, *h = &hv;	/* see HEAP_CALL */
 	struct ring *r = &rm->ring;
 	uint64_t tail = r->tail, head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
 	unsigned int spins = 0;
