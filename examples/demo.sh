@@ -29,8 +29,15 @@ status=$tmp/status
 mkfifo "$ctl"
 trap 'rm -rf "$tmp"' EXIT
 echo 0 >"$status"
+echo 1 >"$tmp/demo_rc"
 # The pools are on the module, or the demo fails: no silent fallback.
-HUGESLAB_BACKEND=kmod "$demo" --hold <"$ctl" | {
+# (The exit status of a pipeline is its last command's: pools_demo's is
+# kept in a file.)
+{
+	rc=0
+	HUGESLAB_BACKEND=kmod "$demo" --hold <"$ctl" || rc=$?
+	echo "$rc" >"$tmp/demo_rc"
+} | {
 	exec 3>"$ctl"
 	while IFS= read -r line; do
 		echo "$line"
@@ -43,6 +50,7 @@ HUGESLAB_BACKEND=kmod "$demo" --hold <"$ctl" | {
 		esac
 	done
 }
-rc=$?
 [ "$(cat "$status")" = 0 ] || { echo "demo.sh: hsstat failed" >&2; exit 1; }
-exit $rc
+rc=$(cat "$tmp/demo_rc")
+[ "$rc" = 0 ] || echo "demo.sh: pools_demo failed (exit $rc)" >&2
+exit "$rc"
