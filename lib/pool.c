@@ -347,12 +347,14 @@ static int construct(hs_pool_t *p, struct hs_magazine *m, void **fresh, int n)
 	return err;
 }
 
-/* ---- slow paths -------------------------------------------------------- */
-
 /* ---- the thread cache's state word and inline magazine (owner only) --- */
 
-/* Move the allocation count out of the state word, so it never wraps. */
-static void cache_harvest(struct hs_tc *tc)
+/*
+ * Move the allocation count out of the state word into allocs_done, so it
+ * only grows between visits to the depot. Under the pool lock: stats
+ * readers hold it too, and must not see the count in both places.
+ */
+static void cache_harvest_locked(struct hs_tc *tc)
 {
 	uint64_t s = _hs_cache_state(&tc->c);
 
@@ -451,16 +453,45 @@ static void *alloc_uncached(hs_pool_t *p)
 }
 
 /*
+ * Objects new to this thread (@m, not shared) into the reserve, the cache,
+ * or, with no room in either, back to their slabs.
+ */
+static void cache_stash(hs_pool_t *p, struct hs_tc *tc, struct hs_magazine *m)
+{
+	struct hs_magazine *prev = tc->prev;
+	uint32_t back = 0;
+
+	while (_hs_mag_rounds(m)) {
+		void *obj = _hs_mag_take(m);
+
+		if (_hs_mag_rounds(prev) < prev->cap) {
+			_hs_mag_put(prev, obj);
+		} else if (_hs_cache_state(&tc->c) & HS_CACHE_ROOM_MASK) {
+			cache_push(tc, obj);
+		} else {
+			pthread_mutex_lock(&p->lock);
+			_hs_slab_put_locked(p, obj);
+			pthread_mutex_unlock(&p->lock);
+			back++;
+		}
+	}
+	_hs_add(&tc->moved_out, back);
+}
+
+/*
  * Fill an empty cache: from the reserve magazine, else a full magazine
  * from the depot, else objects from the slabs. Returns 0 or an errno.
  */
 static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 {
+	struct {
+		struct hs_magazine m;
+		void *objs[MAG_MAX];
+	} made = { .m = { .cap = MAG_MAX } };
 	struct hs_magazine *m, *prev = tc->prev;
 	struct hs_slab *released;
 	void *fresh[MAG_MAX];
-	uint32_t got;
-	int n, err;
+	int n, err = 0;
 
 	if (_hs_mag_rounds(prev)) {
 		cache_exchange(tc, prev);
@@ -468,6 +499,7 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 	}
 	pthread_mutex_lock(&p->lock);
 	p->misses++;
+	cache_harvest_locked(tc);
 	m = p->full;
 	if (m) {
 		/* Trade our emptiness for a full magazine from the depot. */
@@ -483,24 +515,34 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 		release_slabs(p, released);
 		return 0;
 	}
-	/* From the slabs, through the (empty) reserve magazine. */
+	/*
+	 * From the slabs: constructed objects into the (empty) reserve
+	 * magazine, fresh ones constructed into a magazine of our own once
+	 * unlocked. Destructors and constructors are user code that may use
+	 * this pool on this thread, so the cache and the reserve are looked
+	 * at again after them.
+	 */
+	errno = 0;
 	n = fill_locked(p, prev, p->mag_cap / 2 ? p->mag_cap / 2 : 1, fresh);
+	if (n < 0)
+		err = errno ? errno : ENOMEM;	/* the slab's mapping failed */
+	_hs_add(&tc->moved_in, _hs_mag_rounds(prev));
 	released = tick_locked(p);
 	pthread_mutex_unlock(&p->lock);
 	release_slabs(p, released);
-	if (n < 0)
-		return ENOMEM;
-	err = construct(p, prev, fresh, n);
-	got = _hs_mag_rounds(prev);
-	_hs_add(&tc->moved_in, got);
-	if (!got) {
-		if (err)
-			_hs_fail(err, "pool %s: the constructor failed (%s)",
-				 p->name, strerror(err));
-		return err ? err : ENOMEM;
+	if (n > 0) {
+		err = construct(p, &made.m, fresh, n);
+		_hs_add(&tc->moved_in, _hs_mag_rounds(&made.m));
+		cache_stash(p, tc, &made.m);
 	}
-	cache_exchange(tc, prev);
-	return 0;
+	if (!_hs_cache_held(&tc->c) && _hs_mag_rounds(tc->prev))
+		cache_exchange(tc, tc->prev);
+	if (_hs_cache_held(&tc->c))
+		return 0;
+	if (err && n >= 0)
+		_hs_fail(err, "pool %s: the constructor failed (%s)", p->name,
+			 strerror(err));
+	return err ? err : ENOMEM;
 }
 
 void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
@@ -512,8 +554,8 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 		tc = _hs_tc_get(p);
 	if (!tc)
 		return alloc_uncached(p);
-	cache_harvest(tc);
-	if (!_hs_cache_held(&tc->c)) {
+	/* (A loop: a destructor run by the refill may have emptied it.) */
+	while (!_hs_cache_held(&tc->c)) {
 		err = cache_refill(p, tc);
 		if (err) {
 			errno = err;
@@ -552,6 +594,7 @@ static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
 		pthread_mutex_unlock(&p->lock);
 		return false;
 	}
+	cache_harvest_locked(tc);
 	_hs_add(&tc->moved_out, _hs_mag_rounds(tc->prev));
 	tc->prev->next = p->full;
 	p->full = tc->prev;
@@ -576,21 +619,26 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 		pthread_mutex_unlock(&p->lock);
 		return;
 	}
-	cache_harvest(tc);
-	if (!(_hs_cache_state(&tc->c) & HS_CACHE_ROOM_MASK) &&
-	    !cache_drain(p, tc)) {
-		/* No memory for a magazine: straight back to the slab (it
-		 * counts as a free that went in and out of the cache). */
-		pthread_mutex_lock(&p->lock);
-		_hs_slab_put_locked(p, obj);
-		pthread_mutex_unlock(&p->lock);
-		_hs_add(&tc->moved_out, 1);
-		return;
+	/* (A loop: a destructor run by the drain may have filled it.) */
+	while (!(_hs_cache_state(&tc->c) & HS_CACHE_ROOM_MASK)) {
+		if (!cache_drain(p, tc)) {
+			/* No memory for a magazine: straight back to the
+			 * slab (a free that went in and out of the cache). */
+			pthread_mutex_lock(&p->lock);
+			_hs_slab_put_locked(p, obj);
+			pthread_mutex_unlock(&p->lock);
+			_hs_add(&tc->moved_out, 1);
+			return;
+		}
 	}
 	cache_push(tc, obj);
 }
 
-/* A thread cache leaves the pool (thread exit): its objects go to the depot. */
+/*
+ * A thread cache leaves the pool (thread exit): its reserve goes to the
+ * depot, with the cache's objects in it if it was empty, else those go
+ * back to their slabs.
+ */
 void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc)
 {
 	struct hs_magazine *m = tc->prev;
@@ -600,7 +648,7 @@ void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc)
 	_hs_tc_counts(tc, &allocs, &frees);
 	if (m && !_hs_mag_rounds(m))
 		cache_exchange(tc, m);
-	/* The reserve was full too: these go back to their slabs. */
+	/* The reserve held objects already: these go back to their slabs. */
 	for (i = 0; i < _hs_cache_held(&tc->c); i++)
 		_hs_slab_put_locked(p, tc->c.objs[i]);
 	_hs_cache_set_held(tc, 0);

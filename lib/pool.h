@@ -34,9 +34,10 @@ struct hs_magazine {
 
 /*
  * One thread's cache for one pool. Its last member is what
- * hs_pool_cache() hands out: the state word and the inline loaded
- * magazine, cap objects long, with the pool it checks against just before
- * it. The fast paths keep held + room == cap.
+ * hs_pool_cache() hands out (checker builds hand out @checked instead):
+ * the state word and the inline loaded magazine, cap objects long, with
+ * the pool that hs_pool_alloc() checks just before it. Every path keeps
+ * held + room == cap.
  */
 struct hs_tc {
 	struct hs_tc *next, *prevtc;	/* pool->tcs, under the pool lock */

@@ -8,8 +8,8 @@
  * pop or push one pointer. A free from another thread goes into that
  * thread's cache like any other free: objects migrate, nothing is shared.
  *
- * When a thread exits, a pthread key destructor hands its magazines to the
- * pools' depots.
+ * When a thread exits, a pthread key destructor gives its cached objects
+ * back to the pools (see _hs_pool_tc_flush_locked).
  */
 #include <errno.h>
 #include <string.h>

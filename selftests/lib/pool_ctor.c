@@ -136,4 +136,73 @@ TEST(failing_ctor_fails_the_alloc_only)
 	ASSERT_EQ(ctors, dtors);
 }
 
+/*
+ * A constructor may use its own pool: it runs with no lock held, in the
+ * middle of the slow path that is filling this thread's cache. Nothing may
+ * be handed out twice and the counters must stay exact.
+ */
+static hs_pool_t *self_pool;
+static int self_depth, self_allocs;
+
+/* More than a magazine (128): the inner calls swap and drain magazines. */
+#define SELF_N	300
+
+static int self_ctor(void *o, void *arg)
+{
+	static void *tmp[SELF_N];
+	int i;
+
+	(void)arg;
+	*(void **)o = NULL;
+	if (self_depth)
+		return 0;
+	self_depth++;
+	for (i = 0; i < SELF_N; i++) {
+		tmp[i] = hs_pool_alloc(self_pool);
+		if (!tmp[i] || *(void **)tmp[i])
+			return EEXIST;	/* none, or one in use */
+		*(void **)tmp[i] = tmp[i];	/* marks it taken */
+		self_allocs++;
+	}
+	for (i = 0; i < SELF_N; i++) {
+		*(void **)tmp[i] = NULL;
+		hs_pool_free(self_pool, tmp[i]);
+	}
+	self_depth--;
+	return 0;
+}
+
+TEST(ctor_that_uses_its_own_pool)
+{
+	struct hs_pool_opts o = { .ctor = self_ctor };
+	struct hs_pool_stats st;
+	static void *v[3000];
+	int i;
+
+	self_allocs = 0;
+	self_pool = hs_pool_create("selfuse", 64, &o);
+	ASSERT_NE(NULL, self_pool);
+	for (i = 0; i < 3000; i++) {
+		v[i] = hs_pool_alloc(self_pool);
+		ASSERT_NE(NULL, v[i]);
+		/* Nobody else holds it: not handed out twice. */
+		ASSERT_EQ(NULL, *(void **)v[i]);
+		*(void **)v[i] = v[i];
+	}
+	ASSERT_GT(self_allocs, 0);
+	ASSERT_EQ(0, hs_pool_stats(self_pool, &st));
+	ASSERT_EQ(3000, st.in_use);
+	ASSERT_EQ((uint64_t)3000 + self_allocs, st.allocs);
+	ASSERT_EQ((uint64_t)self_allocs, st.frees);
+	for (i = 0; i < 3000; i++) {
+		*(void **)v[i] = NULL;
+		hs_pool_free(self_pool, v[i]);
+	}
+	ASSERT_EQ(0, hs_pool_stats(self_pool, &st));
+	ASSERT_EQ(0, st.in_use);
+	ASSERT_EQ(st.allocs, st.frees);
+	ASSERT_LE(st.in_use, st.total);
+	hs_pool_destroy(self_pool);
+}
+
 TEST_HARNESS_MAIN
