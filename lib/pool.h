@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libhugeslab: pool structures, shared by pool.c (slabs, depot, lifetime),
- * tcache.c (per-thread caches and the fast paths) and stats.c.
+ * libhugeslab: pool structures, shared by pool.c (lifetime, trimming,
+ * publishing, fork), cache.c (the thread caches' slow paths), tcache.c
+ * (per-thread caches and the fast paths), slab.c and stats.c.
  *
  * Three levels, after Bonwick's magazines and depot:
  *   thread cache  per thread per pool: an array of free objects inline
@@ -123,16 +124,25 @@ uint32_t _hs_slab_carve_locked(hs_pool_t *p, struct hs_slab *s, void **out,
 void _hs_slab_destruct(hs_pool_t *p, struct hs_slab *s);
 void _hs_slab_forget(hs_pool_t *p, struct hs_slab *s);
 
+/* Most objects a magazine holds (see hs_pool_create). */
+#define MAG_MAX		128
+_Static_assert(MAG_MAX <= HS_CACHE_HELD_MASK,
+	       "held and room are 8-bit fields of a cache's state word");
+
 /* pool.c */
-void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc);
 void _hs_pool_counters_locked(hs_pool_t *p, uint64_t *allocs, uint64_t *frees);
 void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees);
 void _hs_pool_publish_locked(hs_pool_t *p);
-void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj);
-void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc);
+struct hs_slab *_hs_pool_tick_locked(hs_pool_t *p);
+size_t _hs_pool_release_slabs(hs_pool_t *p, struct hs_slab *list);
 struct hs_magazine *_hs_mag_new(uint32_t cap);
 void _hs_mag_free(struct hs_magazine *m);
 extern pthread_mutex_t _hs_pools_lock;
+
+/* cache.c: the thread caches' slow paths */
+void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc);
+void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj);
+void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc);
 
 /* tcache.c */
 struct hs_tc *_hs_tc_get(hs_pool_t *p);
