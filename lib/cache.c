@@ -157,25 +157,6 @@ static void cache_exchange(struct hs_tc *tc, struct hs_magazine *m)
 	_hs_mag_set_rounds(m, held);
 }
 
-/* An allocation from a cache that holds something: counted as a pop. */
-static void *cache_pop(struct hs_tc *tc)
-{
-	uint64_t s = _hs_cache_state(&tc->c);
-	uint64_t held = s & HS_CACHE_HELD_MASK;
-
-	__atomic_store_n(&tc->c.state, s + HS_CACHE_POP, __ATOMIC_RELAXED);
-	return tc->c.objs[held - 1];
-}
-
-/* A free into a cache with room. */
-static void cache_push(struct hs_tc *tc, void *obj)
-{
-	uint64_t s = _hs_cache_state(&tc->c);
-
-	tc->c.objs[s & HS_CACHE_HELD_MASK] = obj;
-	__atomic_store_n(&tc->c.state, s + HS_CACHE_PUSH, __ATOMIC_RELAXED);
-}
-
 /* No thread cache (thread exiting, or no memory for one): one object. */
 static void *alloc_uncached(hs_pool_t *p)
 {
@@ -234,7 +215,7 @@ static void cache_stash(hs_pool_t *p, struct hs_tc *tc, struct hs_magazine *m)
 		if (_hs_mag_rounds(prev) < prev->cap) {
 			_hs_mag_put(prev, obj);
 		} else if (_hs_cache_state(&tc->c) & HS_CACHE_ROOM_MASK) {
-			cache_push(tc, obj);
+			_hs_cache_push(&tc->c, obj);
 		} else {
 			pthread_mutex_lock(&p->lock);
 			_hs_slab_put_locked(p, obj);
@@ -329,7 +310,7 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 			return NULL;
 		}
 	}
-	obj = cache_pop(tc);
+	obj = _hs_cache_pop(&tc->c);
 	_hs_dbg_alloc(p, obj);
 	return obj;
 }
@@ -398,7 +379,7 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 			return;
 		}
 	}
-	cache_push(tc, obj);
+	_hs_cache_push(&tc->c, obj);
 }
 
 /*

@@ -187,6 +187,26 @@ static inline uint32_t _hs_cache_held(const struct hs_cache *c)
 	return (uint32_t)(_hs_cache_state(c) & HS_CACHE_HELD_MASK);
 }
 
+/*
+ * The owner's pop (counted as an allocation; @c must hold something) and
+ * push (@c must have room): what the inline hs_cache_alloc/free do.
+ */
+static inline void *_hs_cache_pop(struct hs_cache *c)
+{
+	uint64_t s = c->state;
+
+	__atomic_store_n(&c->state, s + HS_CACHE_POP, __ATOMIC_RELAXED);
+	return c->objs[(s & HS_CACHE_HELD_MASK) - 1];
+}
+
+static inline void _hs_cache_push(struct hs_cache *c, void *obj)
+{
+	uint64_t s = c->state;
+
+	c->objs[s & HS_CACHE_HELD_MASK] = obj;
+	__atomic_store_n(&c->state, s + HS_CACHE_PUSH, __ATOMIC_RELAXED);
+}
+
 /* The owner sets how many objects its cache holds; the count stays. */
 static inline void _hs_cache_set_held(struct hs_tc *tc, uint32_t held)
 {

@@ -30,12 +30,6 @@ static __thread struct hs_tls hs_tls __attribute__((tls_model("initial-exec")));
 static __thread struct hs_tc *hs_direct[DIRECT_IDS]
 	__attribute__((tls_model("initial-exec")));
 static pthread_key_t tls_key;
-
-#if defined(HS_ASAN) || defined(HS_VALGRIND)
-#define CHECKED_OK(tc)	((tc)->checked != NULL)
-#else
-#define CHECKED_OK(tc)	true
-#endif
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 
 static size_t tc_bytes(uint32_t cap)
@@ -91,6 +85,20 @@ bool _hs_tc_is_mine(const struct hs_tc *tc, uint32_t id)
 	return id < hs_tls.n && hs_tls.tcs[id] == tc;
 }
 
+/* Checker builds: the handle hs_pool_cache() hands out (see tc_of_cache). */
+static bool checked_init(struct hs_tc *tc)
+{
+#if defined(HS_ASAN) || defined(HS_VALGRIND)
+	tc->checked = _hs_meta_alloc(sizeof(*tc->checked) + sizeof(void *));
+	if (!tc->checked)
+		return false;
+	tc->checked->objs[0] = tc;	/* its state stays 0: always slow */
+#else
+	(void)tc;
+#endif
+	return true;
+}
+
 /* This thread's cache for @p, made if needed; NULL if none can be had. */
 struct hs_tc *_hs_tc_get(hs_pool_t *p)
 {
@@ -136,12 +144,7 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 		return NULL;
 	tc->cap = p->mag_cap;
 	tc->prev = _hs_mag_new(p->mag_cap);
-#if defined(HS_ASAN) || defined(HS_VALGRIND)
-	tc->checked = _hs_meta_alloc(sizeof(*tc->checked) + sizeof(void *));
-	if (tc->checked)
-		tc->checked->objs[0] = tc;	/* state 0: never used */
-#endif
-	if (!tc->prev || !CHECKED_OK(tc)) {
+	if (!tc->prev || !checked_init(tc)) {
 		_hs_tc_free(tc);
 		return NULL;
 	}
@@ -181,18 +184,11 @@ HS_EXPORT void *hs_pool_alloc(hs_pool_t *p)
 {
 	struct hs_tc *tc = tc_of(p);
 
-	if (likely(tc != NULL)) {
-		uint64_t st = tc->c.state;	/* ours: a plain load */
-		uint64_t held = st & HS_CACHE_HELD_MASK;
+	if (likely(tc != NULL && (tc->c.state & HS_CACHE_HELD_MASK))) {
+		void *obj = _hs_cache_pop(&tc->c);
 
-		if (likely(held)) {
-			void *obj = tc->c.objs[held - 1];
-
-			__atomic_store_n(&tc->c.state, st + HS_CACHE_POP,
-					 __ATOMIC_RELAXED);
-			_hs_dbg_alloc(p, obj);
-			return obj;
-		}
+		_hs_dbg_alloc(p, obj);
+		return obj;
 	}
 	return _hs_pool_alloc_slow(p, tc);
 }
@@ -205,15 +201,9 @@ HS_EXPORT void hs_pool_free(hs_pool_t *p, void *obj)
 		return;
 	_hs_dbg_free(p, obj);
 	tc = tc_of(p);
-	if (likely(tc != NULL)) {
-		uint64_t st = tc->c.state;
-
-		if (likely(st & HS_CACHE_ROOM_MASK)) {
-			tc->c.objs[st & HS_CACHE_HELD_MASK] = obj;
-			__atomic_store_n(&tc->c.state, st + HS_CACHE_PUSH,
-					 __ATOMIC_RELAXED);
-			return;
-		}
+	if (likely(tc != NULL && (tc->c.state & HS_CACHE_ROOM_MASK))) {
+		_hs_cache_push(&tc->c, obj);
+		return;
 	}
 	_hs_pool_free_slow(p, tc, obj);
 }
