@@ -69,6 +69,7 @@ include selftests/selftests.mk
 
 # For the running kernel (or KDIR): builds kmod/hugeslab.ko in place.
 module:
+	$(Q)tools/vm/kernel check $(KDIR)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 module-clean:
@@ -79,6 +80,7 @@ module-clean:
 KMOD_SRCS := Kbuild $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild include/uapi/hugeslab.h
 $(BUILD)/kmod/%/kmod/hugeslab.ko: $(KMOD_SRCS)
 	$(quiet) KMOD $*
+	$(Q)tools/vm/kernel check $(HS_KCACHE)/$*/build
 	$(Q)rm -rf $(BUILD)/kmod/$* && mkdir -p $(BUILD)/kmod/$*/include
 	$(Q)cp -r Kbuild kmod $(BUILD)/kmod/$*/ && cp -r include/uapi $(BUILD)/kmod/$*/include/
 	$(Q)rm -f $(BUILD)/kmod/$*/kmod/*.o $(BUILD)/kmod/$*/kmod/*.ko
