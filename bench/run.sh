@@ -106,6 +106,8 @@ done
 
 hp_file=/proc/sys/vm/nr_hugepages
 hp_free() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
+# Written to /proc directly: sysctl (procps) is not on every machine.
+hp_set() { echo "$1" | as_root tee "$hp_file" >/dev/null 2>&1; }
 max() { if [ "$1" -gt "$2" ]; then echo "$1"; else echo "$2"; fi; }
 
 # The biggest set one process holds, plus room for the arena's last region
@@ -122,7 +124,7 @@ hp_raise() {
 	local before want
 	before=$(cat $hp_file)
 	want=$((before + $1))
-	as_root sysctl -q vm.nr_hugepages="$want" 2>/dev/null || return 1
+	hp_set "$want" || return 1
 	HP_LAST=$(cat $hp_file)
 	HP_ADDED=$((HP_ADDED + HP_LAST - before))
 }
@@ -134,11 +136,11 @@ give_back() {
 	[ -n "$HP_LAST" ] || return 0
 	now=$(cat $hp_file)
 	if [ "$now" = "$HP_LAST" ]; then
-		as_root sysctl -q vm.nr_hugepages="$HP_OLD" ||
+		hp_set "$HP_OLD" ||
 			echo "bench: could not restore vm.nr_hugepages=$HP_OLD" >&2
 	elif [ "$now" -ge "$HP_ADDED" ]; then
 		echo "bench: vm.nr_hugepages changed during the run ($HP_LAST -> $now); giving back the $HP_ADDED pages added" >&2
-		as_root sysctl -q vm.nr_hugepages=$((now - HP_ADDED)) || true
+		hp_set $((now - HP_ADDED)) || true
 	fi
 }
 
