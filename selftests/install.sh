@@ -15,7 +15,7 @@ notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
 check() { name=$1; shift; if "$@" >"$tmp/log" 2>&1; then ok "$name"; else sed 's/^/# /' "$tmp/log"; notok "$name"; fi; }
 
 echo "TAP version 13"
-echo "1..9"
+echo "1..10"
 
 # PREFIX only: a tree a user could add to their paths.
 check "install PREFIX" make -s --no-print-directory -C "$top" install PREFIX="$tmp/prefix"
@@ -57,6 +57,23 @@ int main(void)
 EOF2
 check "dlopen of the installed library" sh -c \
 	"cc '$tmp/dl.c' -o '$tmp/dl' -ldl && LD_LIBRARY_PATH='$tmp/prefix/lib' HUGESLAB_BACKEND=pages '$tmp/dl'"
+
+# The public header, inline cache functions included, is clean C++ too.
+cat >"$tmp/cxx.cc" <<'EOF2'
+#include <hugeslab.h>
+int main()
+{
+	hs_pool_t *p = hs_pool_create("cxx", 64, nullptr);
+	hs_cache_t *c = p ? hs_pool_cache(p) : nullptr;
+	void *o = c ? hs_cache_alloc(c) : nullptr;
+
+	if (o)
+		hs_cache_free(c, o);
+	return o ? 0 : 1;
+}
+EOF2
+check "C++ -pedantic build against the header" sh -c \
+	"g++ -std=c++11 -pedantic -Wall -Wextra -Werror -I'$tmp/prefix/include' '$tmp/cxx.cc' -L'$tmp/prefix/lib' -lhugeslab -o '$tmp/cxx' && LD_LIBRARY_PATH='$tmp/prefix/lib' HUGESLAB_BACKEND=pages '$tmp/cxx'"
 
 # DESTDIR: a package build stages /usr into a directory.
 check "install DESTDIR" make -s --no-print-directory -C "$top" install PREFIX=/usr DESTDIR="$tmp/stage"

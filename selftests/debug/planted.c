@@ -6,6 +6,7 @@
  * is read back) or from a VALGRIND=1 build under valgrind (memcheck counts
  * the errors). A plain build cannot catch them and says so.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,6 +80,28 @@ static void double_free(void)
 	hs_pool_free(p, o);	/* the planted bug */
 }
 
+static hs_cache_t *shared_cache;
+
+static void *use_shared_cache(void *arg)
+{
+	void *o = hs_cache_alloc(shared_cache);	/* the planted bug */
+
+	(void)arg;
+	hs_cache_free(shared_cache, o);
+	return NULL;
+}
+
+static void foreign_cache(void)
+{
+	hs_pool_t *p = hs_pool_create("foreign", sizeof(struct obj), NULL);
+	pthread_t t;
+
+	shared_cache = hs_pool_cache(p);
+	hs_pool_free(p, hs_cache_alloc(shared_cache));
+	pthread_create(&t, NULL, use_shared_cache, NULL);
+	pthread_join(t, NULL);
+}
+
 static void mode_check(struct __test_metadata *_metadata)
 {
 	ASSERT_TRUE(ASAN_BUILD || RUNNING_ON_VALGRIND)
@@ -119,6 +142,20 @@ TEST(double_free_is_reported)
 		double_free();
 		ASSERT_GT(VALGRIND_COUNT_ERRORS, before);
 	}
+}
+
+/* A thread cache handle belongs to the thread that got it. */
+TEST(cache_used_by_another_thread_is_reported)
+{
+	int st;
+	char *out;
+
+	mode_check(_metadata);
+	out = child_report(foreign_cache, &st);
+	ASSERT_NE(NULL, out);
+	ASSERT_FALSE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("%s", out);
+	ASSERT_NE(NULL, strstr(out, "used by a thread that does not own it"))
+		TH_LOG("%s", out);
 }
 
 TEST(correct_use_is_not_reported)

@@ -14,6 +14,7 @@
 
 #include "kselftest_harness.h"
 #include "hugeslab.h"
+#include "uapi/hugeslab.h"
 
 #define POOLS "/sys/kernel/debug/hugeslab/pools"
 
@@ -195,6 +196,43 @@ TEST(pools_of_a_fork_child_are_its_own)
 	ASSERT_EQ(1, find_pool(getpid(), "publish_fork", &l));
 	ASSERT_EQ(1, l.in_use);
 	hs_pool_destroy(p);
+}
+
+/*
+ * The module's stats area has HUGESLAB_STATS_SLOTS slots per process. A
+ * pool made while all are taken is unlisted until one frees up, then its
+ * next slow path lists it.
+ */
+TEST(a_pool_made_while_the_slots_are_full_is_listed_later)
+{
+	enum { SLOTS = HUGESLAB_STATS_SLOTS };
+	hs_pool_t **filler = calloc(SLOTS, sizeof(*filler)), *late;
+	static void *v[20000];
+	struct line l;
+	char name[32];
+	int i;
+
+	ASSERT_NE(NULL, filler);
+	for (i = 0; i < SLOTS; i++) {
+		snprintf(name, sizeof(name), "filler%d", i);
+		filler[i] = hs_pool_create(name, 16, NULL);
+		ASSERT_NE(NULL, filler[i]);
+	}
+	late = hs_pool_create("publish_late", 16, NULL);
+	ASSERT_NE(NULL, late);
+	ASSERT_EQ(0, find_pool(getpid(), "publish_late", &l));
+	hs_pool_destroy(filler[0]);
+	/* Slow-path traffic, no stats call: the pool lists itself. */
+	for (i = 0; i < 20000; i++)
+		v[i] = hs_pool_alloc(late);
+	for (i = 0; i < 20000; i++)
+		hs_pool_free(late, v[i]);
+	ASSERT_EQ(1, find_pool(getpid(), "publish_late", &l));
+	ASSERT_EQ(16, l.obj_size);
+	for (i = 1; i < SLOTS; i++)
+		hs_pool_destroy(filler[i]);
+	hs_pool_destroy(late);
+	free(filler);
 }
 
 TEST_HARNESS_MAIN
