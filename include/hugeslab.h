@@ -147,25 +147,33 @@ size_t hs_pool_obj_size(const hs_pool_t *pool);
  * A cache belongs to the thread that got it from hs_pool_cache(): only that
  * thread may use it, until it exits or the pool is destroyed. Objects may
  * still be freed by any thread, into that thread's own cache. Both ways
- * share the same per-thread cache and counters.
+ * share the same per-thread cache and counters. After hs_pool_destroy(),
+ * hs_cache_alloc() on a cache of that pool fails (NULL, EINVAL) and
+ * hs_cache_free() ignores the object, for as long as the thread lives
+ * (the library keeps the last 64 such caches of each thread; a handle
+ * older than that must not be used). Checker builds of the library
+ * (ASan, VALGRIND=1) report a cache used by a thread that does not own it.
  *
  * The structure below is what the inline functions read; its layout is
- * part of the library's ABI. Do not touch its fields.
+ * part of the library's ABI. Do not touch it.
  */
 typedef struct hs_cache {
 	/*
-	 * Objects held in objs[] (bits 0-7), room left there (bits 8-15) and
-	 * allocations served since the library last looked (bits 16-63): one
-	 * word, so a pop or a push tests one field, counts itself and stores
-	 * one word. A cache with no room and nothing held always goes slow.
+	 * Objects held (bits 0-7), room left for more (bits 8-15) and
+	 * allocations served since the library last looked (bits 16-63),
+	 * in one word, so a pop or a push tests one field, counts itself and
+	 * stores one word. The held objects follow the word in memory,
+	 * newest last. A cache with no room and nothing held always goes to
+	 * the library, and so does an allocation once the count reaches bit
+	 * 63, so the count is harvested long before it could wrap.
 	 */
 	uint64_t state;
-	void *objs[];		/* held objects, newest last */
 } hs_cache_t;
 
 #define HS_CACHE_HELD_MASK	0xffULL
 #define HS_CACHE_ROOM_MASK	0xff00ULL
 #define HS_CACHE_COUNT_SHIFT	16
+#define HS_CACHE_COUNT_STOP	(1ULL << 63)
 /* One held less, one more room, one more allocation. */
 #define HS_CACHE_POP	((1ULL << HS_CACHE_COUNT_SHIFT) + 0x100ULL - 1)
 /* One held more, one less room (adding it wraps). */
@@ -178,6 +186,12 @@ hs_cache_t *hs_pool_cache(hs_pool_t *pool);
 void *hs_cache_alloc_slow(hs_cache_t *cache);
 void hs_cache_free_slow(hs_cache_t *cache, void *obj);
 
+/* The held objects: right after the state word. */
+static inline void **hs_cache_objs_(hs_cache_t *c)
+{
+	return (void **)(c + 1);
+}
+
 /*
  * hs_pool_alloc() through the calling thread's own cache. (State is
  * stored with relaxed atomics, plain moves: the library reads it from other
@@ -186,11 +200,12 @@ void hs_cache_free_slow(hs_cache_t *cache, void *obj);
 static inline void *hs_cache_alloc(hs_cache_t *c)
 {
 	uint64_t s = c->state;
-	uint64_t held = s & HS_CACHE_HELD_MASK;
+	/* Something held, and the count short of bit 63: one compare. */
+	uint64_t held = s & (HS_CACHE_HELD_MASK | HS_CACHE_COUNT_STOP);
 
-	if (__builtin_expect(held != 0, 1)) {
+	if (__builtin_expect(held - 1 < HS_CACHE_HELD_MASK, 1)) {
 		__atomic_store_n(&c->state, s + HS_CACHE_POP, __ATOMIC_RELAXED);
-		return c->objs[held - 1];
+		return hs_cache_objs_(c)[held - 1];
 	}
 	return hs_cache_alloc_slow(c);
 }
@@ -201,7 +216,7 @@ static inline void hs_cache_free(hs_cache_t *c, void *obj)
 	uint64_t s = c->state;
 
 	if (__builtin_expect((s & HS_CACHE_ROOM_MASK) != 0 && obj != NULL, 1)) {
-		c->objs[s & HS_CACHE_HELD_MASK] = obj;
+		hs_cache_objs_(c)[s & HS_CACHE_HELD_MASK] = obj;
 		__atomic_store_n(&c->state, s + HS_CACHE_PUSH, __ATOMIC_RELAXED);
 		return;
 	}

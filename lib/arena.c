@@ -1,303 +1,717 @@
 // SPDX-License-Identifier: MIT
 /*
- * libhugeslab: arenas - region memory handed to pools in 2 MiB units.
+ * libhugeslab: arenas - region memory handed out in spans of 64 KiB chunks,
+ * and the map from any address to the slab that owns it.
  *
- * One arena per NUMA node asked for (plus one for "any"). An arena maps
- * regions from the backend, growing geometrically (2 MiB, 4 MiB, ... 64 MiB)
- * so small programs stay small and big ones make few regions, and gives out
- * spans of contiguous units first-fit. A span never crosses a region, so no
+ * An arena (one per NUMA node asked for, and one more per node for the
+ * heap's fallback memory) maps regions from the backend and keeps their
+ * free chunks as extents in bins by size (a bin per power of two, a bitmap
+ * of the bins in use), so finding a span is O(1) however many regions and
+ * extents there are, and a freed span merges with its free neighbours
+ * through tags at each extent's ends. A span never crosses a region, so no
  * object does either.
  *
- * Spans come back when a pool releases a slab, which it does only after
- * the slab went unused for a whole trim interval: their pages go back to
- * the kernel at once (decommitted, the address range kept) and are
- * faulted in again when a span reuses them. Fully free regions are
- * unmapped, except the most recently emptied one per arena, kept so a
- * workload swinging around a region boundary does not map and unmap on
- * every swing.
+ * Regions grow with the arena - an eighth of what it holds, 2 MiB to 64 MiB
+ * (more for a span that big) - so small programs map little, big ones map
+ * few regions, and one region kept alive by a last object holds back at
+ * most an eighth of the peak.
+ *
+ * Giving memory back: the layers above keep what they free for a trim
+ * interval first (pools keep slabs, the heap its large blocks), so here a
+ * huge page (unit) whose chunks are all free goes back to the kernel at
+ * once (its address range stays); a region whose chunks are all free is
+ * unmapped, except one per arena kept as a spare. The module takes memory
+ * back by whole regions only, so on the kmod backend units stay committed
+ * until their region goes.
+ *
+ * The address map has an entry per chunk of the 47-bit address space in
+ * two levels (a root of 1 GiB leaves, made on first use); an entry holds
+ * the owning slab while the chunk is in a span. Lookups take no lock.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
-#define ARENA_GROW_MAX	32	/* units: regions grow up to 64 MiB */
+#define REGION_MIN_UNITS	1
+#define REGION_MAX_UNITS	32	/* 64 MiB, unless one span needs more */
+#define REGION_MAX_UNITS_KMOD	8	/* 16 MiB */
+#define NBINS			32
+#define TRIM_MS_DEFAULT		1000
+
+/* A run of free chunks in a region, in a bin of its arena. */
+struct extent {
+	uint32_t start, n;		/* chunk index in the region, count */
+	struct _hs_aregion *r;
+	struct extent *next, *prev;	/* bin list */
+};
 
 struct _hs_aregion {
 	struct _hs_mem mem;
-	size_t units;
-	size_t nfree;
-	uint64_t *used;			/* bit per unit */
-	uint64_t *decommitted;		/* bit per unit: pages given back */
-	struct _hs_aregion *next;
+	struct _hs_arena *arena;
+	uint32_t nchunks;
+	uint32_t used;			/* chunks in spans */
+	uint32_t nunits;
+	struct extent **tag;		/* per chunk: the free extent that
+					 * starts or ends here, else NULL */
+	uint8_t *unit_used;		/* per unit: its chunks in spans */
+	uint64_t *committed;		/* bit per unit: has its pages */
+	struct _hs_aregion *next, *prev;	/* the arena's regions */
 };
 
-struct arena {
+struct _hs_arena {
+	pthread_mutex_t lock;
 	int node;
-	size_t grow;			/* units of the next region */
+	bool fallback;			/* the heap's: other backends allowed */
+	struct extent *bins[NBINS];
+	uint32_t binmap;
+	size_t mapped;			/* bytes of regions, spare included */
 	struct _hs_aregion *regions;
-	struct _hs_aregion *spare;	/* empty, kept for hysteresis */
-	struct arena *next;
+	struct _hs_aregion *spare;	/* all free, kept for hysteresis */
+	struct _hs_arena *next;
 };
 
-static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct arena *arenas;
+static pthread_mutex_t arenas_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct _hs_arena *arenas;
 
-static struct arena *arena_of(int node)
+/* ---- time and the trim interval ----------------------------------------- */
+
+uint64_t _hs_now_ns(void)
 {
-	struct arena *a;
+	struct timespec ts;
 
-	for (a = arenas; a; a = a->next)
-		if (a->node == node)
-			return a;
-	a = _hs_meta_alloc(sizeof(*a));
-	if (!a)
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* HUGESLAB_TRIM_MS, else TRIM_MS_DEFAULT, read once per call site. */
+uint64_t _hs_trim_ns(void)
+{
+	const char *e = getenv("HUGESLAB_TRIM_MS");
+	unsigned long v;
+	char *end;
+
+	if (!e || !*e)
+		return TRIM_MS_DEFAULT * 1000000ULL;
+	v = strtoul(e, &end, 10);
+	return (*end || !v ? TRIM_MS_DEFAULT : v) * 1000000ULL;
+}
+
+/* ---- the address map ---------------------------------------------------- */
+
+#define MAP_VA_BITS	47
+#define MAP_LEAF_SHIFT	30
+#define MAP_LEAF_LEN	((size_t)1 << (MAP_LEAF_SHIFT - HS_CHUNK_SHIFT))
+#define MAP_ROOT_LEN	((size_t)1 << (MAP_VA_BITS - MAP_LEAF_SHIFT))
+
+static struct hs_slab **map_root[MAP_ROOT_LEN];
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct hs_slab *_hs_slab_of(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	struct hs_slab **leaf;
+
+	if (unlikely(a >> MAP_VA_BITS))
 		return NULL;
-	a->node = node;
-	a->grow = 1;
-	a->next = arenas;
-	arenas = a;
-	return a;
+	leaf = __atomic_load_n(&map_root[a >> MAP_LEAF_SHIFT], __ATOMIC_ACQUIRE);
+	if (unlikely(!leaf))
+		return NULL;
+	return __atomic_load_n(&leaf[(a >> HS_CHUNK_SHIFT) & (MAP_LEAF_LEN - 1)],
+			       __ATOMIC_RELAXED);
 }
 
-static bool unit_used(const struct _hs_aregion *r, size_t i)
+/* Make sure leaves cover [base, base + bytes); -1 without memory. */
+static int map_reserve(uintptr_t base, size_t bytes)
 {
-	return r->used[i / 64] & (1ULL << (i % 64));
-}
+	uintptr_t i, end = (base + bytes - 1) >> MAP_LEAF_SHIFT;
+	int rc = 0;
 
-static void units_mark(struct _hs_aregion *r, size_t first, size_t n, bool used)
-{
-	size_t i;
+	HS_ASSERT(!((base + bytes - 1) >> MAP_VA_BITS));
+	pthread_mutex_lock(&map_lock);
+	for (i = base >> MAP_LEAF_SHIFT; i <= end; i++) {
+		struct hs_slab **leaf;
 
-	for (i = first; i < first + n; i++) {
-		if (used)
-			r->used[i / 64] |= 1ULL << (i % 64);
-		else
-			r->used[i / 64] &= ~(1ULL << (i % 64));
+		if (map_root[i])
+			continue;
+		/* Zero pages until written: a leaf costs what is used. */
+		leaf = _hs_meta_alloc(MAP_LEAF_LEN * sizeof(*leaf));
+		if (!leaf) {
+			rc = -1;
+			break;
+		}
+		__atomic_store_n(&map_root[i], leaf, __ATOMIC_RELEASE);
 	}
-	if (used)
-		r->nfree -= n;
+	pthread_mutex_unlock(&map_lock);
+	return rc;
+}
+
+/* Point the entries of @chunks chunks from @base at @slab (or NULL). */
+static void map_set(uintptr_t base, uint32_t chunks, struct hs_slab *slab)
+{
+	uint32_t i;
+
+	for (i = 0; i < chunks; i++) {
+		uintptr_t a = base + ((uintptr_t)i << HS_CHUNK_SHIFT);
+		struct hs_slab **leaf = map_root[a >> MAP_LEAF_SHIFT];
+
+		HS_ASSERT(leaf);
+		__atomic_store_n(&leaf[(a >> HS_CHUNK_SHIFT) & (MAP_LEAF_LEN - 1)],
+				 slab, __ATOMIC_RELAXED);
+	}
+}
+
+/* ---- bins of free extents ------------------------------------------------ */
+
+static unsigned int floor_log2(uint32_t n)
+{
+	return 31 - (unsigned int)__builtin_clz(n);
+}
+
+static void bin_insert(struct _hs_arena *a, struct extent *e)
+{
+	unsigned int b = floor_log2(e->n);
+
+	e->prev = NULL;
+	e->next = a->bins[b];
+	if (e->next)
+		e->next->prev = e;
+	a->bins[b] = e;
+	a->binmap |= 1U << b;
+	e->r->tag[e->start] = e;
+	e->r->tag[e->start + e->n - 1] = e;
+}
+
+static void bin_remove(struct _hs_arena *a, struct extent *e)
+{
+	unsigned int b = floor_log2(e->n);
+
+	if (e->prev)
+		e->prev->next = e->next;
 	else
-		r->nfree += n;
+		a->bins[b] = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	if (!a->bins[b])
+		a->binmap &= ~(1U << b);
+	e->r->tag[e->start] = NULL;
+	e->r->tag[e->start + e->n - 1] = NULL;
 }
 
-/* First run of @n free units in @r, or -1. */
-static long find_run(const struct _hs_aregion *r, size_t n)
+/* Where in @e a span of @chunks aligned to @align starts, or -1. */
+static long fit(const struct extent *e, uint32_t chunks, size_t align)
 {
-	size_t i, run = 0;
+	uintptr_t base = (uintptr_t)e->r->mem.base +
+			 ((uintptr_t)e->start << HS_CHUNK_SHIFT);
+	uintptr_t at = HS_ALIGN_UP(base, align);
+	uint32_t skip = (uint32_t)((at - base) >> HS_CHUNK_SHIFT);
 
-	if (r->nfree < n)
+	if ((uint64_t)skip + chunks > e->n)
 		return -1;
-	for (i = 0; i < r->units; i++) {
-		run = unit_used(r, i) ? 0 : run + 1;
-		if (run == n)
-			return (long)(i + 1 - n);
-	}
-	return -1;
+	return (long)(e->start + skip);
 }
 
-static struct _hs_aregion *aregion_new(size_t units, int node)
+/*
+ * A free extent that holds @chunks aligned to @align: one in the request's
+ * own bin that happens to fit, else one of the first bigger bin, which
+ * fits by its size; a few extents are looked at, never a whole bin. O(1).
+ * Sets *at to where the span starts.
+ */
+static struct extent *find(struct _hs_arena *a, uint32_t chunks, size_t align,
+			   long *at)
 {
-	struct _hs_aregion *r;
+	uint32_t need = chunks + (uint32_t)(align / HS_CHUNK) - 1;
+	unsigned int b = floor_log2(chunks), looked = 0;
+	struct extent *e, *best = NULL;
+	long best_at = -1;
+	uint32_t above;
+
+	/*
+	 * Of the few extents looked at, the one in the fullest region: new
+	 * spans go where memory is used already, so other regions empty and
+	 * can go back to the kernel.
+	 */
+	for (e = a->bins[b]; e && looked < 8; e = e->next, looked++)
+		if ((*at = fit(e, chunks, align)) >= 0 &&
+		    (!best || e->r->used > best->r->used)) {
+			best = e;
+			best_at = *at;
+		}
+	/* Bins above need's own hold only extents of at least need. */
+	b = floor_log2(need) + 1;
+	above = b < NBINS ? a->binmap >> b << b : 0;
+	while (above && !best) {
+		for (e = a->bins[__builtin_ctz(above)], looked = 0;
+		     e && looked < 8; e = e->next, looked++)
+			if ((*at = fit(e, chunks, align)) >= 0 &&
+			    (!best || e->r->used > best->r->used)) {
+				best = e;
+				best_at = *at;
+			}
+		above &= above - 1;
+	}
+	if (best) {
+		*at = best_at;
+		return best;
+	}
+	/* need's own bin: its extents may or may not be big enough (an
+	 * aligned span; a few looked at, else a new region). */
+	for (e = a->bins[floor_log2(need)], looked = 0; e && looked < 16;
+	     e = e->next, looked++)
+		if ((*at = fit(e, chunks, align)) >= 0)
+			return e;
+	return NULL;
+}
+
+/* ---- regions ------------------------------------------------------------- */
+
+static size_t tags_bytes(uint32_t nchunks)
+{
+	return nchunks * sizeof(struct extent *);
+}
+
+static void aregion_forget(struct _hs_aregion *r)
+{
+	_hs_meta_free(r->tag, tags_bytes(r->nchunks));
+	_hs_meta_free(r->unit_used, r->nunits);
+	_hs_meta_free(r->committed, HS_ALIGN_UP(r->nunits, 64) / 8);
+	_hs_meta_free(r, sizeof(*r));
+}
+
+/* Map a region of @units units; its chunks form one free extent. */
+static struct _hs_aregion *aregion_new(struct _hs_arena *a, size_t units,
+				       size_t align, unsigned int flags)
+{
+	struct _hs_aregion *r = _hs_meta_alloc(sizeof(*r));
+	struct extent *e = _hs_meta_alloc(sizeof(*e));
+	uint32_t i;
 	int err;
 
-	r = _hs_meta_alloc(sizeof(*r));
-	if (!r)
+	if (!r || !e)
 		goto nomem;
-	r->used = _hs_meta_alloc(HS_ALIGN_UP(units, 64) / 8);
-	r->decommitted = _hs_meta_alloc(HS_ALIGN_UP(units, 64) / 8);
-	if (!r->used || !r->decommitted)
+	r->nchunks = (uint32_t)(units * HS_UNIT_CHUNKS);
+	r->nunits = (uint32_t)units;
+	r->tag = _hs_meta_alloc(tags_bytes(r->nchunks));
+	r->unit_used = _hs_meta_alloc(units);
+	r->committed = _hs_meta_alloc(HS_ALIGN_UP(units, 64) / 8);
+	if (!r->tag || !r->unit_used || !r->committed)
 		goto nomem;
-	if (_hs_mem_map(units * HS_UNIT, node, &r->mem) < 0)
+	if (_hs_os_map(units * HS_UNIT, align, a->node,
+		       flags | (a->fallback ? HS_MAP_FALLBACK_ONLY : 0),
+		       &r->mem) < 0)
 		goto fail;
-	r->units = units;
-	r->nfree = units;
+	if (map_reserve((uintptr_t)r->mem.base, r->mem.bytes) < 0) {
+		_hs_os_unmap(&r->mem);
+		goto nomem;
+	}
+	for (i = 0; i < units; i++)
+		r->committed[i / 64] |= 1ULL << (i % 64);
+	r->arena = a;
+	e->start = 0;
+	e->n = r->nchunks;
+	e->r = r;
+	r->tag[0] = e;		/* parked: see park() */
+	r->tag[r->nchunks - 1] = e;
 	return r;
 nomem:
 	_hs_fail(ENOMEM, "out of memory for arena bookkeeping");
 fail:
 	err = errno;
-	if (r) {
-		_hs_meta_free(r->used, HS_ALIGN_UP(units, 64) / 8);
-		_hs_meta_free(r->decommitted, HS_ALIGN_UP(units, 64) / 8);
-		_hs_meta_free(r, sizeof(*r));
-	}
+	_hs_meta_free(e, sizeof(*e));
+	if (r)
+		aregion_forget(r);
 	errno = err;
 	return NULL;
 }
 
-static void aregion_forget(struct _hs_aregion *r)
+static void region_link(struct _hs_arena *a, struct _hs_aregion *r)
 {
-	_hs_meta_free(r->used, HS_ALIGN_UP(r->units, 64) / 8);
-	_hs_meta_free(r->decommitted, HS_ALIGN_UP(r->units, 64) / 8);
-	_hs_meta_free(r, sizeof(*r));
+	r->prev = NULL;
+	r->next = a->regions;
+	if (r->next)
+		r->next->prev = r;
+	a->regions = r;
 }
 
-/* Fault back in the decommitted units of a run about to be used. */
-static int units_commit(struct _hs_aregion *r, size_t first, size_t n)
+static void region_unlink(struct _hs_arena *a, struct _hs_aregion *r)
 {
-	size_t i;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		a->regions = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->next = r->prev = NULL;
+}
 
-	for (i = first; i < first + n; i++) {
-		if (!(r->decommitted[i / 64] & (1ULL << (i % 64))))
+/* The free extent of a region with nothing in use. */
+static struct extent *whole(struct _hs_aregion *r)
+{
+	struct extent *e = r->tag[0];
+
+	HS_ASSERT(!r->used && e && e->n == r->nchunks);
+	return e;
+}
+
+/* Take an all-free region's extent out of the bins, keeping its tags. */
+static void park(struct _hs_arena *a, struct _hs_aregion *r)
+{
+	struct extent *e = whole(r);
+
+	bin_remove(a, e);
+	r->tag[0] = e;
+	r->tag[r->nchunks - 1] = e;
+}
+
+/* Forget a region whose memory is gone or going. */
+static void region_free(struct _hs_aregion *r)
+{
+	_hs_meta_free(r->tag[0], sizeof(struct extent));
+	aregion_forget(r);
+}
+
+/*
+ * Units of the next region: an eighth of the arena, 2 to 64 MiB. The
+ * module takes memory back by whole regions only, so there a sixteenth,
+ * up to 16 MiB: a region kept by a last live object holds back less.
+ */
+static size_t grow_units(const struct _hs_arena *a, uint32_t need)
+{
+	bool kmod = _hs_os_backend() == HS_BACKEND_KMOD && !a->fallback;
+	size_t units = HS_ALIGN_UP(a->mapped / (kmod ? 16 : 8), HS_UNIT) / HS_UNIT;
+	size_t want = HS_ALIGN_UP((size_t)need * HS_CHUNK, HS_UNIT) / HS_UNIT;
+
+	units = HS_MIN(HS_MAX(units, REGION_MIN_UNITS),
+		       kmod ? REGION_MAX_UNITS_KMOD : REGION_MAX_UNITS);
+	return HS_MAX(units, want);
+}
+
+/* ---- committing and decommitting units ---------------------------------- */
+
+static bool unit_committed(const struct _hs_aregion *r, uint32_t u)
+{
+	return r->committed[u / 64] & (1ULL << (u % 64));
+}
+
+/* Units [u0, u1] of @r are about to be used: give them pages again. */
+static int units_commit(struct _hs_aregion *r, uint32_t u0, uint32_t u1)
+{
+	uint32_t u;
+
+	for (u = u0; u <= u1; u++) {
+		if (unit_committed(r, u))
 			continue;
-		if (_hs_mem_commit(&r->mem, i * HS_UNIT, HS_UNIT) < 0)
+		if (_hs_os_commit(&r->mem, (size_t)u * HS_UNIT, HS_UNIT) < 0)
 			return -1;
-		r->decommitted[i / 64] &= ~(1ULL << (i % 64));
+		r->committed[u / 64] |= 1ULL << (u % 64);
 	}
 	return 0;
 }
 
-static void units_decommit(struct _hs_aregion *r, size_t first, size_t n)
+/* Chunks [c, c + n) of @r enter (+1) or leave (-1) spans. */
+static void units_account(struct _hs_aregion *r, uint32_t c, uint32_t n,
+			  int dir)
 {
-	size_t i;
+	uint32_t end = c + n;
 
-	for (i = first; i < first + n; i++) {
-		if (r->decommitted[i / 64] & (1ULL << (i % 64)))
-			continue;
-		if (_hs_mem_decommit(&r->mem, i * HS_UNIT, HS_UNIT) == 0)
-			r->decommitted[i / 64] |= 1ULL << (i % 64);
+	while (c < end) {
+		uint32_t u = c / HS_UNIT_CHUNKS;
+		uint32_t stop = HS_MIN(end, (u + 1) * HS_UNIT_CHUNKS);
+		uint32_t k = stop - c;
+
+		if (dir > 0) {
+			r->unit_used[u] += k;
+		} else {
+			HS_ASSERT(r->unit_used[u] >= k);
+			r->unit_used[u] -= k;
+			/* A free huge page goes back now: what frees spans
+			 * (pools, the heap) waited an interval already. */
+			if (!r->unit_used[u] && unit_committed(r, u) &&
+			    !_hs_os_decommit(&r->mem, (size_t)u * HS_UNIT,
+					     HS_UNIT))
+				r->committed[u / 64] &= ~(1ULL << (u % 64));
+		}
+		c = stop;
 	}
+	r->used = dir > 0 ? r->used + n : r->used - n;
 }
 
-static void span_take(struct _hs_aregion *r, size_t first, size_t units,
-		      struct _hs_span *span)
+/* ---- spans ---------------------------------------------------------------- */
+
+struct _hs_arena *_hs_arena_of(int node, bool fallback)
 {
-	units_mark(r, first, units, true);
-	span->base = (uintptr_t)r->mem.base + first * HS_UNIT;
-	span->units = units;
-	span->owner = r;
+	struct _hs_arena *a;
+
+	pthread_mutex_lock(&arenas_lock);
+	for (a = arenas; a; a = a->next)
+		if (a->node == node && a->fallback == fallback)
+			break;
+	if (!a) {
+		a = _hs_meta_alloc(sizeof(*a));
+		if (a) {
+			pthread_mutex_init(&a->lock, NULL);
+			a->node = node;
+			a->fallback = fallback;
+			a->next = arenas;
+			arenas = a;
+		}
+	}
+	pthread_mutex_unlock(&arenas_lock);
+	if (!a)
+		_hs_fail(ENOMEM, "out of memory for arena bookkeeping");
+	return a;
 }
 
-int _hs_span_alloc(size_t units, int node, struct _hs_span *span)
+/* Take [at, at + chunks) out of free extent @e; no memory needed. */
+static void carve(struct _hs_arena *a, struct extent *e, uint32_t at,
+		  uint32_t chunks, struct extent *spare)
+{
+	struct _hs_aregion *r = e->r;
+	uint32_t end = e->start + e->n;
+
+	bin_remove(a, e);
+	if (at > e->start) {
+		e->n = at - e->start;
+		bin_insert(a, e);
+		e = spare;		/* the tail, if any, needs another */
+		spare = NULL;
+	}
+	if (at + chunks < end) {
+		HS_ASSERT(e);
+		e->r = r;
+		e->start = at + chunks;
+		e->n = end - e->start;
+		bin_insert(a, e);
+		e = NULL;
+	}
+	_hs_meta_free(e, sizeof(*e));
+	_hs_meta_free(spare, sizeof(*spare));
+	units_account(r, at, chunks, 1);
+}
+
+int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
+		   unsigned int flags, struct hs_slab *slab,
+		   struct _hs_span *span)
 {
 	struct _hs_aregion *r;
-	struct arena *a;
-	size_t n;
-	long first;
+	struct extent *e, *spare;
+	long at;
 
-	pthread_mutex_lock(&arena_lock);
-	a = arena_of(node);
-	if (!a) {
-		pthread_mutex_unlock(&arena_lock);
+	HS_ASSERT(chunks && align >= HS_CHUNK && !(align & (align - 1)));
+	if (chunks > (1U << 30) / 2) {
+		errno = ENOMEM;
+		return _hs_fail(ENOMEM, "a span of %u chunks is beyond any region",
+				chunks);
+	}
+	/* A split may need a second extent: had before taking the lock. */
+	spare = _hs_meta_alloc(sizeof(*spare));
+	if (!spare)
 		return _hs_fail(ENOMEM, "out of memory for arena bookkeeping");
-	}
-	for (r = a->regions; r; r = r->next) {
-		first = find_run(r, units);
-		if (first < 0)
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		e = find(a, chunks, align, &at);
+		if (e)
+			break;
+		/* A spare region that fits comes back first. */
+		if (a->spare && a->spare->nchunks >= chunks +
+		    (align > HS_UNIT ? align / HS_CHUNK : 0)) {
+			r = a->spare;
+			a->spare = NULL;
+			region_link(a, r);
+			bin_insert(a, r->tag[0]);
 			continue;
-		if (units_commit(r, (size_t)first, units) < 0) {
-			pthread_mutex_unlock(&arena_lock);
-			return -1;
 		}
-		span_take(r, (size_t)first, units, span);
-		pthread_mutex_unlock(&arena_lock);
-		return 0;
-	}
-	if (a->spare && a->spare->units >= units &&
-	    units_commit(a->spare, 0, units) == 0) {
-		r = a->spare;
-		a->spare = NULL;
-	} else {
-		n = units > a->grow ? units : a->grow;
-		r = aregion_new(n, node);
+		pthread_mutex_unlock(&a->lock);
+		r = aregion_new(a, grow_units(a, chunks), HS_MAX(align, HS_UNIT),
+				flags);
 		/* A limit may allow the span but not the growth. */
-		if (!r && n > units)
-			r = aregion_new(units, node);
+		if (!r && grow_units(a, chunks) * HS_UNIT_CHUNKS > chunks) {
+			uint32_t units = (uint32_t)(HS_ALIGN_UP((size_t)chunks *
+					 HS_CHUNK, HS_UNIT) / HS_UNIT);
+
+			r = aregion_new(a, units, HS_MAX(align, HS_UNIT), flags);
+		}
+		pthread_mutex_lock(&a->lock);
 		if (!r) {
-			pthread_mutex_unlock(&arena_lock);
+			pthread_mutex_unlock(&a->lock);
+			_hs_meta_free(spare, sizeof(*spare));
 			return -1;
 		}
-		if (a->grow < ARENA_GROW_MAX)
-			a->grow *= 2;
+		a->mapped += r->mem.bytes;
+		region_link(a, r);
+		bin_insert(a, whole(r));
 	}
-	r->next = a->regions;
-	a->regions = r;
-	span_take(r, 0, units, span);
-	pthread_mutex_unlock(&arena_lock);
+	r = e->r;
+	if (units_commit(r, (uint32_t)at / HS_UNIT_CHUNKS,
+			 ((uint32_t)at + chunks - 1) / HS_UNIT_CHUNKS) < 0) {
+		pthread_mutex_unlock(&a->lock);
+		_hs_meta_free(spare, sizeof(*spare));
+		return -1;
+	}
+	carve(a, e, (uint32_t)at, chunks, spare);
+	span->base = (uintptr_t)r->mem.base + ((uintptr_t)at << HS_CHUNK_SHIFT);
+	span->chunks = chunks;
+	span->owner = r;
+	map_set(span->base, chunks, slab);
+	pthread_mutex_unlock(&a->lock);
 	return 0;
 }
 
 void _hs_span_free(struct _hs_span *span)
 {
-	struct _hs_aregion *r = span->owner, **pp, *old = NULL;
-	size_t first = (span->base - (uintptr_t)r->mem.base) / HS_UNIT;
-	struct arena *a;
+	struct _hs_aregion *r = span->owner, *gone = NULL;
+	struct _hs_arena *a = r->arena;
+	uint32_t at = (uint32_t)((span->base - (uintptr_t)r->mem.base) >>
+				 HS_CHUNK_SHIFT);
+	struct extent *e = _hs_meta_alloc(sizeof(*e)), *left, *right;
 
-	pthread_mutex_lock(&arena_lock);
-	units_mark(r, first, span->units, false);
-	/* The pool kept the slab through an interval unused: pages go now. */
-	units_decommit(r, first, span->units);
-	if (r->nfree == r->units) {
-		for (a = arenas; a; a = a->next) {
-			for (pp = &a->regions; *pp; pp = &(*pp)->next) {
-				if (*pp == r) {
-					*pp = r->next;
-					old = a->spare;
-					a->spare = r;
-					goto found;
-				}
-			}
+	pthread_mutex_lock(&a->lock);
+	map_set(span->base, span->chunks, NULL);
+	units_account(r, at, span->chunks, -1);
+	left = at ? r->tag[at - 1] : NULL;
+	right = at + span->chunks < r->nchunks ? r->tag[at + span->chunks] : NULL;
+	if (left) {
+		/* Grow the left neighbour over the span (and the right one). */
+		bin_remove(a, left);
+		left->n += span->chunks;
+		if (right) {
+			bin_remove(a, right);
+			left->n += right->n;
+			_hs_meta_free(right, sizeof(*right));
 		}
+		bin_insert(a, left);
+	} else if (right) {
+		bin_remove(a, right);
+		right->start = at;
+		right->n += span->chunks;
+		bin_insert(a, right);
+	} else if (e) {
+		e->r = r;
+		e->start = at;
+		e->n = span->chunks;
+		bin_insert(a, e);
+		e = NULL;
+	} else {
+		/*
+		 * No memory for an extent: the chunks stay out of the bins
+		 * (lost to this arena until the region goes) rather than
+		 * fail a free.
+		 */
+		units_account(r, at, span->chunks, 1);
 	}
-found:
-	pthread_mutex_unlock(&arena_lock);
-	/* Unmapping may take a while (ioctl, munmap): not under the lock. */
-	if (old) {
-		_hs_mem_unmap(&old->mem);
-		aregion_forget(old);
+	if (!r->used) {
+		/* All free: the spare, and the old spare goes. */
+		park(a, r);
+		region_unlink(a, r);
+		gone = a->spare;
+		a->spare = r;
+		if (gone)
+			a->mapped -= gone->mem.bytes;
+	}
+	pthread_mutex_unlock(&a->lock);
+	_hs_meta_free(e, sizeof(*e));
+	/* Unmapping may take a while (munmap, ioctl): not under the lock. */
+	if (gone) {
+		_hs_os_unmap(&gone->mem);
+		region_free(gone);
 	}
 	span->owner = NULL;
 }
 
-/* Give back the regions kept empty for hysteresis. */
+hs_backend_t _hs_span_backend(const struct _hs_span *span)
+{
+	return span->owner->mem.backend;
+}
+
+/* Give back the spare regions and every free unit now. */
 void _hs_arena_trim(void)
 {
 	struct _hs_aregion *spares = NULL, *r;
-	struct arena *a;
+	struct _hs_arena *a;
 
-	pthread_mutex_lock(&arena_lock);
+	pthread_mutex_lock(&arenas_lock);
 	for (a = arenas; a; a = a->next) {
+		pthread_mutex_lock(&a->lock);
 		if (a->spare) {
+			a->mapped -= a->spare->mem.bytes;
 			a->spare->next = spares;
 			spares = a->spare;
 			a->spare = NULL;
 		}
+		pthread_mutex_unlock(&a->lock);
 	}
-	pthread_mutex_unlock(&arena_lock);
+	pthread_mutex_unlock(&arenas_lock);
 	while ((r = spares)) {
 		spares = r->next;
-		_hs_mem_unmap(&r->mem);
-		aregion_forget(r);
+		_hs_os_unmap(&r->mem);
+		region_free(r);
 	}
 }
 
+/* ---- fork ---------------------------------------------------------------- */
+
 void _hs_arena_fork_prepare(void)
 {
-	pthread_mutex_lock(&arena_lock);
+	struct _hs_arena *a;
+
+	pthread_mutex_lock(&arenas_lock);
+	for (a = arenas; a; a = a->next)
+		pthread_mutex_lock(&a->lock);
+	pthread_mutex_lock(&map_lock);
 }
 
 void _hs_arena_fork_parent(void)
 {
-	pthread_mutex_unlock(&arena_lock);
+	struct _hs_arena *a;
+
+	pthread_mutex_unlock(&map_lock);
+	for (a = arenas; a; a = a->next)
+		pthread_mutex_unlock(&a->lock);
+	pthread_mutex_unlock(&arenas_lock);
 }
 
-/* The child has none of the regions (MADV_DONTFORK): forget them all. */
+static void region_drop_child(struct _hs_aregion *r)
+{
+	uint32_t c;
+
+	/* Its extents, found through their end tags. */
+	for (c = 0; c < r->nchunks; c++) {
+		struct extent *e = r->tag[c];
+
+		if (e && e->start == c) {
+			c = e->start + e->n - 1;
+			_hs_meta_free(e, sizeof(*e));
+		}
+	}
+	map_set((uintptr_t)r->mem.base, r->nchunks, NULL);
+	aregion_forget(r);
+}
+
+/*
+ * The child has none of the regions (MADV_DONTFORK, VM_DONTCOPY): forget
+ * them, and their chunks in the address map, so a child's own mapping at
+ * the same addresses is never taken for a parent's slab.
+ */
 void _hs_arena_fork_child(void)
 {
 	struct _hs_aregion *r, *next;
-	struct arena *a;
+	struct _hs_arena *a;
 
+	pthread_mutex_unlock(&map_lock);
 	for (a = arenas; a; a = a->next) {
 		for (r = a->regions; r; r = next) {
 			next = r->next;
-			aregion_forget(r);
+			region_drop_child(r);
 		}
 		if (a->spare)
-			aregion_forget(a->spare);
-		a->regions = NULL;
-		a->spare = NULL;
-		a->grow = 1;
+			region_drop_child(a->spare);
+		a->regions = a->spare = NULL;
+		memset(a->bins, 0, sizeof(a->bins));
+		a->binmap = 0;
+		a->mapped = 0;
+		pthread_mutex_unlock(&a->lock);
 	}
-	pthread_mutex_unlock(&arena_lock);
+	pthread_mutex_unlock(&arenas_lock);
 }

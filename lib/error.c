@@ -1,34 +1,97 @@
 // SPDX-License-Identifier: MIT
 /*
- * libhugeslab: errors. The library never prints; a failing call sets errno
- * and leaves a sentence in a per-thread buffer saying what failed and what
- * to do, which hs_last_error() returns.
+ * libhugeslab: errors. The library never prints (checker builds excepted,
+ * where a caller's bug or a broken invariant is reported before aborting);
+ * a failing call sets errno and leaves a sentence in a per-thread buffer
+ * saying what failed and what to do, which hs_last_error() returns.
+ *
+ * A call that fails inside and recovers (a big region refused, a smaller
+ * one taken) must leave errno and the message as it found them: the
+ * message of the last call that failed is kept in @prev while a
+ * bracketed call runs, and put back if that call succeeds.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
-static __thread char hs_errbuf[192];
+#define MSG_LEN	192
+
+struct hs_err {
+	char msg[MSG_LEN];
+	char prev[MSG_LEN];	/* msg before this call's first failure */
+	bool dirty;		/* msg was written since _hs_err_begin() */
+};
+
+static __thread struct hs_err hs_err;
 
 int _hs_fail(int err, const char *fmt, ...)
 {
+	struct hs_err *e = &hs_err;
 	va_list ap;
 
+	if (!e->dirty) {
+		memcpy(e->prev, e->msg, MSG_LEN);
+		e->dirty = true;
+	}
 	va_start(ap, fmt);
-	vsnprintf(hs_errbuf, sizeof(hs_errbuf), fmt, ap);
+	vsnprintf(e->msg, MSG_LEN, fmt, ap);
 	va_end(ap);
 	errno = err;
 	return -1;
 }
 
+int _hs_err_begin(void)
+{
+	hs_err.dirty = false;
+	return errno;
+}
+
+void _hs_err_ok(int saved)
+{
+	struct hs_err *e = &hs_err;
+
+	if (e->dirty) {
+		memcpy(e->msg, e->prev, MSG_LEN);
+		e->dirty = false;
+	}
+	errno = saved;
+}
+
+void _hs_err_failed(void)
+{
+	hs_err.dirty = false;
+}
+
 HS_EXPORT const char *hs_last_error(void)
 {
-	return hs_errbuf;
+	return hs_err.msg;
 }
 
 HS_EXPORT const char *hs_version(void)
 {
 	return HS_VERSION_STRING;
+}
+
+void _hs_assert_fail(const char *cond, const char *file, int line,
+		     const char *func)
+{
+	fprintf(stderr, "hugeslab: internal invariant broken: %s (%s:%d, %s)\n",
+		cond, file, line, func);
+	abort();
+}
+
+void _hs_bug(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hugeslab: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	abort();
 }

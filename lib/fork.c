@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * libhugeslab: fork. Before fork() every library lock is taken in one
- * order (pools, arenas, backend, metadata), so no lock is held by a thread
- * that does not exist in the child; after it they are released, and the
- * child drops what it did not inherit: region memory is MADV_DONTFORK, so a
- * child starts with empty pools and its own /dev/hugeslab file.
+ * order, top layer first (pools, publishing, arenas, backend, metadata),
+ * so no lock is held by a thread that does not exist in the child; after
+ * it they are released bottom-up, and in the child each layer drops what
+ * the child did not inherit: region memory stays out of children, so a
+ * child starts with empty pools, no stats slots and no /dev/hugeslab file
+ * of its parent's.
  */
 #include "internal.h"
 
@@ -13,24 +15,27 @@ static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 static void fork_prepare(void)
 {
 	_hs_pool_fork_prepare();
+	_hs_publish_fork_prepare();
 	_hs_arena_fork_prepare();
-	_hs_backend_fork_prepare();
+	_hs_os_fork_prepare();
 	_hs_meta_fork_prepare();
 }
 
 static void fork_parent(void)
 {
 	_hs_meta_fork_parent();
-	_hs_backend_fork_parent();
+	_hs_os_fork_parent();
 	_hs_arena_fork_parent();
+	_hs_publish_fork_parent();
 	_hs_pool_fork_parent();
 }
 
 static void fork_child(void)
 {
 	_hs_meta_fork_child();
-	_hs_backend_fork_child();
+	_hs_os_fork_child();
 	_hs_arena_fork_child();
+	_hs_publish_fork_child();
 	_hs_pool_fork_child();
 }
 

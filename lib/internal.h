@@ -1,7 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libhugeslab internals shared across files. Everything here is hidden
- * (-fvisibility=hidden); cross-file names start with _hs_.
+ * libhugeslab internals shared across files: the lower layers (errors,
+ * bookkeeping memory, the OS backends, the arena). Everything here is
+ * hidden (-fvisibility=hidden); cross-file names start with _hs_.
+ *
+ * Layers, each calling only the ones below it:
+ *   heap.c                  size classes, large blocks     (heap.h)
+ *   pool.c                  create, destroy, registry      (pool.h)
+ *   publish.c               stats, the module's stats slots
+ *   tcache.c                per-thread caches, fast/slow paths
+ *   depot.c                 magazines, depot, working-set trim
+ *   slab.c                  carving spans into objects
+ *   arena.c                 regions -> chunk spans, address -> slab map
+ *   os.c                    backends: kmod, hugetlb, thp, pages
+ *   meta.c, error.c         bookkeeping memory, error messages
+ * fork.c runs every layer's fork hooks in one lock order.
  */
 #ifndef HS_INTERNAL_H
 #define HS_INTERNAL_H
@@ -17,12 +30,31 @@
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 
-/* Region memory is handed to pools in units of one 2 MiB huge page. */
+/* A huge page: the unit regions are made of, and what hugetlb frees. */
 #define HS_UNIT_SHIFT	21
 #define HS_UNIT		((size_t)1 << HS_UNIT_SHIFT)
+/* The arena hands out spans in chunks, so small slabs need no huge page
+ * of their own. */
+#define HS_CHUNK_SHIFT	16
+#define HS_CHUNK	((size_t)1 << HS_CHUNK_SHIFT)
+#define HS_UNIT_CHUNKS	(HS_UNIT / HS_CHUNK)
 #define HS_PAGE_4K	((size_t)4096)
 
 #define HS_ALIGN_UP(x, a)	(((x) + (a) - 1) & ~((__typeof__(x))(a) - 1))
+#define HS_MIN(a, b)		((a) < (b) ? (a) : (b))
+#define HS_MAX(a, b)		((a) > (b) ? (a) : (b))
+
+/*
+ * Invariants, checked in debug and sanitizer builds (HS_DEBUG, set by
+ * lib.mk for SANITIZE=..., VALGRIND=1 and DEBUG=1); nothing in others.
+ */
+#ifdef HS_DEBUG
+#define HS_ASSERT(cond)							\
+	(likely(cond) ? (void)0 :					\
+	 _hs_assert_fail(#cond, __FILE__, __LINE__, __func__))
+#else
+#define HS_ASSERT(cond)	((void)0)
+#endif
 
 /* True if the @n words at @v are all zero (reserved fields of opts). */
 static inline bool _hs_zeroed(const uint64_t *v, size_t n)
@@ -37,15 +69,33 @@ static inline bool _hs_zeroed(const uint64_t *v, size_t n)
 
 /* Record a message for hs_last_error(), set errno to err, return -1. */
 int _hs_fail(int err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3), cold));
+
+/*
+ * A public call that may fail inside and still succeed brackets itself:
+ * _hs_err_begin() notes errno; _hs_err_ok() puts errno and the message
+ * back as they were, so a success leaves no trace of attempts that failed
+ * on the way; _hs_err_failed() keeps what the failure said.
+ */
+int _hs_err_begin(void);
+void _hs_err_ok(int saved);
+void _hs_err_failed(void);
+
+/* Print where a broken invariant was found and abort. */
+void _hs_assert_fail(const char *cond, const char *file, int line,
+		     const char *func) __attribute__((noreturn, cold));
+/* Print a checker's report about a caller's bug and abort. */
+void _hs_bug(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn, cold));
 
 /* ---- meta.c: memory for the library's own bookkeeping ------------------ */
 
-/* Zeroed, 16-byte aligned, never from region memory; NULL on failure. */
+/* Zeroed, aligned to its size class (up to 4 KiB), never from region
+ * memory; NULL on failure. */
 void *_hs_meta_alloc(size_t size);
 void _hs_meta_free(void *p, size_t size);
 
-/* ---- backend.c: raw memory from the kernel ----------------------------- */
+/* ---- os.c: raw memory from the kernel ---------------------------------- */
 
 /* One mapping from a backend. */
 struct _hs_mem {
@@ -55,53 +105,102 @@ struct _hs_mem {
 	int node;		/* -1 if spread or unknown */
 	hs_backend_t backend;
 	uint64_t kmod_id;	/* region id in hugeslab.ko */
+	uint64_t epoch;		/* _hs_os_epoch() when mapped */
 };
 
-/*
- * Map @bytes (a multiple of HS_UNIT) of zeroed memory aligned to HS_UNIT from
- * the process's backend, on @node if >= 0. 0, or -1 + errno + message.
- */
-int _hs_mem_map(size_t bytes, int node, struct _hs_mem *mem);
-void _hs_mem_unmap(struct _hs_mem *mem);
-int _hs_mem_decommit(struct _hs_mem *mem, size_t off, size_t len);
-int _hs_mem_commit(struct _hs_mem *mem, size_t off, size_t len);
+/* _hs_os_map() flags */
+#define HS_MAP_FALLBACK_ONLY	(1U << 0)	/* not the process's backend
+						 * but the next one: THP if
+						 * on, else plain pages */
 
 /*
- * A slot of the module's pool stats area (uapi/hugeslab.h) for a pool to
- * publish its counters in, or NULL (not on the kmod backend, area full).
+ * Map @bytes (a multiple of HS_UNIT) of zeroed memory aligned to @align (a
+ * power of two, at least HS_UNIT) from the process's backend, on @node if
+ * >= 0. 0, or -1 + errno + message.
  */
-struct hugeslab_pool_stat;
-struct hugeslab_pool_stat *_hs_stats_slot_get(void);
-void _hs_stats_slot_put(struct hugeslab_pool_stat *slot);
+int _hs_os_map(size_t bytes, size_t align, int node, unsigned int flags,
+	       struct _hs_mem *mem);
+/* Unmap it, if this process mapped it (not a fork parent). */
+void _hs_os_unmap(struct _hs_mem *mem);
+/*
+ * Give the pages of [off, off + len) (whole units) back to the kernel,
+ * keeping the address range; 0, or -1 where the backend cannot (kmod:
+ * the module takes memory back by whole regions only).
+ */
+int _hs_os_decommit(struct _hs_mem *mem, size_t off, size_t len);
+/* Make a decommitted range usable again; huge pages are faulted in now,
+ * so an empty pool is an error here, not a SIGBUS later. */
+int _hs_os_commit(struct _hs_mem *mem, size_t off, size_t len);
+/* Bumped in every fork child: what was mapped before is the parent's. */
+uint64_t _hs_os_epoch(void);
+/* The backend chosen (choosing it now), HS_BACKEND_NONE if none works. */
+hs_backend_t _hs_os_backend(void);
+/* The module's pool stats area (uapi/hugeslab.h), mapped on first use;
+ * NULL off the kmod backend or if the module has none. */
+struct hugeslab_pool_stat *_hs_os_stats_area(void);
 
-/* ---- arena.c: units of region memory for pools ------------------------- */
+/* ---- arena.c: chunk spans of region memory ----------------------------- */
 
-/* A run of contiguous units inside one region. */
+struct hs_slab;
+struct _hs_aregion;
+struct _hs_arena;
+
+/* A run of contiguous chunks inside one region. */
 struct _hs_span {
 	uintptr_t base;
-	size_t units;
+	uint32_t chunks;
 	struct _hs_aregion *owner;
 };
 
-int _hs_span_alloc(size_t units, int node, struct _hs_span *span);
+/*
+ * The arena of NUMA node @node (-1: any): regions from the process's
+ * backend, or with @fallback from the next one (the heap's memory when
+ * huge pages run out). Made on first use; NULL + errno without memory.
+ */
+struct _hs_arena *_hs_arena_of(int node, bool fallback);
+/*
+ * @chunks chunks aligned to @align bytes (a power of two, at least
+ * HS_CHUNK) from arena @a, recorded in the address map as @slab's. 0, or
+ * -1 + errno + message. O(1) but for mapping a region.
+ */
+int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
+		   unsigned int flags, struct hs_slab *slab,
+		   struct _hs_span *span);
+/* Give a span back; its chunks leave the address map. */
 void _hs_span_free(struct _hs_span *span);
-/* Unmap the empty regions kept for hysteresis. */
+/* The backend a span's memory came from. */
+hs_backend_t _hs_span_backend(const struct _hs_span *span);
+/* Give back now the free memory kept for hysteresis. */
 void _hs_arena_trim(void);
+/* CLOCK_MONOTONIC_COARSE in ns; the trim interval (HUGESLAB_TRIM_MS). */
+uint64_t _hs_now_ns(void);
+uint64_t _hs_trim_ns(void);
+
+/*
+ * The slab owning @addr, or NULL if it is not in a live span: O(1), two
+ * dependent loads, no lock. Safe on any address.
+ */
+struct hs_slab *_hs_slab_of(const void *addr);
 
 /* ---- fork.c: one lock order for pthread_atfork ------------------------- */
 
 void _hs_fork_init(void);
-void _hs_arena_fork_prepare(void);
-void _hs_arena_fork_parent(void);
-void _hs_arena_fork_child(void);
+
+/* Each layer's hooks, run by fork.c top-down (prepare) and bottom-up. */
 void _hs_pool_fork_prepare(void);
 void _hs_pool_fork_parent(void);
 void _hs_pool_fork_child(void);
+void _hs_publish_fork_prepare(void);
+void _hs_publish_fork_parent(void);
+void _hs_publish_fork_child(void);
+void _hs_arena_fork_prepare(void);
+void _hs_arena_fork_parent(void);
+void _hs_arena_fork_child(void);
+void _hs_os_fork_prepare(void);
+void _hs_os_fork_parent(void);
+void _hs_os_fork_child(void);
 void _hs_meta_fork_prepare(void);
 void _hs_meta_fork_parent(void);
 void _hs_meta_fork_child(void);
-void _hs_backend_fork_prepare(void);
-void _hs_backend_fork_parent(void);
-void _hs_backend_fork_child(void);
 
 #endif /* HS_INTERNAL_H */

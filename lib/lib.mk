@@ -16,6 +16,10 @@ LIB_CFLAGS	:= $(HS_CFLAGS) -fvisibility=hidden -Ilib \
 ifeq ($(VALGRIND),1)
 LIB_CFLAGS	+= -DHS_VALGRIND
 endif
+# Internal invariants (HS_ASSERT) in checker builds and with DEBUG=1.
+ifneq ($(SANITIZE)$(filter 1,$(VALGRIND) $(DEBUG)),)
+LIB_CFLAGS	+= -DHS_DEBUG
+endif
 
 all: $(LIB_A) $(LIB_SO) $(LIB_PC)
 

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: MIT
 /*
  * libhugeslab: memory for the library's own bookkeeping (pools, slabs,
- * magazines, thread caches). It never comes from malloc, so the library can
- * sit under a malloc replacement, and never from region memory, so huge
- * pages hold only user objects.
+ * magazines, thread caches, the address map). It never comes from malloc,
+ * so the library can sit under a malloc replacement, and never from region
+ * memory, so huge pages hold only user objects.
  *
- * Power-of-two size classes from 16 bytes to 64 KiB, each a free list fed
- * from 256 KiB mmap chunks, blocks aligned to their size (up to 4 KiB);
- * bigger blocks are mapped directly. Only slow
- * paths allocate metadata, so one lock is enough.
+ * Power-of-two size classes from 16 bytes to 16 KiB, blocks aligned to
+ * their size (up to 4 KiB). Each class takes 64 KiB pages of its own,
+ * carved from 4 MiB mappings; a page whose blocks are all free goes back
+ * to the kernel (MADV_DONTNEED; the address range is kept for the next
+ * page), so bookkeeping that grew with a workload (magazines of a big
+ * depot, say) shrinks with it. Bigger blocks are mapped directly. Only
+ * slow paths allocate metadata, so one lock is enough.
  */
 #include <string.h>
 #include <sys/mman.h>
@@ -16,17 +19,32 @@
 #include "internal.h"
 
 #define META_MIN_SHIFT	4
-#define META_MAX_SHIFT	16
+#define META_MAX_SHIFT	14		/* bigger blocks are mapped */
 #define META_CLASSES	(META_MAX_SHIFT - META_MIN_SHIFT + 1)
-#define META_CHUNK	((size_t)256 << 10)
+#define PAGE_SHIFT	16
+#define META_PAGE	((size_t)1 << PAGE_SHIFT)
+#define META_MAP	((size_t)4 << 20)
 
 struct meta_free {
 	struct meta_free *next;
 };
 
+/* At the start of each page; its blocks follow, size-aligned. */
+struct meta_page {
+	struct meta_free *free;		/* free blocks */
+	struct meta_page *next, *prev;	/* its class's pages with free blocks */
+	uint32_t used;			/* blocks handed out */
+	uint32_t cap;			/* blocks in the page */
+	uint32_t first;			/* offset of the first block */
+	uint32_t bump;			/* offset of the first never-used block */
+	uint8_t cls;
+	bool listed;
+};
+
 static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct meta_free *meta_lists[META_CLASSES];
-static char *meta_bump, *meta_bump_end;
+static struct meta_page *partial[META_CLASSES];	/* pages with room */
+static struct meta_page *spare;			/* pages given back */
+static char *map_next, *map_end;		/* pages never used yet */
 
 static unsigned int meta_class(size_t size)
 {
@@ -37,47 +55,102 @@ static unsigned int meta_class(size_t size)
 	return shift - META_MIN_SHIFT;
 }
 
-static void *meta_map(size_t size)
+static void *os_map(size_t size, size_t align)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	char *p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uintptr_t at;
 
-	return p == MAP_FAILED ? NULL : p;
+	if (p == MAP_FAILED)
+		return NULL;
+	at = HS_ALIGN_UP((uintptr_t)p, align);
+	if (at > (uintptr_t)p)
+		munmap(p, at - (uintptr_t)p);
+	munmap((char *)at + size, (uintptr_t)p + align - at);
+	return (void *)at;
+}
+
+static void list_add(unsigned int c, struct meta_page *pg)
+{
+	pg->prev = NULL;
+	pg->next = partial[c];
+	if (pg->next)
+		pg->next->prev = pg;
+	partial[c] = pg;
+	pg->listed = true;
+}
+
+static void list_del(unsigned int c, struct meta_page *pg)
+{
+	if (pg->prev)
+		pg->prev->next = pg->next;
+	else
+		partial[c] = pg->next;
+	if (pg->next)
+		pg->next->prev = pg->prev;
+	pg->listed = false;
+}
+
+/* A fresh page for class @c; NULL without memory. */
+static struct meta_page *page_new(unsigned int c)
+{
+	size_t csize = (size_t)1 << (c + META_MIN_SHIFT);
+	struct meta_page *pg;
+
+	if (spare) {
+		pg = spare;
+		spare = *(struct meta_page **)pg;
+	} else {
+		if (map_next == map_end) {
+			map_next = os_map(META_MAP, META_PAGE);
+			if (!map_next) {
+				map_end = NULL;
+				return NULL;
+			}
+			map_end = map_next + META_MAP;
+		}
+		pg = (struct meta_page *)map_next;
+		map_next += META_PAGE;
+	}
+	memset(pg, 0, sizeof(*pg));
+	pg->cls = (uint8_t)c;
+	pg->first = (uint32_t)HS_ALIGN_UP(sizeof(*pg), HS_MIN(csize, HS_PAGE_4K));
+	pg->bump = pg->first;
+	pg->cap = (uint32_t)((META_PAGE - pg->first) / csize);
+	list_add(c, pg);
+	return pg;
 }
 
 void *_hs_meta_alloc(size_t size)
 {
+	struct meta_page *pg;
 	unsigned int c;
 	size_t csize;
 	void *p;
 
-	if (size > ((size_t)1 << META_MAX_SHIFT))
-		return meta_map(HS_ALIGN_UP(size, HS_PAGE_4K));
-
+	if (size > ((size_t)1 << META_MAX_SHIFT)) {
+		/* Zero pages from the kernel: costs what is touched. */
+		p = mmap(NULL, HS_ALIGN_UP(size, HS_PAGE_4K), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
+	}
 	c = meta_class(size);
 	csize = (size_t)1 << (c + META_MIN_SHIFT);
 	pthread_mutex_lock(&meta_lock);
-	p = meta_lists[c];
-	if (p) {
-		meta_lists[c] = meta_lists[c]->next;
-	} else {
-		/* Align each block to its size (up to a page) so structs
-		 * with cache-line-aligned members are aligned too. */
-		meta_bump = (char *)HS_ALIGN_UP((uintptr_t)meta_bump,
-				csize < HS_PAGE_4K ? csize : HS_PAGE_4K);
-		if (meta_bump_end - meta_bump < (ptrdiff_t)csize) {
-			/* The tail of the old chunk is lost: at most 64 KiB. */
-			meta_bump = meta_map(META_CHUNK);
-			if (!meta_bump) {
-				meta_bump_end = NULL;
-				pthread_mutex_unlock(&meta_lock);
-				return NULL;
-			}
-			meta_bump_end = meta_bump + META_CHUNK;
-		}
-		p = meta_bump;
-		meta_bump += csize;
+	pg = partial[c];
+	if (!pg && !(pg = page_new(c))) {
+		pthread_mutex_unlock(&meta_lock);
+		return NULL;
 	}
+	if (pg->free) {
+		p = pg->free;
+		pg->free = pg->free->next;
+	} else {
+		p = (char *)pg + pg->bump;
+		pg->bump += (uint32_t)csize;
+	}
+	if (++pg->used == pg->cap)
+		list_del(c, pg);
 	pthread_mutex_unlock(&meta_lock);
 	memset(p, 0, csize);
 	return p;
@@ -85,6 +158,7 @@ void *_hs_meta_alloc(size_t size)
 
 void _hs_meta_free(void *p, size_t size)
 {
+	struct meta_page *pg;
 	struct meta_free *f = p;
 	unsigned int c;
 
@@ -94,10 +168,21 @@ void _hs_meta_free(void *p, size_t size)
 		munmap(p, HS_ALIGN_UP(size, HS_PAGE_4K));
 		return;
 	}
-	c = meta_class(size);
+	pg = (struct meta_page *)((uintptr_t)p & ~(META_PAGE - 1));
 	pthread_mutex_lock(&meta_lock);
-	f->next = meta_lists[c];
-	meta_lists[c] = f;
+	c = pg->cls;
+	HS_ASSERT(c == meta_class(size) && pg->used);
+	f->next = pg->free;
+	pg->free = f;
+	if (!pg->listed)
+		list_add(c, pg);
+	if (!--pg->used) {
+		/* All free: the page's memory goes back, its address stays. */
+		list_del(c, pg);
+		madvise(pg, META_PAGE, MADV_DONTNEED);
+		*(struct meta_page **)pg = spare;
+		spare = pg;
+	}
 	pthread_mutex_unlock(&meta_lock);
 }
 

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libhugeslab: pool structures, shared by pool.c (lifetime, trimming,
- * publishing, fork), cache.c (the thread caches' slow paths), tcache.c
- * (per-thread caches and the fast paths), slab.c and stats.c.
+ * libhugeslab: the pool layer's structures and cross-file functions, by
+ * file (each file calls only the ones listed after it):
+ *
+ *   pool.c     create, destroy (the dying state), registry, fork
+ *   publish.c  counters, hs_pool_stats(), the module's stats slots
+ *   tcache.c   per-thread caches: fast paths, slow paths, thread exit
+ *   depot.c    magazines, the depot, working-set trimming
+ *   slab.c     spans carved into objects, free maps, slab lists
  *
  * Three levels, after Bonwick's magazines and depot:
  *   thread cache  per thread per pool: an array of free objects inline
@@ -13,14 +18,20 @@
  *                 the pool lock, exchanged a whole magazine at a time
  *   slabs         spans of region memory carved into objects; objects are
  *                 constructed when carved
- * The allocator keeps all its bookkeeping outside the objects, so a free
- * object keeps its constructed state intact.
+ * The allocator keeps its bookkeeping outside the objects, so a free
+ * object keeps its constructed state intact. User code (constructors,
+ * destructors) never runs under a lock, and may use its own pool.
  */
 #ifndef HS_POOL_H
 #define HS_POOL_H
 
 #include "internal.h"
 #include "uapi/hugeslab.h"
+
+/* Most objects a magazine holds: held and room are 8-bit fields. */
+#define MAG_MAX		128
+_Static_assert(MAG_MAX <= HS_CACHE_HELD_MASK,
+	       "held and room are 8-bit fields of a cache's state word");
 
 /*
  * A magazine: a stack of free, constructed objects, in a thread cache's
@@ -34,16 +45,16 @@ struct hs_magazine {
 };
 
 /*
- * One thread's cache for one pool. Its last member is what
- * hs_pool_cache() hands out (checker builds hand out @checked instead):
- * the state word and the inline loaded magazine, cap objects long, with
- * the pool that hs_pool_alloc() checks just before it. Every path keeps
- * held + room == cap.
+ * One thread's cache for one pool. Its state word (c) is what
+ * hs_pool_cache() hands out (checker builds hand out @checked instead),
+ * and the loaded magazine's objects follow it inline, cap of them. Every
+ * path keeps held + room == cap.
  */
 struct hs_tc {
 	struct hs_tc *next, *prevtc;	/* pool->tcs, under the pool lock */
 	struct hs_magazine *prev;	/* the reserve: full or empty */
 	struct hs_cache *checked;	/* handed out by checker builds */
+	const void *owner;		/* the owning thread (its TLS block) */
 	/*
 	 * Counters, written by the owning thread (relaxed stores), read by
 	 * stats: allocations harvested from the state word, and objects the
@@ -53,20 +64,43 @@ struct hs_tc {
 	uint64_t allocs_done;
 	uint64_t moved_in;
 	uint64_t moved_out;
+	/* What the pool's totals already count of this cache (pool lock). */
+	uint64_t synced_allocs, synced_frees;
+	struct hs_tc *grave;		/* the thread's detached caches */
 	uint32_t cap;
-	hs_pool_t *pool;		/* NULL once the pool is destroyed */
-	struct hs_cache c;		/* last: c.objs[cap] follows */
+	hs_pool_t *pool;		/* NULL once detached (pool destroyed) */
+	struct hs_cache c;		/* last: cap objects follow */
+	void *objs[];
+};
+_Static_assert(__builtin_offsetof(struct hs_tc, objs) ==
+	       __builtin_offsetof(struct hs_tc, c) + sizeof(struct hs_cache),
+	       "the inline functions find the objects right after the state");
+
+/* Slab lists: partly free ones by how full they are, and empty ones. */
+enum {
+	SLAB_PARTIAL0,			/* at most 1/8 of its objects free */
+	SLAB_PARTIAL1,			/* at most 1/4 */
+	SLAB_PARTIAL2,			/* at most 1/2 */
+	SLAB_PARTIAL3,			/* more */
+	SLAB_EMPTY,			/* nothing of it in use */
+	SLAB_FRESH,			/* nothing carved yet, not carving */
+	SLAB_LISTS,
+	SLAB_NONE = SLAB_LISTS,		/* all carved objects out */
 };
 
 struct hs_slab {
-	struct _hs_span span;
+	hs_pool_t *pool;		/* first: the heap's free reads it */
 	uintptr_t base;			/* first object */
 	uint32_t nobj;			/* objects that fit */
-	uint32_t ncarved;		/* objects carved (constructed) so far */
-	uint32_t nfree;			/* carved objects back in the slab */
-	uint32_t scan;			/* where to look for the next free one */
+	uint32_t ncarved;		/* objects carved so far */
+	uint32_t nfree;			/* constructed objects back in the slab */
+	uint32_t nraw;			/* carved, never constructed (p->raw) */
+	uint32_t scan;			/* freemap word to look at first */
+	uint8_t list;			/* SLAB_* list it is on */
+	struct _hs_span span;
 	uint64_t *freemap;		/* bit per object: back in the slab */
-	struct hs_slab *next, *prev;	/* pool->slabs */
+	struct hs_slab *next, *prev;	/* its list */
+	struct hs_slab *anext, *aprev;	/* all the pool's slabs */
 };
 
 struct hs_pool {
@@ -80,144 +114,120 @@ struct hs_pool {
 	hs_dtor_t dtor;
 	void *arg;
 	int node;
-	size_t slab_units;
-	uint32_t slab_nobj;
+	unsigned int map_flags;		/* for the arena: HS_MAP_* */
+	struct _hs_arena *arena;
+	uint32_t slab_min_chunks;	/* first slab's size */
+	uint32_t slab_max_chunks;	/* slabs double up to this */
 	char name[HS_POOL_NAME_MAX];
 
 	/* Everything below is under lock. */
 	pthread_mutex_t lock __attribute__((aligned(64)));
-	struct hs_magazine *full;		/* depot: magazines with objects */
-	struct hs_magazine *empty;		/* depot: empty magazines */
+	bool dying;			/* being destroyed: no new caches */
+	/* depot.c */
+	struct hs_magazine *full;	/* magazines with objects */
+	struct hs_magazine *empty;	/* empty magazines */
 	uint64_t nfull, nempty;
-	struct hs_slab *slabs;
-	struct hs_slab *carving;	/* slab with objects never carved */
-	struct hs_slab *take;		/* slab free objects are taken from */
-	uint64_t nslabs;
-	uint64_t slab_free;		/* objects back in slabs */
-	void **raw;			/* carved, never constructed (ctor failed) */
-	uint32_t nraw, raw_cap;
-	struct hs_slab **map;		/* unit number -> slab, open addressing */
-	uint32_t map_cap, map_used;
-	struct hs_tc *tcs;
-	uint64_t carved;		/* objects carved and constructed */
-	uint64_t misses;		/* allocs that needed the depot or slabs */
-	uint64_t gone_allocs, gone_frees; /* of thread caches that went away */
-	/* Trimming: see pool.c. */
 	uint64_t trim_ns;		/* length of a working-set interval */
 	uint64_t trim_at;		/* when the current interval ends */
 	uint64_t min_full;		/* fewest full magazines seen in it */
+	uint64_t trim_debt;		/* magazines still to send back */
+	/* slab.c */
+	struct hs_slab *lists[SLAB_LISTS];
+	struct hs_slab *all;		/* every slab, for destroy and fork */
+	struct hs_slab *carving;	/* slab with objects never carved */
+	uint32_t next_chunks;		/* size of the next new slab */
+	uint64_t nslabs;
+	uint64_t slab_bytes;		/* memory the slabs hold */
+	uint64_t slab_free;		/* constructed objects in slabs */
+	uint64_t carved;		/* objects carved and constructed */
 	uint64_t released;		/* slabs given back so far */
+	void **raw;			/* carved, never constructed */
+	uint32_t nraw, raw_cap;
+	/* tcache.c */
+	struct hs_tc *tcs;
+	uint64_t allocs, frees;		/* as of each cache's last slow path */
+	uint64_t misses;		/* allocs that needed the depot/slabs */
+	/* publish.c */
 	struct hugeslab_pool_stat *pub;	/* slot in the module's stats area */
-	bool pub_wanted;		/* no slot yet: try on the next publish */
+	bool pub_wanted;		/* no slot yet: try again */
 };
 
-/* slab.c (pool lock held unless said otherwise) */
+/* ---- slab.c (pool lock held unless said otherwise) --------------------- */
+
+/* Slab sizes for @p's objects: sets slab_min/max_chunks. */
+void _hs_slab_size(hs_pool_t *p);
+/* Map a new slab; without the pool lock. NULL + errno + message. */
 struct hs_slab *_hs_slab_new(hs_pool_t *p);
-void _hs_slab_free(hs_pool_t *p, struct hs_slab *s);
-bool _hs_slab_add_locked(hs_pool_t *p, struct hs_slab *s);
-void _hs_slab_unlink_locked(hs_pool_t *p, struct hs_slab *s);
-bool _hs_slab_empty(const struct hs_slab *s);
-struct hs_slab *_hs_slab_put_locked(hs_pool_t *p, void *obj);
+void _hs_slab_add_locked(hs_pool_t *p, struct hs_slab *s);
+/* Put a constructed object back into its slab (false: not this pool's,
+ * or already there). */
+bool _hs_slab_put_locked(hs_pool_t *p, void *obj);
+/* A constructed object back out of the fullest slab that has one. */
 void *_hs_slab_take_locked(hs_pool_t *p);
-uint32_t _hs_slab_carve_locked(hs_pool_t *p, struct hs_slab *s, void **out,
-			       uint32_t want);
-void _hs_slab_destruct(hs_pool_t *p, struct hs_slab *s);
-void _hs_slab_forget(hs_pool_t *p, struct hs_slab *s);
+/* Up to @want never-carved objects of the carving slab into @out. */
+uint32_t _hs_slab_carve_locked(hs_pool_t *p, void **out, uint32_t want);
+/* Carved objects whose construction failed: kept, never destructed. */
+void _hs_slab_raw_put_locked(hs_pool_t *p, void **objs, uint32_t n);
+void *_hs_slab_raw_take_locked(hs_pool_t *p);
+/* Unlink up to @max empty slabs beyond @keep into *@out. */
+void _hs_slab_unlink_empty_locked(hs_pool_t *p, uint32_t keep, uint32_t max,
+				  struct hs_slab **out);
+/* Destruct and free unlinked slabs; without the lock. Bytes freed. */
+size_t _hs_slab_release(hs_pool_t *p, struct hs_slab *list);
+/* Every slab of a dying pool: destructors on its free objects, then
+ * the memory; without the lock. */
+void _hs_slab_destroy_all(hs_pool_t *p);
+/* Forget every slab (fork child: the memory is not there). */
+void _hs_slab_forget_all(hs_pool_t *p);
 
-/* Most objects a magazine holds (see hs_pool_create). */
-#define MAG_MAX		128
-_Static_assert(MAG_MAX <= HS_CACHE_HELD_MASK,
-	       "held and room are 8-bit fields of a cache's state word");
+/* ---- depot.c ------------------------------------------------------------ */
 
-/* pool.c */
-void _hs_pool_counters_locked(hs_pool_t *p, uint64_t *allocs, uint64_t *frees);
-void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees);
-void _hs_pool_publish_locked(hs_pool_t *p);
-struct hs_slab *_hs_pool_tick_locked(hs_pool_t *p);
-size_t _hs_pool_release_slabs(hs_pool_t *p, struct hs_slab *list);
 struct hs_magazine *_hs_mag_new(uint32_t cap);
 void _hs_mag_free(struct hs_magazine *m);
-extern pthread_mutex_t _hs_pools_lock;
+void _hs_mags_free(struct hs_magazine *m);
+/* A full magazine from the depot, or NULL. */
+struct hs_magazine *_hs_depot_take_full_locked(hs_pool_t *p);
+void _hs_depot_put_full_locked(hs_pool_t *p, struct hs_magazine *m);
+/* An empty magazine (from the depot, else new), or NULL. */
+struct hs_magazine *_hs_depot_take_empty_locked(hs_pool_t *p);
+void _hs_depot_put_empty_locked(hs_pool_t *p, struct hs_magazine *m);
+/*
+ * On every slow path: track the depot's low water mark and, at the end of
+ * an interval, send a bounded batch of unneeded magazines back to their
+ * slabs; empty slabs to release are returned (release them unlocked).
+ */
+struct hs_slab *_hs_depot_tick_locked(hs_pool_t *p);
+/* hs_pool_trim()'s work: everything in the depot back to the slabs and
+ * every empty slab released, a batch per lock hold. Bytes given back. */
+size_t _hs_depot_trim(hs_pool_t *p);
+/* Destructors on the depot's objects of a dying pool, then its memory. */
+void _hs_depot_destroy(hs_pool_t *p);
 
-/* cache.c: the thread caches' slow paths */
+/* ---- tcache.c ----------------------------------------------------------- */
+
 void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc);
 void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj);
-void _hs_pool_tc_flush_locked(hs_pool_t *p, struct hs_tc *tc);
+/* Detach every cache of a dying pool, collecting their objects into
+ * *@mags (magazines the caller destructs and frees). */
+void _hs_tc_detach_all_locked(hs_pool_t *p, struct hs_magazine **mags);
+/* This cache's allocs and frees; exact for an idle thread. */
+void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees);
+/* Fork child: drop every cache but the forking thread's, emptied. */
+void _hs_tc_fork_child(hs_pool_t *p);
 
-/* tcache.c */
-struct hs_tc *_hs_tc_get(hs_pool_t *p);
-void _hs_tc_free(struct hs_tc *tc);
-bool _hs_tc_is_mine(const struct hs_tc *tc, uint32_t id);
+/* ---- publish.c ---------------------------------------------------------- */
 
-/* ---- magazines and the cache's state word ----------------------------- */
+/* Write the pool's counters to its slot in the module's stats area (O(1));
+ * takes a slot if it has none yet and one is free. */
+void _hs_publish_locked(hs_pool_t *p);
+/* Give the slot back. */
+void _hs_publish_drop(hs_pool_t *p);
 
-static inline uint32_t _hs_mag_rounds(const struct hs_magazine *m)
-{
-	return __atomic_load_n(&m->rounds, __ATOMIC_RELAXED);
-}
+/* ---- pool.c ------------------------------------------------------------- */
 
-static inline void _hs_mag_set_rounds(struct hs_magazine *m, uint32_t n)
-{
-	__atomic_store_n(&m->rounds, n, __ATOMIC_RELAXED);
-}
+extern pthread_mutex_t _hs_pools_lock;
 
-static inline void _hs_mag_put(struct hs_magazine *m, void *obj)
-{
-	uint32_t n = _hs_mag_rounds(m);
-
-	m->objs[n] = obj;
-	_hs_mag_set_rounds(m, n + 1);
-}
-
-static inline void *_hs_mag_take(struct hs_magazine *m)
-{
-	uint32_t n = _hs_mag_rounds(m) - 1;
-
-	_hs_mag_set_rounds(m, n);
-	return m->objs[n];
-}
-
-static inline uint64_t _hs_cache_state(const struct hs_cache *c)
-{
-	return __atomic_load_n(&c->state, __ATOMIC_RELAXED);
-}
-
-static inline uint32_t _hs_cache_held(const struct hs_cache *c)
-{
-	return (uint32_t)(_hs_cache_state(c) & HS_CACHE_HELD_MASK);
-}
-
-/*
- * The owner's pop (counted as an allocation; @c must hold something) and
- * push (@c must have room): what the inline hs_cache_alloc/free do.
- */
-static inline void *_hs_cache_pop(struct hs_cache *c)
-{
-	uint64_t s = c->state;
-
-	__atomic_store_n(&c->state, s + HS_CACHE_POP, __ATOMIC_RELAXED);
-	return c->objs[(s & HS_CACHE_HELD_MASK) - 1];
-}
-
-static inline void _hs_cache_push(struct hs_cache *c, void *obj)
-{
-	uint64_t s = c->state;
-
-	c->objs[s & HS_CACHE_HELD_MASK] = obj;
-	__atomic_store_n(&c->state, s + HS_CACHE_PUSH, __ATOMIC_RELAXED);
-}
-
-/* The owner sets how many objects its cache holds; the count stays. */
-static inline void _hs_cache_set_held(struct hs_tc *tc, uint32_t held)
-{
-	uint64_t s = _hs_cache_state(&tc->c) & ~(HS_CACHE_HELD_MASK |
-						   HS_CACHE_ROOM_MASK);
-
-	s |= held | (uint64_t)(tc->cap - held) << 8;
-	__atomic_store_n(&tc->c.state, s, __ATOMIC_RELAXED);
-}
-
-/* The owner's counter updates: relaxed stores, no read-modify-write. */
+/* The counters a thread cache's owner writes: relaxed stores, no RMW. */
 static inline void _hs_add(uint64_t *ctr, uint64_t n)
 {
 	__atomic_store_n(ctr, *ctr + n, __ATOMIC_RELAXED);

@@ -2,11 +2,23 @@
 /*
  * libhugeslab: slabs - spans of region memory carved into one pool's
  * objects. Objects are carved in address order and constructed as they
- * leave the slab; objects handed back to the slab (by trimming) are kept in
- * a bitmap, never in the objects themselves. A slab whose carved objects
- * are all back can be released: destructors run, the span returns to the
- * arena. Everything here is a slow path, called with the pool lock held
- * unless said otherwise.
+ * leave the slab; constructed objects handed back to the slab (by
+ * trimming) are kept in a bitmap, never in the objects themselves.
+ *
+ * A pool keeps its slabs that have free objects on lists by how full they
+ * are, and takes objects from the fullest, so live objects gather in few
+ * slabs and the others empty; empty slabs are on a list of their own,
+ * ready to be released (destructors run, the span goes back to the arena).
+ * Every operation here is O(1) in the number of slabs; finding a free
+ * object in a slab's bitmap starts where the last one was found.
+ *
+ * Slab sizes: the first slab of a pool is small (a chunk or what one
+ * object needs) and each new one doubles, up to 2 MiB for small objects,
+ * so a small pool holds little and a big one has few slabs. The size is
+ * picked so the space left after the last object is at most an eighth of
+ * the slab; an object of 512 KiB or more has a slab of its own.
+ *
+ * Called with the pool lock held unless said otherwise.
  */
 #include <errno.h>
 #include <string.h>
@@ -14,62 +26,97 @@
 #include "debug.h"
 #include "pool.h"
 
-/* ---- unit -> slab map ---------------------------------------------------- */
+#define SLAB_MAX_BYTES	HS_UNIT
 
-static uint32_t map_slot(uintptr_t unit, uint32_t cap)
+/* ---- sizes --------------------------------------------------------------- */
+
+/* Chunks for @k objects of @stride. */
+static uint32_t chunks_for(size_t stride, size_t k)
 {
-	return (uint32_t)((unit * 0x9E3779B97F4A7C15ULL) >> 32) & (cap - 1);
+	return (uint32_t)(HS_ALIGN_UP(stride * k, HS_CHUNK) >> HS_CHUNK_SHIFT);
 }
 
-static uintptr_t slab_unit(const struct hs_slab *s, size_t i)
+/* Chunks of the smallest slab holding at least one object and wasting at
+ * most an eighth of itself. */
+static uint32_t smallest_slab(size_t stride)
 {
-	return (s->span.base >> HS_UNIT_SHIFT) + i;
-}
+	size_t k;
 
-/*
- * Rebuild the table from the slab list with room for @cap entries. Slabs
- * come and go rarely, so rebuilding beats tombstones. -1 without memory.
- */
-static int map_rebuild(hs_pool_t *p, uint32_t cap)
-{
-	struct hs_slab **map = _hs_meta_alloc(cap * sizeof(*map));
-	struct hs_slab *s;
-	size_t u;
+	for (k = 1; k < 8; k++) {
+		size_t bytes = (size_t)chunks_for(stride, k) << HS_CHUNK_SHIFT;
 
-	if (!map)
-		return -1;
-	p->map_used = 0;
-	for (s = p->slabs; s; s = s->next) {
-		for (u = 0; u < s->span.units; u++) {
-			uint32_t k = map_slot(slab_unit(s, u), cap);
-
-			while (map[k])
-				k = (k + 1) & (cap - 1);
-			map[k] = s;
-			p->map_used++;
-		}
+		if ((bytes - k * stride) * 8 <= bytes)
+			break;
 	}
-	_hs_meta_free(p->map, p->map_cap * sizeof(*p->map));
-	p->map = map;
-	p->map_cap = cap;
-	return 0;
+	return chunks_for(stride, k);
 }
 
-static struct hs_slab *map_find(const hs_pool_t *p, uintptr_t addr)
+void _hs_slab_size(hs_pool_t *p)
 {
-	uintptr_t unit = addr >> HS_UNIT_SHIFT;
-	uint32_t k;
+	uint32_t min = smallest_slab(p->stride), max = min;
 
-	if (!p->map_cap)
-		return NULL;
-	for (k = map_slot(unit, p->map_cap); p->map[k];
-	     k = (k + 1) & (p->map_cap - 1)) {
-		struct hs_slab *s = p->map[k];
+	/* Small objects: slabs grow to 2 MiB, each size wasting little. */
+	while (((size_t)max << (HS_CHUNK_SHIFT + 1)) <= SLAB_MAX_BYTES)
+		max *= 2;
+	p->slab_min_chunks = min;
+	p->slab_max_chunks = max;
+	p->next_chunks = min;
+}
 
-		if (unit >= slab_unit(s, 0) && unit < slab_unit(s, s->span.units))
-			return s;
-	}
-	return NULL;
+/* ---- lists ------------------------------------------------------------- */
+
+/* The list a slab belongs on for its counts. */
+static uint8_t list_of(const hs_pool_t *p, const struct hs_slab *s)
+{
+	uint32_t n = s->nfree;
+
+	if (!s->ncarved && s != p->carving)
+		return SLAB_FRESH;
+	if (n + s->nraw == s->ncarved)
+		return SLAB_EMPTY;
+	if (!n)
+		return SLAB_NONE;
+	if (n * 8 <= s->nobj)
+		return SLAB_PARTIAL0;
+	if (n * 4 <= s->nobj)
+		return SLAB_PARTIAL1;
+	if (n * 2 <= s->nobj)
+		return SLAB_PARTIAL2;
+	return SLAB_PARTIAL3;
+}
+
+static void list_del(hs_pool_t *p, struct hs_slab *s)
+{
+	if (s->list == SLAB_NONE)
+		return;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		p->lists[s->list] = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+	s->list = SLAB_NONE;
+}
+
+/* Move @s to the list its counts call for. */
+static void relist(hs_pool_t *p, struct hs_slab *s)
+{
+	uint8_t l;
+
+	HS_ASSERT(s->nfree + s->nraw <= s->ncarved && s->ncarved <= s->nobj);
+	l = list_of(p, s);
+	if (l == s->list)
+		return;
+	list_del(p, s);
+	if (l == SLAB_NONE)
+		return;
+	s->list = l;
+	s->prev = NULL;
+	s->next = p->lists[l];
+	if (s->next)
+		s->next->prev = s;
+	p->lists[l] = s;
 }
 
 /* ---- slabs ------------------------------------------------------------- */
@@ -79,154 +126,119 @@ static size_t freemap_bytes(uint32_t nobj)
 	return HS_ALIGN_UP((size_t)nobj, 64) / 8;
 }
 
-/* Map a new slab; called without the pool lock. */
+static void slab_forget(struct hs_slab *s)
+{
+	_hs_meta_free(s->freemap, freemap_bytes(s->nobj));
+	_hs_meta_free(s, sizeof(*s));
+}
+
+/*
+ * Slabs are aligned to their size (a power of two up to a huge page), so
+ * they never straddle a huge page they do not fill: a huge page whose
+ * slabs all went is free as a whole, and can go back to the kernel.
+ */
+static size_t span_align(const hs_pool_t *p, uint32_t chunks)
+{
+	size_t bytes = (size_t)chunks << HS_CHUNK_SHIFT;
+	size_t pow2 = (size_t)1 << (63 - __builtin_clzll(bytes));
+
+	return HS_MAX(p->align, HS_MIN(pow2, HS_UNIT));
+}
+
 struct hs_slab *_hs_slab_new(hs_pool_t *p)
 {
 	struct hs_slab *s = _hs_meta_alloc(sizeof(*s));
+	uint32_t chunks;
 
-	if (s)
-		s->freemap = _hs_meta_alloc(freemap_bytes(p->slab_nobj));
+	pthread_mutex_lock(&p->lock);
+	chunks = p->next_chunks;
+	pthread_mutex_unlock(&p->lock);
+	if (s) {
+		s->nobj = (uint32_t)(((size_t)chunks << HS_CHUNK_SHIFT) / p->stride);
+		s->freemap = _hs_meta_alloc(freemap_bytes(s->nobj));
+	}
 	if (!s || !s->freemap) {
 		_hs_meta_free(s, sizeof(*s));
 		_hs_fail(ENOMEM, "pool %s: out of memory for slab bookkeeping",
 			 p->name);
 		return NULL;
 	}
-	if (_hs_span_alloc(p->slab_units, p->node, &s->span) < 0) {
+	HS_ASSERT(s->nobj >= 1);
+	s->pool = p;
+	s->list = SLAB_NONE;
+	if (_hs_span_alloc(p->arena, chunks, span_align(p, chunks),
+			   p->map_flags, s, &s->span) < 0) {
 		int err = errno;
 
-		_hs_meta_free(s->freemap, freemap_bytes(p->slab_nobj));
-		_hs_meta_free(s, sizeof(*s));
+		slab_forget(s);
 		errno = err;
 		return NULL;
 	}
 	s->base = s->span.base;
-	s->nobj = p->slab_nobj;
-	_hs_dbg_span_new(p, (void *)s->base, s->span.units * HS_UNIT);
+	_hs_dbg_span_new(p, (void *)s->base, (size_t)chunks << HS_CHUNK_SHIFT);
 	return s;
 }
 
-/* Give a slab's memory back and forget it; without the pool lock. */
-void _hs_slab_free(hs_pool_t *p, struct hs_slab *s)
+void _hs_slab_add_locked(hs_pool_t *p, struct hs_slab *s)
 {
-	_hs_dbg_span_gone((void *)s->base, s->span.units * HS_UNIT);
-	_hs_span_free(&s->span);
-	_hs_meta_free(s->freemap, freemap_bytes(p->slab_nobj));
-	_hs_meta_free(s, sizeof(*s));
-}
+	size_t bytes = (size_t)s->span.chunks << HS_CHUNK_SHIFT;
 
-/* Link a new slab in; false if the lookup table could not grow. */
-bool _hs_slab_add_locked(hs_pool_t *p, struct hs_slab *s)
-{
-	uint32_t need = (uint32_t)(p->map_used + s->span.units), cap;
-
-	s->prev = NULL;
-	s->next = p->slabs;
-	if (p->slabs)
-		p->slabs->prev = s;
-	p->slabs = s;
-	/* Keep the table at most half full. */
-	for (cap = p->map_cap ? p->map_cap : 64; need * 2 > cap; cap *= 2)
-		;
-	if (map_rebuild(p, cap) < 0) {
-		p->slabs = s->next;
-		if (p->slabs)
-			p->slabs->prev = NULL;
-		return false;
-	}
+	s->aprev = NULL;
+	s->anext = p->all;
+	if (s->anext)
+		s->anext->aprev = s;
+	p->all = s;
 	p->nslabs++;
+	p->slab_bytes += bytes;
+	if (p->next_chunks < p->slab_max_chunks &&
+	    s->span.chunks >= p->next_chunks)
+		p->next_chunks *= 2;
+	/* The carving slab may still have room: it goes on being carved,
+	 * and this one waits on the fresh list. */
 	if (!p->carving)
 		p->carving = s;
-	return true;
-}
-
-/* Take a slab out of the pool (to release it). */
-void _hs_slab_unlink_locked(hs_pool_t *p, struct hs_slab *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
 	else
-		p->slabs = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	s->next = s->prev = NULL;
-	p->nslabs--;
-	p->slab_free -= s->nfree;
-	p->carved -= s->ncarved;
-	if (p->carving == s)
-		p->carving = NULL;
-	if (p->take == s)
-		p->take = NULL;
-	/* Without memory for a new table the old one stays: only its entries
-	 * for this slab go, so no lookup can find it. */
-	if (map_rebuild(p, p->map_cap) < 0) {
-		uint32_t i;
-
-		for (i = 0; i < p->map_cap; i++)
-			if (p->map[i] == s)
-				p->map[i] = NULL;
-	}
-	if (!p->carving) {
-		for (p->carving = p->slabs; p->carving;
-		     p->carving = p->carving->next)
-			if (p->carving->ncarved < p->carving->nobj)
-				break;
-	}
+		relist(p, s);
 }
 
-/* Every carved object is back: nothing of it is in use or cached. */
-bool _hs_slab_empty(const struct hs_slab *s)
+bool _hs_slab_put_locked(hs_pool_t *p, void *obj)
 {
-	return s->nfree == s->ncarved;
-}
-
-/*
- * Put a constructed object back into its slab. Returns the slab, or NULL
- * for a pointer that is not a free-able object of this pool.
- */
-struct hs_slab *_hs_slab_put_locked(hs_pool_t *p, void *obj)
-{
-	struct hs_slab *s = map_find(p, (uintptr_t)obj);
+	struct hs_slab *s = _hs_slab_of(obj);
 	uintptr_t off;
 	uint32_t i;
 
-	if (!s)
-		return NULL;
+	if (!s || s->pool != p)
+		return false;
 	off = (uintptr_t)obj - s->base;
 	i = (uint32_t)(off / p->stride);
 	if (off % p->stride || i >= s->ncarved ||
 	    (s->freemap[i / 64] & (1ULL << (i % 64))))
-		return NULL;
+		return false;
 	s->freemap[i / 64] |= 1ULL << (i % 64);
 	s->nfree++;
 	p->slab_free++;
-	return s;
+	relist(p, s);
+	return true;
 }
 
-/*
- * Take a constructed object back out of some slab, or NULL. Objects come
- * from the fullest slab that has any, so live objects gather in few slabs
- * and the others can empty and be released.
- */
 void *_hs_slab_take_locked(hs_pool_t *p)
 {
-	struct hs_slab *s = p->take;
+	struct hs_slab *s = NULL;
 	uint32_t w, words;
+	int l;
 
-	if (!p->slab_free)
-		return NULL;
-	if (!s || !s->nfree) {
-		struct hs_slab *t;
-
-		s = NULL;
-		for (t = p->slabs; t; t = t->next)
-			if (t->nfree && (!s || t->nfree < s->nfree))
-				s = t;
-		p->take = s;
+	/* The fullest slab that has free objects; empty ones last. */
+	for (l = SLAB_PARTIAL0; l <= SLAB_EMPTY && !s; l++) {
+		s = p->lists[l];
+		/* An empty slab may hold only never-constructed objects. */
+		while (s && !s->nfree)
+			s = s->next;
 	}
+	if (!s)
+		return NULL;
 	words = (s->ncarved + 63) / 64;
-	for (w = s->scan; w < words + s->scan; w++) {
-		uint32_t k = w % words;
+	for (w = 0; w < words; w++) {
+		uint32_t k = (s->scan + w) % words;
 		uint64_t bits = s->freemap[k];
 
 		if (bits) {
@@ -236,51 +248,204 @@ void *_hs_slab_take_locked(hs_pool_t *p)
 			s->nfree--;
 			p->slab_free--;
 			s->scan = k;
+			relist(p, s);
 			return (void *)(s->base + (uintptr_t)i * p->stride);
 		}
 	}
-	return NULL;	/* unreachable: nfree said there was one */
+	HS_ASSERT(!"a slab's free count and its bitmap disagree");
+	return NULL;
 }
 
-/* Reserve up to @want never-carved objects from the carving slab. */
-uint32_t _hs_slab_carve_locked(hs_pool_t *p, struct hs_slab *s, void **out,
-			       uint32_t want)
+uint32_t _hs_slab_carve_locked(hs_pool_t *p, void **out, uint32_t want)
 {
+	struct hs_slab *s = p->carving;
 	uint32_t n = 0;
 
+	if (!s)
+		return 0;
 	while (n < want && s->ncarved < s->nobj) {
 		out[n++] = (void *)(s->base + (uintptr_t)s->ncarved * p->stride);
 		s->ncarved++;
 	}
-	if (s->ncarved == s->nobj && p->carving == s) {
-		for (p->carving = p->slabs; p->carving;
-		     p->carving = p->carving->next)
-			if (p->carving->ncarved < p->carving->nobj)
-				break;
+	if (s->ncarved == s->nobj) {
+		/* Fully carved: a fresh slab, if one waits, takes over. */
+		p->carving = p->lists[SLAB_FRESH];
+		if (p->carving)
+			list_del(p, p->carving);
 	}
+	relist(p, s);
 	return n;
 }
 
-/* Run the destructor on each object of a released slab; no lock held. */
-void _hs_slab_destruct(hs_pool_t *p, struct hs_slab *s)
+void _hs_slab_raw_put_locked(hs_pool_t *p, void **objs, uint32_t n)
 {
 	uint32_t i;
 
+	if (p->nraw + n > p->raw_cap) {
+		uint32_t cap = (p->nraw + n) * 2;
+		void **raw = _hs_meta_alloc(cap * sizeof(void *));
+
+		if (raw) {
+			if (p->nraw)
+				memcpy(raw, p->raw, p->nraw * sizeof(void *));
+			_hs_meta_free(p->raw, p->raw_cap * sizeof(void *));
+			p->raw = raw;
+			p->raw_cap = cap;
+		}
+	}
+	/* Without room they stay carved and unusable until the pool goes. */
+	for (i = 0; i < n && p->nraw < p->raw_cap; i++) {
+		struct hs_slab *s = _hs_slab_of(objs[i]);
+
+		p->raw[p->nraw++] = objs[i];
+		s->nraw++;
+		relist(p, s);
+	}
+}
+
+/* A never-constructed object out of p->raw, or NULL. */
+void *_hs_slab_raw_take_locked(hs_pool_t *p)
+{
+	struct hs_slab *s;
+	void *obj;
+
+	if (!p->nraw)
+		return NULL;
+	obj = p->raw[--p->nraw];
+	s = _hs_slab_of(obj);
+	s->nraw--;
+	relist(p, s);
+	return obj;
+}
+
+/* Take @s out of the pool; its raw objects leave p->raw (rare: O(raw)). */
+static void slab_unlink(hs_pool_t *p, struct hs_slab *s)
+{
+	uint32_t i = 0;
+
+	list_del(p, s);
+	if (p->carving == s)
+		p->carving = NULL;
+	if (s->aprev)
+		s->aprev->anext = s->anext;
+	else
+		p->all = s->anext;
+	if (s->anext)
+		s->anext->aprev = s->aprev;
+	while (s->nraw && i < p->nraw) {
+		if (_hs_slab_of(p->raw[i]) == s) {
+			p->raw[i] = p->raw[--p->nraw];
+			s->nraw--;
+		} else {
+			i++;
+		}
+	}
+	p->nslabs--;
+	p->slab_bytes -= (size_t)s->span.chunks << HS_CHUNK_SHIFT;
+	p->slab_free -= s->nfree;
+	p->carved -= s->ncarved - s->nraw;
+	p->released++;
+}
+
+void _hs_slab_unlink_empty_locked(hs_pool_t *p, uint32_t keep, uint32_t max,
+				  struct hs_slab **out)
+{
+	uint32_t kept = 0, n = 0;
+	int l;
+
+	/* Fresh slabs first: nothing to destruct. The ones kept are the
+	 * list heads, so this stays O(keep + max). */
+	for (l = SLAB_FRESH; l >= SLAB_EMPTY; l--) {
+		struct hs_slab *s = p->lists[l], *next;
+
+		for (; s && n < max; s = next) {
+			next = s->next;
+			if (kept < keep) {
+				kept++;
+				continue;
+			}
+			slab_unlink(p, s);
+			s->next = *out;
+			*out = s;
+			n++;
+		}
+	}
+}
+
+/* Run the destructor on each constructed free object of @s. */
+static void slab_destruct(hs_pool_t *p, struct hs_slab *s)
+{
+	uint32_t w;
+
 	if (!p->dtor)
 		return;
-	for (i = 0; i < s->ncarved; i++) {
-		void *obj = (void *)(s->base + (uintptr_t)i * p->stride);
+	for (w = 0; w < (s->ncarved + 63) / 64; w++) {
+		uint64_t bits = s->freemap[w];
 
-		if (s->freemap[i / 64] & (1ULL << (i % 64))) {
+		while (bits) {
+			uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			void *obj = (void *)(s->base + (uintptr_t)i * p->stride);
+
+			bits &= bits - 1;
 			_hs_dbg_dtor(p, obj);
 			p->dtor(obj, p->arg);
 		}
 	}
 }
 
-/* Forget a slab whose memory is gone (fork child): no destructors. */
-void _hs_slab_forget(hs_pool_t *p, struct hs_slab *s)
+static void slab_free_memory(struct hs_slab *s)
 {
-	_hs_meta_free(s->freemap, freemap_bytes(p->slab_nobj));
-	_hs_meta_free(s, sizeof(*s));
+	_hs_dbg_span_gone((void *)s->base, (size_t)s->span.chunks << HS_CHUNK_SHIFT);
+	_hs_span_free(&s->span);
+	slab_forget(s);
+}
+
+size_t _hs_slab_release(hs_pool_t *p, struct hs_slab *list)
+{
+	struct hs_slab *s, *next;
+	size_t bytes = 0;
+
+	for (s = list; s; s = next) {
+		next = s->next;
+		bytes += (size_t)s->span.chunks << HS_CHUNK_SHIFT;
+		slab_destruct(p, s);
+		slab_free_memory(s);
+	}
+	return bytes;
+}
+
+/*
+ * Every slab of a dying pool: destructors on the free objects of all of
+ * them first, with the slabs still in the address map (a destructor may
+ * free into the dying pool: that object is destructed at once, see
+ * tcache.c), then the memory. No lock: nothing else reaches the pool.
+ */
+void _hs_slab_destroy_all(hs_pool_t *p)
+{
+	struct hs_slab *s, *next;
+
+	for (s = p->all; s; s = s->anext)
+		slab_destruct(p, s);
+	for (s = p->all; s; s = next) {
+		next = s->anext;
+		slab_free_memory(s);
+	}
+	p->all = p->carving = NULL;
+	memset(p->lists, 0, sizeof(p->lists));
+}
+
+/* Fork child: the slabs' memory is the parent's; forget them all. */
+void _hs_slab_forget_all(hs_pool_t *p)
+{
+	struct hs_slab *s, *next;
+
+	for (s = p->all; s; s = next) {
+		next = s->anext;
+		slab_forget(s);
+	}
+	p->all = p->carving = NULL;
+	memset(p->lists, 0, sizeof(p->lists));
+	p->nslabs = p->slab_bytes = p->slab_free = p->carved = 0;
+	p->nraw = 0;
+	p->next_chunks = p->slab_min_chunks;
 }

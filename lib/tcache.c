@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * libhugeslab: per-thread caches and the allocation fast paths.
+ * libhugeslab: per-thread caches - the allocation fast paths, the slow
+ * paths that refill an empty cache from its reserve, the depot or the slabs
+ * (constructing fresh objects) and drain a full one, and a thread's exit.
  *
  * Each thread has an array of cache pointers indexed by pool id. The fast
  * paths take no lock and no atomic read-modify-write: they check that the
@@ -8,8 +10,16 @@
  * pop or push one pointer. A free from another thread goes into that
  * thread's cache like any other free: objects migrate, nothing is shared.
  *
- * When a thread exits, a pthread key destructor gives its cached objects
- * back to the pools (see _hs_pool_tc_flush_locked).
+ * Slow paths take the pool lock, do O(1) work (a magazine exchanged, a
+ * slab taken or carved), fold this cache's counts into the pool's totals,
+ * and let the depot trim a batch. Constructors and destructors (run by
+ * trimming) are user code: they run with no lock held and may use this very
+ * pool on this very thread, so nothing read before them is trusted after.
+ *
+ * A destroyed pool detaches every cache: its state word goes to zero (no
+ * room, nothing held, so the inline functions call in here, which refuse),
+ * and the cache's memory stays with its thread (the last 64 per thread)
+ * so a stale handle fails instead of touching freed memory.
  */
 #include <errno.h>
 #include <string.h>
@@ -22,6 +32,8 @@ struct hs_tls {
 	uint32_t n;
 	bool keyed;		/* the exit destructor is armed */
 	bool exited;		/* it ran: no more caches for this thread */
+	uint32_t ngrave;
+	struct hs_tc *grave;	/* detached caches, newest first */
 };
 
 static __thread struct hs_tls hs_tls __attribute__((tls_model("initial-exec")));
@@ -32,12 +44,166 @@ static __thread struct hs_tc *hs_direct[DIRECT_IDS]
 static pthread_key_t tls_key;
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 
+#define GRAVE_MAX	64
+
+/* ---- the state word and the inline objects (owner only) ------------------ */
+
+static inline uint64_t state_of(const struct hs_tc *tc)
+{
+	return __atomic_load_n(&tc->c.state, __ATOMIC_RELAXED);
+}
+
+/* Every path keeps held + room == the cache's capacity. */
+static inline void check_state(const struct hs_tc *tc)
+{
+	uint64_t s = __atomic_load_n(&tc->c.state, __ATOMIC_RELAXED);
+
+	HS_ASSERT(!tc->pool || (s & HS_CACHE_HELD_MASK) +
+		  ((s & HS_CACHE_ROOM_MASK) >> 8) == tc->cap);
+	(void)s;
+}
+
+static inline uint32_t held_of(const struct hs_tc *tc)
+{
+	return (uint32_t)(state_of(tc) & HS_CACHE_HELD_MASK);
+}
+
+static inline bool has_room(const struct hs_tc *tc)
+{
+	return state_of(tc) & HS_CACHE_ROOM_MASK;
+}
+
+/* The owner's pop (counted as an allocation) and push: the inline ones. */
+static inline void *cache_pop(struct hs_tc *tc)
+{
+	uint64_t s = tc->c.state;
+
+	__atomic_store_n(&tc->c.state, s + HS_CACHE_POP, __ATOMIC_RELAXED);
+	return tc->objs[(s & HS_CACHE_HELD_MASK) - 1];
+}
+
+static inline void cache_push(struct hs_tc *tc, void *obj)
+{
+	uint64_t s = tc->c.state;
+
+	tc->objs[s & HS_CACHE_HELD_MASK] = obj;
+	__atomic_store_n(&tc->c.state, s + HS_CACHE_PUSH, __ATOMIC_RELAXED);
+}
+
+/* The owner sets how many objects its cache holds; the count stays. */
+static void cache_set_held(struct hs_tc *tc, uint32_t held)
+{
+	uint64_t s = state_of(tc) & ~(HS_CACHE_HELD_MASK | HS_CACHE_ROOM_MASK);
+
+	HS_ASSERT(held <= tc->cap);
+	s |= held | (uint64_t)(tc->cap - held) << 8;
+	__atomic_store_n(&tc->c.state, s, __ATOMIC_RELAXED);
+}
+
+static inline uint32_t mag_rounds(const struct hs_magazine *m)
+{
+	return __atomic_load_n(&m->rounds, __ATOMIC_RELAXED);
+}
+
+static inline void mag_set_rounds(struct hs_magazine *m, uint32_t n)
+{
+	__atomic_store_n(&m->rounds, n, __ATOMIC_RELAXED);
+}
+
+static inline void mag_put(struct hs_magazine *m, void *obj)
+{
+	uint32_t n = mag_rounds(m);
+
+	HS_ASSERT(n < m->cap);
+	m->objs[n] = obj;
+	mag_set_rounds(m, n + 1);
+}
+
+static inline void *mag_take(struct hs_magazine *m)
+{
+	uint32_t n = mag_rounds(m) - 1;
+
+	mag_set_rounds(m, n);
+	return m->objs[n];
+}
+
+/*
+ * Swap the objects in the cache with those in @m: what swapping two
+ * magazine pointers was, with the loaded magazine inline. Costs a copy of
+ * at most a magazine, once per magazine's worth of fast-path operations.
+ */
+static void cache_exchange(struct hs_tc *tc, struct hs_magazine *m)
+{
+	uint32_t held = held_of(tc), rounds = mag_rounds(m);
+	uint32_t i, common = HS_MIN(held, rounds);
+
+	HS_ASSERT(held <= m->cap && rounds <= tc->cap);
+	for (i = 0; i < common; i++) {
+		void *t = tc->objs[i];
+
+		tc->objs[i] = m->objs[i];
+		m->objs[i] = t;
+	}
+	if (held > rounds)
+		memcpy(m->objs + common, tc->objs + common,
+		       (held - common) * sizeof(void *));
+	else
+		memcpy(tc->objs + common, m->objs + common,
+		       (rounds - common) * sizeof(void *));
+	cache_set_held(tc, rounds);
+	mag_set_rounds(m, held);
+	check_state(tc);
+}
+
+/* ---- counters ------------------------------------------------------------- */
+
+void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees)
+{
+	struct hs_magazine *prev = __atomic_load_n(&tc->prev, __ATOMIC_RELAXED);
+	uint64_t st = state_of(tc);
+	uint64_t a = __atomic_load_n(&tc->allocs_done, __ATOMIC_RELAXED);
+	uint64_t in = __atomic_load_n(&tc->moved_in, __ATOMIC_RELAXED);
+	uint64_t out = __atomic_load_n(&tc->moved_out, __ATOMIC_RELAXED);
+	uint64_t held = st & HS_CACHE_HELD_MASK;
+
+	a += st >> HS_CACHE_COUNT_SHIFT;
+	if (prev)
+		held += mag_rounds(prev);
+	*allocs = a;
+	*frees = a + held + out > in ? a + held + out - in : 0;
+}
+
+/*
+ * Under the pool lock, by the owner: move the state word's count into
+ * allocs_done (so it never nears bit 63) and fold what this cache did
+ * since its last visit into the pool's totals, which publishing reads.
+ */
+static void cache_sync_locked(hs_pool_t *p, struct hs_tc *tc)
+{
+	uint64_t s = state_of(tc), a, f;
+
+	check_state(tc);
+	_hs_add(&tc->allocs_done, s >> HS_CACHE_COUNT_SHIFT);
+	__atomic_store_n(&tc->c.state,
+			 s & (HS_CACHE_HELD_MASK | HS_CACHE_ROOM_MASK),
+			 __ATOMIC_RELAXED);
+	_hs_tc_counts(tc, &a, &f);
+	if (a > tc->synced_allocs)
+		p->allocs += a - tc->synced_allocs;
+	if (f > tc->synced_frees)
+		p->frees += f - tc->synced_frees;
+	tc->synced_allocs = HS_MAX(a, tc->synced_allocs);
+	tc->synced_frees = HS_MAX(f, tc->synced_frees);
+}
+
+/* ---- caches: making, detaching, thread exit -------------------------------- */
+
 static size_t tc_bytes(uint32_t cap)
 {
 	return sizeof(struct hs_tc) + cap * sizeof(void *);
 }
 
-void _hs_tc_free(struct hs_tc *tc)
+static void tc_free(struct hs_tc *tc)
 {
 	_hs_mag_free(tc->prev);
 	/* A checker build's handle: the state word and a pointer back. */
@@ -45,29 +211,88 @@ void _hs_tc_free(struct hs_tc *tc)
 	_hs_meta_free(tc, tc_bytes(tc->cap));
 }
 
+/* Keep a detached cache while its thread lives, the last GRAVE_MAX. */
+static void grave_add(struct hs_tls *t, struct hs_tc *tc)
+{
+	struct hs_tc **pp;
+
+	tc->grave = t->grave;
+	t->grave = tc;
+	if (++t->ngrave <= GRAVE_MAX)
+		return;
+	for (pp = &t->grave; (*pp)->grave; pp = &(*pp)->grave)
+		;
+	tc_free(*pp);
+	*pp = NULL;
+	t->ngrave--;
+}
+
+static void tc_unlink_locked(hs_pool_t *p, struct hs_tc *tc)
+{
+	if (tc->prevtc)
+		tc->prevtc->next = tc->next;
+	else
+		p->tcs = tc->next;
+	if (tc->next)
+		tc->next->prevtc = tc->prevtc;
+	tc->next = tc->prevtc = NULL;
+}
+
+/*
+ * A thread cache leaves the pool (thread exit): its reserve goes to the
+ * depot, with the cache's objects in it if it was empty, else those go
+ * back to their slabs.
+ */
+static void tc_flush_locked(hs_pool_t *p, struct hs_tc *tc)
+{
+	struct hs_magazine *m = tc->prev;
+	uint32_t i, held;
+
+	cache_sync_locked(p, tc);
+	if (m && !mag_rounds(m))
+		cache_exchange(tc, m);
+	held = held_of(tc);
+	for (i = 0; i < held; i++)
+		_hs_slab_put_locked(p, tc->objs[i]);
+	cache_set_held(tc, 0);
+	if (m && mag_rounds(m))
+		_hs_depot_put_full_locked(p, m);
+	else if (m)
+		_hs_depot_put_empty_locked(p, m);
+	__atomic_store_n(&tc->prev, NULL, __ATOMIC_RELAXED);
+	tc_unlink_locked(p, tc);
+	__atomic_store_n(&tc->pool, NULL, __ATOMIC_RELEASE);
+}
+
 static void tls_exit(void *arg)
 {
 	struct hs_tls *t = &hs_tls;
+	struct hs_tc *tc;
 	uint32_t i;
 
 	(void)arg;
 	pthread_mutex_lock(&_hs_pools_lock);
 	for (i = 0; i < t->n; i++) {
-		struct hs_tc *tc = t->tcs[i];
 		hs_pool_t *p;
 
+		tc = t->tcs[i];
 		if (!tc)
 			continue;
 		/* Pools are destroyed under _hs_pools_lock: p is alive. */
 		p = __atomic_load_n(&tc->pool, __ATOMIC_ACQUIRE);
 		if (p) {
 			pthread_mutex_lock(&p->lock);
-			_hs_pool_tc_flush_locked(p, tc);
+			tc_flush_locked(p, tc);
 			pthread_mutex_unlock(&p->lock);
 		}
-		_hs_tc_free(tc);
+		tc_free(tc);
 	}
 	pthread_mutex_unlock(&_hs_pools_lock);
+	while ((tc = t->grave)) {
+		t->grave = tc->grave;
+		tc_free(tc);
+	}
+	t->ngrave = 0;
 	_hs_meta_free(t->tcs, t->n * sizeof(*t->tcs));
 	memset(hs_direct, 0, sizeof(hs_direct));
 	t->tcs = NULL;
@@ -80,11 +305,6 @@ static void tls_key_init(void)
 	pthread_key_create(&tls_key, tls_exit);
 }
 
-bool _hs_tc_is_mine(const struct hs_tc *tc, uint32_t id)
-{
-	return id < hs_tls.n && hs_tls.tcs[id] == tc;
-}
-
 /* Checker builds: the handle hs_pool_cache() hands out (see tc_of_cache). */
 static bool checked_init(struct hs_tc *tc)
 {
@@ -92,20 +312,43 @@ static bool checked_init(struct hs_tc *tc)
 	tc->checked = _hs_meta_alloc(sizeof(*tc->checked) + sizeof(void *));
 	if (!tc->checked)
 		return false;
-	tc->checked->objs[0] = tc;	/* its state stays 0: always slow */
+	/* Its state stays 0: always slow. */
+	((void **)(tc->checked + 1))[0] = tc;
 #else
 	(void)tc;
 #endif
 	return true;
 }
 
-/* This thread's cache for @p, made if needed; NULL if none can be had. */
-struct hs_tc *_hs_tc_get(hs_pool_t *p)
+/* Room in this thread's array for @id; false without memory. */
+static bool tls_grow(struct hs_tls *t, uint32_t id)
+{
+	uint32_t n = t->n ? t->n : 8;
+	struct hs_tc **tcs;
+
+	while (n <= id)
+		n *= 2;
+	tcs = _hs_meta_alloc(n * sizeof(*tcs));
+	if (!tcs)
+		return false;
+	if (t->tcs)
+		memcpy(tcs, t->tcs, t->n * sizeof(*tcs));
+	_hs_meta_free(t->tcs, t->n * sizeof(*tcs));
+	t->tcs = tcs;
+	t->n = n;
+	return true;
+}
+
+/* This thread's cache for @p, made if needed; NULL if none can be had
+ * (the thread is exiting, the pool is dying, or no memory). */
+static struct hs_tc *tc_get(hs_pool_t *p)
 {
 	struct hs_tls *t = &hs_tls;
 	struct hs_tc *tc;
 
-	if (t->exited)
+	/* Checked first: a dying pool's id may already be another pool's,
+	 * and this thread's cache under it is that pool's. */
+	if (t->exited || __atomic_load_n(&p->dying, __ATOMIC_ACQUIRE))
 		return NULL;
 	if (!t->keyed) {
 		pthread_once(&tls_once, tls_key_init);
@@ -113,44 +356,38 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 			return NULL;
 		t->keyed = true;
 	}
-	if (p->id >= t->n) {
-		uint32_t n = t->n ? t->n : 8;
-		struct hs_tc **tcs;
-
-		while (n <= p->id)
-			n *= 2;
-		tcs = _hs_meta_alloc(n * sizeof(*tcs));
-		if (!tcs)
-			return NULL;
-		if (t->tcs)
-			memcpy(tcs, t->tcs, t->n * sizeof(*tcs));
-		_hs_meta_free(t->tcs, t->n * sizeof(*tcs));
-		t->tcs = tcs;
-		t->n = n;
-	}
+	if (p->id >= t->n && !tls_grow(t, p->id))
+		return NULL;
 	tc = t->tcs[p->id];
 	if (tc && __atomic_load_n(&tc->pool, __ATOMIC_ACQUIRE) == p)
 		return tc;
 	if (tc) {
 		/* Left by a destroyed pool that had this id. */
-		_hs_tc_free(tc);
 		t->tcs[p->id] = NULL;
 		if (p->id < DIRECT_IDS)
 			hs_direct[p->id] = NULL;
+		grave_add(t, tc);
 	}
 
 	tc = _hs_meta_alloc(tc_bytes(p->mag_cap));
 	if (!tc)
 		return NULL;
 	tc->cap = p->mag_cap;
+	tc->owner = t;
 	tc->prev = _hs_mag_new(p->mag_cap);
 	if (!tc->prev || !checked_init(tc)) {
-		_hs_tc_free(tc);
+		tc_free(tc);
 		return NULL;
 	}
-	_hs_cache_set_held(tc, 0);
-	tc->pool = p;
+	cache_set_held(tc, 0);
 	pthread_mutex_lock(&p->lock);
+	if (p->dying) {
+		/* No cache may attach once destroy detached them all. */
+		pthread_mutex_unlock(&p->lock);
+		tc_free(tc);
+		return NULL;
+	}
+	tc->pool = p;
 	tc->next = p->tcs;
 	if (p->tcs)
 		p->tcs->prevtc = tc;
@@ -162,7 +399,411 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 	return tc;
 }
 
-/* ---- fast paths ---------------------------------------------------------- */
+void _hs_tc_detach_all_locked(hs_pool_t *p, struct hs_magazine **mags)
+{
+	struct hs_tc *tc, *next;
+	struct hs_magazine *m;
+	uint32_t held;
+
+	for (tc = p->tcs; tc; tc = next) {
+		next = tc->next;
+		/* The cache's objects ride in a magazine of their own. */
+		held = (uint32_t)(state_of(tc) & HS_CACHE_HELD_MASK);
+		m = held ? _hs_mag_new(held) : NULL;
+		if (m) {
+			memcpy(m->objs, tc->objs, held * sizeof(void *));
+			m->rounds = held;
+			m->next = *mags;
+			*mags = m;
+		} else if (held) {
+			/* Without memory: back to the slabs, destructed there. */
+			while (held--)
+				_hs_slab_put_locked(p, tc->objs[held]);
+		}
+		__atomic_store_n(&tc->c.state, 0, __ATOMIC_RELAXED);
+		if (tc->prev) {
+			tc->prev->next = *mags;
+			*mags = tc->prev;
+			__atomic_store_n(&tc->prev, NULL, __ATOMIC_RELAXED);
+		}
+		tc->next = tc->prevtc = NULL;
+		__atomic_store_n(&tc->pool, NULL, __ATOMIC_RELEASE);
+	}
+	p->tcs = NULL;
+}
+
+/* Fork child: only the forking thread is left; its caches start empty. */
+void _hs_tc_fork_child(hs_pool_t *p)
+{
+	struct hs_tc *tc, *next;
+
+	for (tc = p->tcs; tc; tc = next) {
+		next = tc->next;
+		if (tc->owner == &hs_tls) {
+			tc->c.state = 0;
+			cache_set_held(tc, 0);
+			mag_set_rounds(tc->prev, 0);
+			tc->allocs_done = tc->moved_in = tc->moved_out = 0;
+			tc->synced_allocs = tc->synced_frees = 0;
+			continue;
+		}
+		tc_unlink_locked(p, tc);
+		tc_free(tc);
+	}
+}
+
+/* ---- slow paths ------------------------------------------------------------ */
+
+/* A dying pool refuses allocations, and destructs what is freed into it
+ * (its slabs' destructors may already have run). */
+static void *refuse_dying(hs_pool_t *p)
+{
+	_hs_fail(EINVAL, "pool %s is destroyed or being destroyed", p->name);
+	return NULL;
+}
+
+static void free_into_dying(hs_pool_t *p, void *obj)
+{
+	if (p->dtor) {
+		_hs_dbg_dtor(p, obj);
+		p->dtor(obj, p->arg);
+	}
+}
+
+/*
+ * Up to @want objects for a thread cache, under the lock: constructed ones
+ * into @m, never-constructed ones (fresh carvings, failed constructions)
+ * into @fresh for the caller to construct after unlocking. May drop the
+ * lock to map a new slab. Returns how many went into @fresh; -1 if nothing
+ * could be had at all (errno and message say why).
+ */
+static int fill_locked(hs_pool_t *p, struct hs_magazine *m, uint32_t want,
+		       void **fresh)
+{
+	uint32_t got = 0;
+	int nfresh = 0;
+	void *obj;
+
+	while (got < want && (obj = _hs_slab_raw_take_locked(p))) {
+		fresh[nfresh++] = obj;
+		got++;
+	}
+	while (got < want && (obj = _hs_slab_take_locked(p))) {
+		mag_put(m, obj);
+		got++;
+	}
+	while (got < want) {
+		uint32_t n = _hs_slab_carve_locked(p, (void **)fresh + nfresh,
+						   want - got);
+		struct hs_slab *s;
+
+		nfresh += (int)n;
+		got += n;
+		if (n || got == want)
+			continue;
+		pthread_mutex_unlock(&p->lock);
+		s = _hs_slab_new(p);
+		pthread_mutex_lock(&p->lock);
+		if (!s)
+			break;
+		_hs_slab_add_locked(p, s);
+	}
+	return got ? nfresh : -1;
+}
+
+/*
+ * Construct @n fresh objects into @m. On a constructor failure the rest go
+ * back to the raw list; returns the first failure's errno or 0.
+ */
+static int construct(hs_pool_t *p, struct hs_magazine *m, void **fresh, int n)
+{
+	int i, err = 0;
+
+	for (i = 0; i < n; i++) {
+		_hs_dbg_carve(p, fresh[i]);
+		if (p->ctor) {
+			err = p->ctor(fresh[i], p->arg);
+			if (err) {
+				pthread_mutex_lock(&p->lock);
+				_hs_slab_raw_put_locked(p, fresh + i,
+							(uint32_t)(n - i));
+				pthread_mutex_unlock(&p->lock);
+				break;
+			}
+		}
+		_hs_dbg_enter(p, fresh[i]);
+		mag_put(m, fresh[i]);
+	}
+	if (i) {
+		pthread_mutex_lock(&p->lock);
+		p->carved += (uint64_t)i;
+		pthread_mutex_unlock(&p->lock);
+	}
+	return err;
+}
+
+/* No thread cache (thread exiting, or no memory for one): one object. */
+static void *alloc_uncached(hs_pool_t *p)
+{
+	struct {
+		struct hs_magazine m;
+		void *objs[1];
+	} one = { .m = { .cap = 1 } };
+	struct hs_magazine *m;
+	void *fresh[1];
+	int n, err;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->dying) {
+		pthread_mutex_unlock(&p->lock);
+		return refuse_dying(p);
+	}
+	p->misses++;
+	m = _hs_depot_take_full_locked(p);
+	if (m) {
+		mag_put(&one.m, mag_take(m));
+		n = 0;
+		if (mag_rounds(m))
+			_hs_depot_put_full_locked(p, m);
+		else
+			_hs_depot_put_empty_locked(p, m);
+	} else {
+		n = fill_locked(p, &one.m, 1, fresh);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (n < 0)
+		return NULL;
+	err = construct(p, &one.m, fresh, n);
+	if (!mag_rounds(&one.m)) {
+		if (err)
+			_hs_fail(err, "pool %s: the constructor failed (%s)",
+				 p->name, strerror(err));
+		return NULL;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->allocs++;
+	pthread_mutex_unlock(&p->lock);
+	_hs_dbg_alloc(p, one.m.objs[0]);
+	return one.m.objs[0];
+}
+
+static void free_uncached(hs_pool_t *p, void *obj)
+{
+	bool ok;
+
+	pthread_mutex_lock(&p->lock);
+	if (p->dying) {
+		pthread_mutex_unlock(&p->lock);
+		free_into_dying(p, obj);
+		return;
+	}
+	ok = _hs_slab_put_locked(p, obj);
+	HS_ASSERT(ok);
+	(void)ok;
+	p->frees++;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/*
+ * Objects new to this thread (@m, not shared) into the reserve, the cache,
+ * or, with no room in either, back to their slabs.
+ */
+static void cache_stash(hs_pool_t *p, struct hs_tc *tc, struct hs_magazine *m)
+{
+	struct hs_magazine *prev = tc->prev;
+	uint32_t back = 0;
+
+	while (mag_rounds(m)) {
+		void *obj = mag_take(m);
+
+		if (mag_rounds(prev) < prev->cap) {
+			mag_put(prev, obj);
+		} else if (has_room(tc)) {
+			cache_push(tc, obj);
+		} else {
+			pthread_mutex_lock(&p->lock);
+			_hs_slab_put_locked(p, obj);
+			pthread_mutex_unlock(&p->lock);
+			back++;
+		}
+	}
+	_hs_add(&tc->moved_out, back);
+}
+
+/* The end of a slow path: trimming's batch, publishing, unlock. */
+static void slow_done_unlock(hs_pool_t *p)
+{
+	struct hs_slab *released = _hs_depot_tick_locked(p);
+
+	_hs_publish_locked(p);
+	pthread_mutex_unlock(&p->lock);
+	_hs_slab_release(p, released);
+}
+
+/*
+ * Fill an empty cache: from the reserve magazine, else a full magazine
+ * from the depot, else objects from the slabs. Returns 0 or an errno.
+ */
+static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
+{
+	struct {
+		struct hs_magazine m;
+		void *objs[MAG_MAX];
+	} made = { .m = { .cap = MAG_MAX } };
+	struct hs_magazine *m, *prev = tc->prev;
+	void *fresh[MAG_MAX];
+	int n, err = 0;
+
+	if (mag_rounds(prev)) {
+		cache_exchange(tc, prev);
+		return 0;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->misses++;
+	cache_sync_locked(p, tc);
+	m = _hs_depot_take_full_locked(p);
+	if (m) {
+		/* Trade our emptiness for a full magazine from the depot. */
+		_hs_add(&tc->moved_in, mag_rounds(m));
+		cache_exchange(tc, m);
+		_hs_depot_put_empty_locked(p, m);
+		slow_done_unlock(p);
+		return 0;
+	}
+	/*
+	 * From the slabs: constructed objects into the (empty) reserve
+	 * magazine, fresh ones constructed into a magazine of our own once
+	 * unlocked. Destructors and constructors are user code that may use
+	 * this pool on this thread, so the cache and the reserve are looked
+	 * at again after them.
+	 */
+	n = fill_locked(p, prev, HS_MAX(p->mag_cap / 2, 1), fresh);
+	if (n < 0)
+		err = errno;	/* the slab's mapping failed: its errno */
+	_hs_add(&tc->moved_in, mag_rounds(prev));
+	slow_done_unlock(p);
+	if (n > 0) {
+		err = construct(p, &made.m, fresh, n);
+		_hs_add(&tc->moved_in, mag_rounds(&made.m));
+		cache_stash(p, tc, &made.m);
+	}
+	if (!held_of(tc) && mag_rounds(tc->prev))
+		cache_exchange(tc, tc->prev);
+	if (held_of(tc))
+		return 0;
+	if (err && n >= 0)
+		_hs_fail(err, "pool %s: the constructor failed (%s)", p->name,
+			 strerror(err));
+	return err ? err : ENOMEM;
+}
+
+/* Checker builds: a cache used by a thread other than its owner. */
+static void check_owner(const struct hs_tc *tc)
+{
+#if defined(HS_ASAN) || defined(HS_VALGRIND)
+	if (tc->owner != &hs_tls)
+		_hs_bug("a thread cache of pool '%s' used by a thread that does not own it (hs_pool_cache() caches are per thread)",
+			tc->pool ? tc->pool->name : "(destroyed)");
+#else
+	(void)tc;
+#endif
+}
+
+void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
+{
+	int saved = _hs_err_begin(), err;
+	void *obj;
+
+	if (!tc)
+		tc = tc_get(p);
+	if (!tc) {
+		obj = alloc_uncached(p);
+		goto out;
+	}
+	if (state_of(tc) & HS_CACHE_COUNT_STOP) {
+		/* Days of fast-path allocations: harvest the count. */
+		pthread_mutex_lock(&p->lock);
+		cache_sync_locked(p, tc);
+		pthread_mutex_unlock(&p->lock);
+	}
+	/* (A loop: a destructor run by the refill may have emptied it.) */
+	while (!held_of(tc)) {
+		err = cache_refill(p, tc);
+		if (err) {
+			errno = err;
+			obj = NULL;
+			goto out;
+		}
+	}
+	obj = cache_pop(tc);
+	_hs_dbg_alloc(p, obj);
+out:
+	if (obj)
+		_hs_err_ok(saved);
+	else
+		_hs_err_failed();
+	return obj;
+}
+
+/*
+ * Make room in a full cache: swap with the reserve if it has room, else
+ * the (full) reserve goes to the depot and the cache's objects into an
+ * empty magazine that becomes the reserve. False if there was no memory
+ * for a magazine.
+ */
+static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
+{
+	struct hs_magazine *m;
+
+	if (mag_rounds(tc->prev) < tc->prev->cap) {
+		cache_exchange(tc, tc->prev);
+		return true;
+	}
+	pthread_mutex_lock(&p->lock);
+	m = _hs_depot_take_empty_locked(p);
+	if (!m) {
+		pthread_mutex_unlock(&p->lock);
+		return false;
+	}
+	cache_sync_locked(p, tc);
+	_hs_add(&tc->moved_out, mag_rounds(tc->prev));
+	_hs_depot_put_full_locked(p, tc->prev);
+	mag_set_rounds(m, 0);
+	cache_exchange(tc, m);
+	__atomic_store_n(&tc->prev, m, __ATOMIC_RELAXED);
+	slow_done_unlock(p);
+	return true;
+}
+
+void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
+{
+	int saved = errno;	/* free preserves errno */
+
+	if (!tc)
+		tc = tc_get(p);
+	if (!tc) {
+		free_uncached(p, obj);
+		errno = saved;
+		return;
+	}
+	/* (A loop: a destructor run by the drain may have filled it.) */
+	while (!has_room(tc)) {
+		if (!cache_drain(p, tc)) {
+			/* No memory for a magazine: straight back to the
+			 * slab (a free that went in and out of the cache). */
+			pthread_mutex_lock(&p->lock);
+			_hs_slab_put_locked(p, obj);
+			pthread_mutex_unlock(&p->lock);
+			_hs_add(&tc->moved_out, 1);
+			errno = saved;
+			return;
+		}
+	}
+	cache_push(tc, obj);
+	errno = saved;
+}
+
+/* ---- fast paths ------------------------------------------------------------ */
 
 static inline struct hs_tc *tc_of(const hs_pool_t *p)
 {
@@ -184,11 +825,16 @@ HS_EXPORT void *hs_pool_alloc(hs_pool_t *p)
 {
 	struct hs_tc *tc = tc_of(p);
 
-	if (likely(tc != NULL && (tc->c.state & HS_CACHE_HELD_MASK))) {
-		void *obj = _hs_cache_pop(&tc->c);
+	if (likely(tc != NULL)) {
+		uint64_t held = tc->c.state &
+				(HS_CACHE_HELD_MASK | HS_CACHE_COUNT_STOP);
 
-		_hs_dbg_alloc(p, obj);
-		return obj;
+		if (likely(held - 1 < HS_CACHE_HELD_MASK)) {
+			void *obj = cache_pop(tc);
+
+			_hs_dbg_alloc(p, obj);
+			return obj;
+		}
 	}
 	return _hs_pool_alloc_slow(p, tc);
 }
@@ -202,7 +848,7 @@ HS_EXPORT void hs_pool_free(hs_pool_t *p, void *obj)
 	_hs_dbg_free(p, obj);
 	tc = tc_of(p);
 	if (likely(tc != NULL && (tc->c.state & HS_CACHE_ROOM_MASK))) {
-		_hs_cache_push(&tc->c, obj);
+		cache_push(tc, obj);
 		return;
 	}
 	_hs_pool_free_slow(p, tc, obj);
@@ -213,12 +859,13 @@ HS_EXPORT void hs_pool_free(hs_pool_t *p, void *obj)
 /*
  * Checker builds hand out a handle with no room and nothing held, so the
  * caller's inline code always calls in here, where hs_pool_alloc() and
- * hs_pool_free() check the objects. Its objs[0] names the thread cache.
+ * hs_pool_free() check the objects. The word after its state names the
+ * thread cache.
  */
 static struct hs_tc *tc_of_cache(hs_cache_t *c)
 {
 #if defined(HS_ASAN) || defined(HS_VALGRIND)
-	return c->objs[0];
+	return ((void **)(c + 1))[0];
 #else
 	return (struct hs_tc *)((char *)c - offsetof(struct hs_tc, c));
 #endif
@@ -226,10 +873,12 @@ static struct hs_tc *tc_of_cache(hs_cache_t *c)
 
 HS_EXPORT hs_cache_t *hs_pool_cache(hs_pool_t *p)
 {
-	struct hs_tc *tc = _hs_tc_get(p);
+	struct hs_tc *tc = tc_get(p);
 
 	if (!tc) {
-		_hs_fail(ENOMEM, "pool %s: no cache for this thread (out of memory, or the thread is exiting)",
+		_hs_fail(__atomic_load_n(&p->dying, __ATOMIC_RELAXED) ?
+			 EINVAL : ENOMEM,
+			 "pool %s: no cache for this thread (the pool is being destroyed, the thread is exiting, or out of memory)",
 			 p->name);
 		return NULL;
 	}
@@ -243,23 +892,32 @@ HS_EXPORT hs_cache_t *hs_pool_cache(hs_pool_t *p)
 HS_EXPORT void *hs_cache_alloc_slow(hs_cache_t *c)
 {
 	struct hs_tc *tc = tc_of_cache(c);
+	hs_pool_t *p = __atomic_load_n(&tc->pool, __ATOMIC_ACQUIRE);
 
+	check_owner(tc);
+	if (!p) {
+		_hs_fail(EINVAL, "hs_cache_alloc: the cache's pool was destroyed");
+		return NULL;
+	}
 #if defined(HS_ASAN) || defined(HS_VALGRIND)
-	return hs_pool_alloc(tc->pool);
+	return hs_pool_alloc(p);
 #else
-	return _hs_pool_alloc_slow(tc->pool, tc);
+	return _hs_pool_alloc_slow(p, tc);
 #endif
 }
 
 HS_EXPORT void hs_cache_free_slow(hs_cache_t *c, void *obj)
 {
 	struct hs_tc *tc = tc_of_cache(c);
+	hs_pool_t *p = __atomic_load_n(&tc->pool, __ATOMIC_ACQUIRE);
 
-	if (!obj)
+	check_owner(tc);
+	/* After its pool was destroyed: the object went with the pool. */
+	if (!obj || !p)
 		return;
 #if defined(HS_ASAN) || defined(HS_VALGRIND)
-	hs_pool_free(tc->pool, obj);
+	hs_pool_free(p, obj);
 #else
-	_hs_pool_free_slow(tc->pool, tc, obj);
+	_hs_pool_free_slow(p, tc, obj);
 #endif
 }

@@ -138,7 +138,9 @@ TEST(stats_follow_use)
 	ASSERT_EQ(0, st.frees);
 	ASSERT_GE(st.total, 300);
 	ASSERT_EQ(100, st.obj_size);
-	ASSERT_GE(st.bytes, HS_2M);
+	/* A small pool holds little: one small slab, not a huge page. */
+	ASSERT_GE(st.bytes, 300 * 100);
+	ASSERT_LE(st.bytes, 128 << 10);
 	ASSERT_EQ(1, st.slabs);
 	ASSERT_LT(st.cache_hits, st.allocs);	/* the first ones missed */
 
