@@ -497,6 +497,7 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 {
 	struct _hs_aregion *r;
 	struct extent *e, *spare;
+	size_t units;
 	long at;
 
 	HS_ASSERT(chunks && align >= HS_CHUNK && !(align & (align - 1)));
@@ -523,16 +524,14 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 			bin_insert(a, r->tag[0]);
 			continue;
 		}
+		units = grow_units(a, chunks);	/* reads a->mapped: locked */
 		pthread_mutex_unlock(&a->lock);
-		r = aregion_new(a, grow_units(a, chunks), HS_MAX(align, HS_UNIT),
-				flags);
+		r = aregion_new(a, units, HS_MAX(align, HS_UNIT), flags);
 		/* A limit may allow the span but not the growth. */
-		if (!r && grow_units(a, chunks) * HS_UNIT_CHUNKS > chunks) {
-			uint32_t units = (uint32_t)(HS_ALIGN_UP((size_t)chunks *
-					 HS_CHUNK, HS_UNIT) / HS_UNIT);
-
-			r = aregion_new(a, units, HS_MAX(align, HS_UNIT), flags);
-		}
+		if (!r && units * HS_UNIT_CHUNKS > chunks)
+			r = aregion_new(a, HS_ALIGN_UP((size_t)chunks * HS_CHUNK,
+						       HS_UNIT) / HS_UNIT,
+					HS_MAX(align, HS_UNIT), flags);
 		pthread_mutex_lock(&a->lock);
 		if (!r) {
 			pthread_mutex_unlock(&a->lock);

@@ -10,8 +10,6 @@
  */
 #include "internal.h"
 
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-
 static void fork_prepare(void)
 {
 	_hs_pool_fork_prepare();
@@ -39,12 +37,18 @@ static void fork_child(void)
 	_hs_pool_fork_child();
 }
 
-static void fork_register(void)
+/*
+ * Registered when the library is loaded, not on first use: a fork while
+ * another thread is half-way through a first-use registration (a
+ * pthread_once) could leave the child waiting for it forever.
+ */
+static void __attribute__((constructor)) fork_register(void)
 {
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
+/* Called by the layers that need the hooks, so a static link keeps this
+ * file, and with it the constructor. */
 void _hs_fork_init(void)
 {
-	pthread_once(&fork_once, fork_register);
 }

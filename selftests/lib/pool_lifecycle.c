@@ -152,7 +152,7 @@ TEST(fork_while_another_thread_destroys_pools)
 	pid_t pid;
 
 	ASSERT_EQ(0, pthread_create(&t, NULL, destroyer, NULL));
-	for (i = 0; i < 400; i++) {
+	for (i = 0; i < 200; i++) {
 		pid = fork();
 		ASSERT_GE(pid, 0);
 		if (pid == 0)
