@@ -25,7 +25,7 @@ PKGCONFIGDIR	?= $(LIBDIR)/pkgconfig
 KDIR		?= /lib/modules/$(shell uname -r)/build
 
 VERSION_MAJOR	:= 1
-VERSION_MINOR	:= 0
+VERSION_MINOR	:= 1
 VERSION_PATCH	:= 0
 VERSION		:= $(VERSION_MAJOR).$(VERSION_MINOR).$(VERSION_PATCH)
 

@@ -14,13 +14,21 @@
 # hsbench links the shared library, as a user's program would (a call
 # through the PLT, as malloc is); peers come in through LD_PRELOAD.
 
-BENCH_SRCS	:= $(filter-out bench/report.c,$(wildcard bench/*.c))
+BENCH_SRCS	:= $(filter-out bench/report.c bench/scale.c,$(wildcard bench/*.c))
 BENCH_BIN	:= $(BUILD)/bench/hsbench
 BENCH_REPORT	:= $(BUILD)/bench/hsbench-report
+BENCH_SCALE	:= $(BUILD)/bench/hsbench-scale
 
 .PHONY: bench bench-build
 all: bench-build
-bench-build: $(BENCH_BIN) $(BENCH_REPORT)
+bench-build: $(BENCH_BIN) $(BENCH_REPORT) $(BENCH_SCALE)
+
+# Slow paths against threads and slabs (bench/README.md, "Scaling").
+$(BENCH_SCALE): bench/scale.c include/hugeslab.h $(LIB_SO)
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HS_CFLAGS) -o $@ $< -L$(BUILD)/lib -lhugeslab \
+		-Wl,-rpath,$(CURDIR)/$(BUILD)/lib $(HS_LDFLAGS)
 
 $(BENCH_BIN): $(BENCH_SRCS) bench/bench.h include/hugeslab.h $(LIB_SO)
 	$(quiet) CC $@

@@ -5,6 +5,8 @@
  * Layers, bottom up:
  *   regions  raw runs of huge pages from /dev/hugeslab (hugeslab.ko), or
  *            from a fallback backend where the module is absent
+ *   heap     hs_malloc() and friends: size classes built on pools, large
+ *            blocks from the same regions
  *   pools    object-specific caches carved from regions: fixed object size,
  *            constructor/destructor, per-thread caches
  *
@@ -22,7 +24,7 @@ extern "C" {
 #endif
 
 #define HS_VERSION_MAJOR 1
-#define HS_VERSION_MINOR 0
+#define HS_VERSION_MINOR 1
 #define HS_VERSION_PATCH 0
 
 /* "1.0.0": the version of the library actually loaded. */
@@ -258,6 +260,54 @@ size_t hs_pool_trim(hs_pool_t *pool);
  * the length it needs (like snprintf); -1 + errno on failure.
  */
 int hs_pool_stats_json(hs_pool_t *pool, char *buf, size_t len);
+
+/* ---- the heap ------------------------------------------------------------ */
+
+/*
+ * malloc(3) and friends on huge pages: small sizes in size classes (each
+ * a pool named "malloc-<size>", with per-thread caches), large blocks in
+ * spans of their own, all from the same regions as the pools. Thread-safe;
+ * a block may be freed by any thread. When huge pages run out the heap
+ * goes on with the next backend (THP, then plain pages): see
+ * hs_heap_stats(). The semantics are glibc's:
+ *
+ *   hs_malloc(0)          a unique pointer, to be freed
+ *   hs_calloc(n, size)    zeroed; NULL + ENOMEM if n * size overflows
+ *   hs_realloc(NULL, n)   hs_malloc(n)
+ *   hs_realloc(p, 0)      frees p, returns NULL
+ *   hs_realloc(p, n)      on failure NULL + ENOMEM, p untouched
+ *   hs_aligned_alloc(a, n) any power-of-two a; EINVAL otherwise
+ *   hs_free(p)            p from any of these; NULL is ignored; errno kept
+ *   hs_free_sized(p, n)   n must be what was asked for (or the usable size)
+ *
+ * Failures return NULL with errno ENOMEM (only address space, or every
+ * backend, exhausted) and say why in hs_last_error().
+ */
+void *hs_malloc(size_t size);
+void *hs_calloc(size_t nmemb, size_t size);
+void *hs_realloc(void *ptr, size_t size);
+void hs_free(void *ptr);
+void hs_free_sized(void *ptr, size_t size);
+void *hs_aligned_alloc(size_t alignment, size_t size);
+/* Bytes usable at ptr (at least what was asked for); 0 for NULL. */
+size_t hs_malloc_usable_size(const void *ptr);
+
+/* The heap as a whole. */
+struct hs_heap_stats {
+	uint64_t in_use_bytes;		/* asked for and not freed, by class size */
+	uint64_t blocks;		/* blocks in use */
+	uint64_t bytes;			/* memory the heap holds */
+	uint64_t fallback_bytes;	/* of it from THP or plain pages, when
+					 * huge pages ran out */
+	uint64_t large_blocks;		/* blocks in spans of their own */
+	uint64_t large_bytes;		/* their spans, and ones kept for reuse */
+	uint64_t classes;		/* size classes in use */
+	uint64_t reserved[9];
+};
+
+int hs_heap_stats(struct hs_heap_stats *stats);
+/* Give back what the heap holds but does not use (as hs_pool_trim()). */
+size_t hs_heap_trim(void);
 
 #ifdef __cplusplus
 }

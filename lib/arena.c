@@ -101,27 +101,12 @@ uint64_t _hs_trim_ns(void)
 
 /* ---- the address map ---------------------------------------------------- */
 
-#define MAP_VA_BITS	47
-#define MAP_LEAF_SHIFT	30
-#define MAP_LEAF_LEN	((size_t)1 << (MAP_LEAF_SHIFT - HS_CHUNK_SHIFT))
-#define MAP_ROOT_LEN	((size_t)1 << (MAP_VA_BITS - MAP_LEAF_SHIFT))
+#define MAP_VA_BITS	HS_MAP_VA_BITS
+#define MAP_LEAF_SHIFT	HS_MAP_LEAF_SHIFT
+#define MAP_LEAF_LEN	HS_MAP_LEAF_LEN
 
-static struct hs_slab **map_root[MAP_ROOT_LEN];
+uintptr_t *_hs_map_root[HS_MAP_ROOT_LEN];
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
-
-struct hs_slab *_hs_slab_of(const void *addr)
-{
-	uintptr_t a = (uintptr_t)addr;
-	struct hs_slab **leaf;
-
-	if (unlikely(a >> MAP_VA_BITS))
-		return NULL;
-	leaf = __atomic_load_n(&map_root[a >> MAP_LEAF_SHIFT], __ATOMIC_ACQUIRE);
-	if (unlikely(!leaf))
-		return NULL;
-	return __atomic_load_n(&leaf[(a >> HS_CHUNK_SHIFT) & (MAP_LEAF_LEN - 1)],
-			       __ATOMIC_RELAXED);
-}
 
 /* Make sure leaves cover [base, base + bytes); -1 without memory. */
 static int map_reserve(uintptr_t base, size_t bytes)
@@ -132,9 +117,9 @@ static int map_reserve(uintptr_t base, size_t bytes)
 	HS_ASSERT(!((base + bytes - 1) >> MAP_VA_BITS));
 	pthread_mutex_lock(&map_lock);
 	for (i = base >> MAP_LEAF_SHIFT; i <= end; i++) {
-		struct hs_slab **leaf;
+		uintptr_t *leaf;
 
-		if (map_root[i])
+		if (_hs_map_root[i])
 			continue;
 		/* Zero pages until written: a leaf costs what is used. */
 		leaf = _hs_meta_alloc(MAP_LEAF_LEN * sizeof(*leaf));
@@ -142,24 +127,24 @@ static int map_reserve(uintptr_t base, size_t bytes)
 			rc = -1;
 			break;
 		}
-		__atomic_store_n(&map_root[i], leaf, __ATOMIC_RELEASE);
+		__atomic_store_n(&_hs_map_root[i], leaf, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&map_lock);
 	return rc;
 }
 
-/* Point the entries of @chunks chunks from @base at @slab (or NULL). */
-static void map_set(uintptr_t base, uint32_t chunks, struct hs_slab *slab)
+/* Point the entries of @chunks chunks from @base at @owner (or 0). */
+static void map_set(uintptr_t base, uint32_t chunks, uintptr_t owner)
 {
 	uint32_t i;
 
 	for (i = 0; i < chunks; i++) {
 		uintptr_t a = base + ((uintptr_t)i << HS_CHUNK_SHIFT);
-		struct hs_slab **leaf = map_root[a >> MAP_LEAF_SHIFT];
+		uintptr_t *leaf = _hs_map_root[a >> MAP_LEAF_SHIFT];
 
 		HS_ASSERT(leaf);
 		__atomic_store_n(&leaf[(a >> HS_CHUNK_SHIFT) & (MAP_LEAF_LEN - 1)],
-				 slab, __ATOMIC_RELAXED);
+				 owner, __ATOMIC_RELAXED);
 	}
 }
 
@@ -492,8 +477,7 @@ static void carve(struct _hs_arena *a, struct extent *e, uint32_t at,
 }
 
 int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
-		   unsigned int flags, struct hs_slab *slab,
-		   struct _hs_span *span)
+		   unsigned int flags, uintptr_t owner, struct _hs_span *span)
 {
 	struct _hs_aregion *r;
 	struct extent *e, *spare;
@@ -553,7 +537,7 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 	span->base = (uintptr_t)r->mem.base + ((uintptr_t)at << HS_CHUNK_SHIFT);
 	span->chunks = chunks;
 	span->owner = r;
-	map_set(span->base, chunks, slab);
+	map_set(span->base, chunks, owner);
 	pthread_mutex_unlock(&a->lock);
 	return 0;
 }
@@ -567,7 +551,7 @@ void _hs_span_free(struct _hs_span *span)
 	struct extent *e = _hs_meta_alloc(sizeof(*e)), *left, *right;
 
 	pthread_mutex_lock(&a->lock);
-	map_set(span->base, span->chunks, NULL);
+	map_set(span->base, span->chunks, 0);
 	units_account(r, at, span->chunks, -1);
 	left = at ? r->tag[at - 1] : NULL;
 	right = at + span->chunks < r->nchunks ? r->tag[at + span->chunks] : NULL;
@@ -619,9 +603,58 @@ void _hs_span_free(struct _hs_span *span)
 	span->owner = NULL;
 }
 
+int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner)
+{
+	struct _hs_aregion *r = span->owner;
+	struct _hs_arena *a = r->arena;
+	uint32_t end = (uint32_t)((span->base - (uintptr_t)r->mem.base) >>
+				  HS_CHUNK_SHIFT) + span->chunks;
+	uint32_t more = chunks - span->chunks;
+	struct extent *e, *spare = _hs_meta_alloc(sizeof(*spare));
+	int rc = -1;
+
+	HS_ASSERT(chunks > span->chunks);
+	if (!spare)
+		return -1;
+	pthread_mutex_lock(&a->lock);
+	/* The free extent right after the span, if it has room. */
+	e = end < r->nchunks ? r->tag[end] : NULL;
+	if (e && e->start == end && e->n >= more &&
+	    units_commit(r, end / HS_UNIT_CHUNKS,
+			 (end + more - 1) / HS_UNIT_CHUNKS) == 0) {
+		carve(a, e, end, more, spare);
+		spare = NULL;
+		map_set(span->base + ((uintptr_t)span->chunks << HS_CHUNK_SHIFT),
+			more, owner);
+		span->chunks = chunks;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&a->lock);
+	_hs_meta_free(spare, sizeof(*spare));
+	return rc;
+}
+
+void _hs_span_shrink(struct _hs_span *span, uint32_t chunks)
+{
+	struct _hs_span tail = {
+		.base = span->base + ((uintptr_t)chunks << HS_CHUNK_SHIFT),
+		.chunks = span->chunks - chunks,
+		.owner = span->owner,
+	};
+
+	HS_ASSERT(chunks && chunks < span->chunks);
+	span->chunks = chunks;
+	_hs_span_free(&tail);
+}
+
 hs_backend_t _hs_span_backend(const struct _hs_span *span)
 {
 	return span->owner->mem.backend;
+}
+
+bool _hs_span_fallback(const struct _hs_span *span)
+{
+	return span->owner->arena->fallback;
 }
 
 /* Give back the spare regions and every free unit now. */
@@ -684,7 +717,7 @@ static void region_drop_child(struct _hs_aregion *r)
 			_hs_meta_free(e, sizeof(*e));
 		}
 	}
-	map_set((uintptr_t)r->mem.base, r->nchunks, NULL);
+	map_set((uintptr_t)r->mem.base, r->nchunks, 0);
 	aregion_forget(r);
 }
 
@@ -700,6 +733,11 @@ void _hs_arena_fork_child(void)
 
 	pthread_mutex_unlock(&map_lock);
 	for (a = arenas; a; a = a->next) {
+		if (_hs_fork_keeps_memory()) {
+			/* Copy-on-write: all of it is the child's too. */
+			pthread_mutex_unlock(&a->lock);
+			continue;
+		}
 		for (r = a->regions; r; r = next) {
 			next = r->next;
 			region_drop_child(r);

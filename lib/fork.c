@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: MIT
 /*
  * libhugeslab: fork. Before fork() every library lock is taken in one
- * order, top layer first (pools, publishing, arenas, backend, metadata),
- * so no lock is held by a thread that does not exist in the child; after
- * it they are released bottom-up, and in the child each layer drops what
- * the child did not inherit: region memory stays out of children, so a
- * child starts with empty pools, no stats slots and no /dev/hugeslab file
- * of its parent's.
+ * order, top layer first (heap, pools, publishing, arenas, backend,
+ * metadata), so no lock is held by a thread that does not exist in the
+ * child; after it they are released bottom-up, and in the child each layer
+ * drops what the child did not inherit. By default region memory stays out
+ * of children, so a child starts with empty pools and heap, no stats slots
+ * and no /dev/hugeslab file of its parent's; under the malloc drop-in
+ * memory follows fork as malloc's does, and the child keeps it all but the
+ * other threads' caches, whose objects go to their depots.
  */
 #include "internal.h"
 
 static void fork_prepare(void)
 {
+	_hs_heap_fork_prepare();
 	_hs_pool_fork_prepare();
 	_hs_publish_fork_prepare();
 	_hs_arena_fork_prepare();
@@ -26,6 +29,7 @@ static void fork_parent(void)
 	_hs_arena_fork_parent();
 	_hs_publish_fork_parent();
 	_hs_pool_fork_parent();
+	_hs_heap_fork_parent();
 }
 
 static void fork_child(void)
@@ -35,6 +39,7 @@ static void fork_child(void)
 	_hs_arena_fork_child();
 	_hs_publish_fork_child();
 	_hs_pool_fork_child();
+	_hs_heap_fork_child();
 }
 
 /*

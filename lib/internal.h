@@ -131,8 +131,16 @@ int _hs_os_decommit(struct _hs_mem *mem, size_t off, size_t len);
 /* Make a decommitted range usable again; huge pages are faulted in now,
  * so an empty pool is an error here, not a SIGBUS later. */
 int _hs_os_commit(struct _hs_mem *mem, size_t off, size_t len);
-/* Bumped in every fork child: what was mapped before is the parent's. */
+/* Bumped in a fork child that does not keep the memory: what was mapped
+ * before is the parent's. */
 uint64_t _hs_os_epoch(void);
+/*
+ * Memory follows fork() as malloc's does (copy-on-write), rather than
+ * staying out of children: the malloc drop-in asks for it, and it holds
+ * unless the backend is kmod, whose regions a child never gets.
+ */
+void _hs_os_keep_memory_on_fork(void);
+bool _hs_fork_keeps_memory(void);
 /* The backend chosen (choosing it now), HS_BACKEND_NONE if none works. */
 hs_backend_t _hs_os_backend(void);
 /* The module's pool stats area (uapi/hugeslab.h), mapped on first use;
@@ -160,16 +168,22 @@ struct _hs_span {
 struct _hs_arena *_hs_arena_of(int node, bool fallback);
 /*
  * @chunks chunks aligned to @align bytes (a power of two, at least
- * HS_CHUNK) from arena @a, recorded in the address map as @slab's. 0, or
- * -1 + errno + message. O(1) but for mapping a region.
+ * HS_CHUNK) from arena @a, recorded in the address map as @owner (the
+ * caller's tagged pointer). 0, or -1 + errno + message. O(1) but for
+ * mapping a region.
  */
 int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
-		   unsigned int flags, struct hs_slab *slab,
-		   struct _hs_span *span);
+		   unsigned int flags, uintptr_t owner, struct _hs_span *span);
 /* Give a span back; its chunks leave the address map. */
 void _hs_span_free(struct _hs_span *span);
-/* The backend a span's memory came from. */
+/* Grow a span in place to @chunks if the chunks after it are free (0),
+ * else -1 and nothing changes. */
+int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner);
+/* Give the chunks of a span beyond its first @chunks back. */
+void _hs_span_shrink(struct _hs_span *span, uint32_t chunks);
+/* The backend a span's memory came from; whether from a fallback arena. */
 hs_backend_t _hs_span_backend(const struct _hs_span *span);
+bool _hs_span_fallback(const struct _hs_span *span);
 /* Give back now the free memory kept for hysteresis. */
 void _hs_arena_trim(void);
 /* CLOCK_MONOTONIC_COARSE in ns; the trim interval (HUGESLAB_TRIM_MS). */
@@ -177,16 +191,41 @@ uint64_t _hs_now_ns(void);
 uint64_t _hs_trim_ns(void);
 
 /*
- * The slab owning @addr, or NULL if it is not in a live span: O(1), two
- * dependent loads, no lock. Safe on any address.
+ * The address map: an entry per chunk of the 47-bit address space, in two
+ * levels (a root of 1 GiB leaves, made on first use). An entry holds the
+ * owner a live span was given (0 elsewhere). _hs_map_get() is O(1), two
+ * dependent loads, no lock, and safe on any address.
  */
-struct hs_slab *_hs_slab_of(const void *addr);
+#define HS_MAP_VA_BITS		47
+#define HS_MAP_LEAF_SHIFT	30
+#define HS_MAP_LEAF_LEN		((size_t)1 << (HS_MAP_LEAF_SHIFT - HS_CHUNK_SHIFT))
+#define HS_MAP_ROOT_LEN		((size_t)1 << (HS_MAP_VA_BITS - HS_MAP_LEAF_SHIFT))
+
+extern uintptr_t *_hs_map_root[HS_MAP_ROOT_LEN];
+
+static inline uintptr_t _hs_map_get(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	uintptr_t *leaf;
+
+	if (unlikely(a >> HS_MAP_VA_BITS))
+		return 0;
+	leaf = __atomic_load_n(&_hs_map_root[a >> HS_MAP_LEAF_SHIFT],
+			       __ATOMIC_ACQUIRE);
+	if (unlikely(!leaf))
+		return 0;
+	return __atomic_load_n(&leaf[(a >> HS_CHUNK_SHIFT) & (HS_MAP_LEAF_LEN - 1)],
+			       __ATOMIC_RELAXED);
+}
 
 /* ---- fork.c: one lock order for pthread_atfork ------------------------- */
 
 void _hs_fork_init(void);
 
 /* Each layer's hooks, run by fork.c top-down (prepare) and bottom-up. */
+void _hs_heap_fork_prepare(void);
+void _hs_heap_fork_parent(void);
+void _hs_heap_fork_child(void);
 void _hs_pool_fork_prepare(void);
 void _hs_pool_fork_parent(void);
 void _hs_pool_fork_child(void);

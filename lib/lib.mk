@@ -2,7 +2,7 @@
 # libhugeslab: static and shared library from the same sources (.o and PIC
 # .os), a SONAME, a symbol version map, and hidden visibility by default.
 
-LIB_SRCS	:= $(wildcard lib/*.c)
+LIB_SRCS	:= $(filter-out lib/malloc.c,$(wildcard lib/*.c))
 LIB_OBJS	:= $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.o)
 LIB_SOBJS	:= $(LIB_SRCS:lib/%.c=$(BUILD)/lib/%.os)
 LIB_A		:= $(BUILD)/lib/libhugeslab.a
@@ -21,7 +21,21 @@ ifneq ($(SANITIZE)$(filter 1,$(VALGRIND) $(DEBUG)),)
 LIB_CFLAGS	+= -DHS_DEBUG
 endif
 
-all: $(LIB_A) $(LIB_SO) $(LIB_PC)
+# The malloc drop-in: the same objects and malloc.c, exporting only the
+# malloc family (lib/malloc.map), so libhugeslab.so never replaces malloc.
+MALLOC_SO	:= $(BUILD)/lib/libhugeslab-malloc.so
+
+all: $(LIB_A) $(LIB_SO) $(LIB_PC) $(MALLOC_SO)
+
+# -fno-builtin: gcc would turn calloc's malloc+memset into a call to
+# calloc, which is this very function.
+$(BUILD)/lib/malloc.os: LIB_CFLAGS += -fno-builtin
+
+$(MALLOC_SO): $(LIB_SOBJS) $(BUILD)/lib/malloc.os lib/malloc.map
+	$(quiet) LD $@
+	$(Q)$(CC) -shared -Wl,-soname,$(notdir $@) \
+		-Wl,--version-script=lib/malloc.map -Wl,-z,defs \
+		$(HS_LDFLAGS) -o $@ $(LIB_SOBJS) $(BUILD)/lib/malloc.os
 
 $(BUILD)/lib/%.o: lib/%.c lib/*.h include/hugeslab.h include/uapi/hugeslab.h
 	$(quiet) CC $@

@@ -53,6 +53,7 @@ static int kmod_fd = -1;
 static struct hugeslab_pool_stat *stats_area;	/* under kmod_lock */
 static bool stats_unavailable;
 static uint64_t epoch;
+static bool keep_on_fork;
 
 static const char *const backend_names[] = {
 	[HS_BACKEND_NONE] = "none",
@@ -72,6 +73,16 @@ HS_EXPORT const char *hs_backend_name(hs_backend_t b)
 uint64_t _hs_os_epoch(void)
 {
 	return __atomic_load_n(&epoch, __ATOMIC_RELAXED);
+}
+
+void _hs_os_keep_memory_on_fork(void)
+{
+	keep_on_fork = true;
+}
+
+bool _hs_fork_keeps_memory(void)
+{
+	return keep_on_fork && backend != HS_BACKEND_KMOD;
 }
 
 /* ---- probes ------------------------------------------------------------- */
@@ -130,19 +141,22 @@ static bool hugetlb_works(char *why, size_t len)
 	return true;
 }
 
+/* (read(2), not stdio: under the malloc drop-in nothing here may allocate.) */
 static bool thp_works(char *why, size_t len)
 {
+	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled",
+		      O_RDONLY | O_CLOEXEC);
 	char buf[128] = "";
-	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "re");
+	ssize_t n = 0;
 
-	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = 0;
-		fclose(f);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = 0;
+		close(fd);
 	}
 	if (strstr(buf, "[always]") || strstr(buf, "[madvise]"))
 		return true;
-	snprintf(why, len, "THP %s", f ? "disabled ([never])" : "not available");
+	snprintf(why, len, "THP %s", fd >= 0 ? "disabled ([never])" : "not available");
 	errno = ENOTSUP;
 	return false;
 }
@@ -484,7 +498,7 @@ int _hs_os_map(size_t bytes, size_t align, int node, unsigned int flags,
 	}
 	if (err)
 		return err;
-	if (b != HS_BACKEND_KMOD)
+	if (b != HS_BACKEND_KMOD && !_hs_fork_keeps_memory())
 		madvise(mem->base, bytes, MADV_DONTFORK);
 	mem->bytes = bytes;
 	mem->backend = b;
@@ -584,7 +598,8 @@ void _hs_os_fork_parent(void)
  */
 void _hs_os_fork_child(void)
 {
-	__atomic_store_n(&epoch, epoch + 1, __ATOMIC_RELAXED);
+	if (!_hs_fork_keeps_memory())
+		__atomic_store_n(&epoch, epoch + 1, __ATOMIC_RELAXED);
 	if (kmod_fd >= 0)
 		close(kmod_fd);
 	kmod_fd = -1;

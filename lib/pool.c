@@ -33,33 +33,46 @@ static uint32_t nfree_ids;
 
 /* ---- the registry ---------------------------------------------------------- */
 
-static int registry_add(hs_pool_t *p)
+/* Room for one more id; -1 without memory. */
+static int registry_grow(void)
+{
+	uint32_t cap = registry_cap ? registry_cap * 2 : 2 * HS_HEAP_IDS;
+	hs_pool_t **r = _hs_meta_alloc(cap * sizeof(*r));
+	uint32_t *f = _hs_meta_alloc(cap * sizeof(*f));
+
+	if (!r || !f) {
+		_hs_meta_free(r, cap * sizeof(*r));
+		_hs_meta_free(f, cap * sizeof(*f));
+		return -1;
+	}
+	if (registry) {
+		memcpy(r, registry, registry_cap * sizeof(*r));
+		memcpy(f, free_ids, nfree_ids * sizeof(*f));
+	}
+	_hs_meta_free(registry, registry_cap * sizeof(*r));
+	_hs_meta_free(free_ids, registry_cap * sizeof(*f));
+	registry = r;
+	free_ids = f;
+	registry_cap = cap;
+	return 0;
+}
+
+/* Register @p under a free id, or under @want (a heap id) if >= 0. */
+static int registry_add(hs_pool_t *p, int want)
 {
 	uint32_t id;
 
-	if (nfree_ids) {
+	if (!registry_top)
+		registry_top = HS_HEAP_IDS;	/* ids below are the heap's */
+	if (registry_top >= registry_cap && registry_grow() < 0)
+		return -1;
+	if (want >= 0)
+		id = (uint32_t)want;
+	else if (nfree_ids)
 		id = free_ids[--nfree_ids];
-	} else {
-		if (registry_top == registry_cap) {
-			uint32_t cap = registry_cap ? registry_cap * 2 : 16;
-			hs_pool_t **r = _hs_meta_alloc(cap * sizeof(*r));
-			uint32_t *f = _hs_meta_alloc(cap * sizeof(*f));
-
-			if (!r || !f) {
-				_hs_meta_free(r, cap * sizeof(*r));
-				_hs_meta_free(f, cap * sizeof(*f));
-				return -1;
-			}
-			if (registry)
-				memcpy(r, registry, registry_cap * sizeof(*r));
-			_hs_meta_free(registry, registry_cap * sizeof(*r));
-			_hs_meta_free(free_ids, registry_cap * sizeof(*f));
-			registry = r;
-			free_ids = f;
-			registry_cap = cap;
-		}
+	else
 		id = registry_top++;
-	}
+	HS_ASSERT(id < registry_cap && !registry[id]);
 	registry[id] = p;
 	p->id = id;
 	return 0;
@@ -86,6 +99,55 @@ static uint32_t mag_cap_for(size_t stride)
 	if (n < HS_MAX(cap / 2, 1))
 		n = (block * 2 - sizeof(struct hs_magazine)) / sizeof(void *);
 	return (uint32_t)HS_MIN(n, MAG_MAX);
+}
+
+/*
+ * Make and register a pool from checked arguments: under @id (a heap id)
+ * if >= 0. NULL + errno + message.
+ */
+static hs_pool_t *pool_new(const char *name, size_t obj_size, size_t align,
+			   const struct hs_pool_opts *o, int node, int id)
+{
+	hs_pool_t *p;
+
+	_hs_fork_init();
+	p = _hs_meta_alloc(sizeof(*p));
+	if (!p) {
+		_hs_fail(ENOMEM, "hs_pool_create(%s): out of memory", name);
+		return NULL;
+	}
+	strcpy(p->name, name);
+	p->obj_size = obj_size;
+	p->align = align;
+	p->stride = HS_ALIGN_UP(obj_size, align);
+	p->ctor = o->ctor;
+	p->dtor = o->dtor;
+	p->arg = o->arg;
+	p->node = node;
+	p->mag_cap = mag_cap_for(p->stride);
+	p->arena = _hs_arena_of(p->node, false);
+	_hs_slab_size(p);
+	p->trim_ns = _hs_trim_ns();
+	p->trim_at = _hs_now_ns() + p->trim_ns;
+	pthread_mutex_init(&p->lock, NULL);
+	if (!p->arena) {
+		_hs_meta_free(p, sizeof(*p));
+		return NULL;
+	}
+	pthread_mutex_lock(&_hs_pools_lock);
+	if (registry_add(p, id) < 0) {
+		pthread_mutex_unlock(&_hs_pools_lock);
+		pthread_mutex_destroy(&p->lock);
+		_hs_meta_free(p, sizeof(*p));
+		_hs_fail(ENOMEM, "hs_pool_create(%s): out of memory", name);
+		return NULL;
+	}
+	pthread_mutex_unlock(&_hs_pools_lock);
+	pthread_mutex_lock(&p->lock);
+	p->pub.wanted = true;
+	_hs_publish_locked(p);
+	pthread_mutex_unlock(&p->lock);
+	return p;
 }
 
 HS_EXPORT hs_pool_t *hs_pool_create(const char *name, size_t obj_size,
@@ -130,50 +192,32 @@ HS_EXPORT hs_pool_t *hs_pool_create(const char *name, size_t obj_size,
 			 name, o.node);
 		goto fail;
 	}
-	_hs_fork_init();
-
-	p = _hs_meta_alloc(sizeof(*p));
-	if (!p) {
-		_hs_fail(ENOMEM, "hs_pool_create(%s): out of memory", name);
+	p = pool_new(name, obj_size, align, &o,
+		     (o.flags & HS_POOL_NODE) ? o.node : -1, -1);
+	if (!p)
 		goto fail;
-	}
-	strcpy(p->name, name);
-	p->obj_size = obj_size;
-	p->align = align;
-	p->stride = HS_ALIGN_UP(obj_size, align);
-	p->ctor = o.ctor;
-	p->dtor = o.dtor;
-	p->arg = o.arg;
-	p->node = (o.flags & HS_POOL_NODE) ? o.node : -1;
-	p->mag_cap = mag_cap_for(p->stride);
-	p->arena = _hs_arena_of(p->node, false);
-	_hs_slab_size(p);
-	p->trim_ns = _hs_trim_ns();
-	p->trim_at = _hs_now_ns() + p->trim_ns;
-	pthread_mutex_init(&p->lock, NULL);
-	if (!p->arena) {
-		_hs_meta_free(p, sizeof(*p));
-		goto fail;
-	}
-
-	pthread_mutex_lock(&_hs_pools_lock);
-	if (registry_add(p) < 0) {
-		pthread_mutex_unlock(&_hs_pools_lock);
-		pthread_mutex_destroy(&p->lock);
-		_hs_meta_free(p, sizeof(*p));
-		_hs_fail(ENOMEM, "hs_pool_create(%s): out of memory", name);
-		goto fail;
-	}
-	pthread_mutex_unlock(&_hs_pools_lock);
-	pthread_mutex_lock(&p->lock);
-	p->pub_wanted = true;
-	_hs_publish_locked(p);
-	pthread_mutex_unlock(&p->lock);
 	_hs_err_ok(saved);
 	return p;
 fail:
 	_hs_err_failed();
 	return NULL;
+}
+
+hs_pool_t *_hs_pool_create_heap(const char *name, size_t size, size_t align,
+				int id, uint8_t tag)
+{
+	struct hs_pool_opts o = { 0 };
+	struct _hs_arena *fallback = _hs_arena_of(-1, true);
+	hs_pool_t *p;
+
+	if (!fallback)
+		return NULL;
+	p = pool_new(name, size, align, &o, -1, id);
+	if (p) {
+		p->tag = tag;
+		p->fallback = fallback;
+	}
+	return p;
 }
 
 /* Destructors on the objects of magazines taken from the caches. */
@@ -252,7 +296,7 @@ void _hs_pool_fork_prepare(void)
 
 	pthread_mutex_lock(&_hs_pools_lock);
 	for (i = 0; i < registry_top; i++)
-		if (registry[i])
+		if (registry && registry[i])
 			pthread_mutex_lock(&registry[i]->lock);
 }
 
@@ -261,7 +305,7 @@ void _hs_pool_fork_parent(void)
 	uint32_t i;
 
 	for (i = registry_top; i-- > 0;)
-		if (registry[i])
+		if (registry && registry[i])
 			pthread_mutex_unlock(&registry[i]->lock);
 	pthread_mutex_unlock(&_hs_pools_lock);
 }
@@ -281,8 +325,8 @@ static void pool_reset_child(hs_pool_t *p)
 	_hs_slab_forget_all(p);
 	p->released = 0;
 	p->allocs = p->frees = p->misses = 0;
-	p->pub = NULL;		/* the parent's stats area is not ours */
-	p->pub_wanted = true;	/* the child publishes in its own */
+	p->pub.slot = NULL;	/* the parent's stats area is not ours */
+	p->pub.wanted = true;	/* the child publishes in its own */
 	_hs_tc_fork_child(p);
 }
 
@@ -291,8 +335,16 @@ void _hs_pool_fork_child(void)
 	uint32_t i;
 
 	for (i = registry_top; i-- > 0;) {
-		if (registry[i]) {
-			pool_reset_child(registry[i]);
+		if (registry && registry[i]) {
+			if (_hs_fork_keeps_memory()) {
+				/* Only this thread is left: the others'
+				 * caches go to the depot. */
+				_hs_tc_fork_child_keep(registry[i]);
+				registry[i]->pub.slot = NULL;
+				registry[i]->pub.wanted = true;
+			} else {
+				pool_reset_child(registry[i]);
+			}
 			pthread_mutex_unlock(&registry[i]->lock);
 		}
 	}

@@ -28,6 +28,12 @@
 #include "internal.h"
 #include "uapi/hugeslab.h"
 
+/* A slot of the module's stats area, for a pool or the heap's large blocks. */
+struct _hs_pub {
+	struct hugeslab_pool_stat *slot;	/* NULL: none (yet) */
+	bool wanted;				/* try to take one */
+};
+
 /* Most objects a magazine holds: held and room are 8-bit fields. */
 #define MAG_MAX		128
 _Static_assert(MAG_MAX <= HS_CACHE_HELD_MASK,
@@ -114,8 +120,9 @@ struct hs_pool {
 	hs_dtor_t dtor;
 	void *arg;
 	int node;
-	unsigned int map_flags;		/* for the arena: HS_MAP_* */
+	uint8_t tag;			/* in the address map: see HS_TAG_* */
 	struct _hs_arena *arena;
+	struct _hs_arena *fallback;	/* the heap's: when huge pages run out */
 	uint32_t slab_min_chunks;	/* first slab's size */
 	uint32_t slab_max_chunks;	/* slabs double up to this */
 	char name[HS_POOL_NAME_MAX];
@@ -138,6 +145,7 @@ struct hs_pool {
 	uint32_t next_chunks;		/* size of the next new slab */
 	uint64_t nslabs;
 	uint64_t slab_bytes;		/* memory the slabs hold */
+	uint64_t fallback_bytes;	/* of it from a fallback backend */
 	uint64_t slab_free;		/* constructed objects in slabs */
 	uint64_t carved;		/* objects carved and constructed */
 	uint64_t released;		/* slabs given back so far */
@@ -148,11 +156,25 @@ struct hs_pool {
 	uint64_t allocs, frees;		/* as of each cache's last slow path */
 	uint64_t misses;		/* allocs that needed the depot/slabs */
 	/* publish.c */
-	struct hugeslab_pool_stat *pub;	/* slot in the module's stats area */
-	bool pub_wanted;		/* no slot yet: try again */
+	struct _hs_pub pub;		/* slot in the module's stats area */
 };
 
 /* ---- slab.c (pool lock held unless said otherwise) --------------------- */
+
+/*
+ * A slab's entries in the address map are its pointer with a tag in the
+ * low bits (slabs are 128-byte aligned bookkeeping blocks): 0 for a pool's
+ * slab, the heap's class + 1 for its size classes, HS_TAG_LARGE for a
+ * large block. The heap's free finds the class without touching the slab.
+ */
+#define HS_TAG_BITS	7
+#define HS_TAG_MASK	((uintptr_t)(1 << HS_TAG_BITS) - 1)
+#define HS_TAG_LARGE	HS_TAG_MASK
+
+static inline struct hs_slab *_hs_slab_of(const void *addr)
+{
+	return (struct hs_slab *)(_hs_map_get(addr) & ~HS_TAG_MASK);
+}
 
 /* Slab sizes for @p's objects: sets slab_min/max_chunks. */
 void _hs_slab_size(hs_pool_t *p);
@@ -205,6 +227,20 @@ void _hs_depot_destroy(hs_pool_t *p);
 
 /* ---- tcache.c ----------------------------------------------------------- */
 
+/*
+ * Pool ids below HS_DIRECT_IDS have their thread caches in a TLS array the
+ * fast paths index directly; the first HS_HEAP_IDS ids are kept for the
+ * heap's small size classes (pool.c never gives them to other pools).
+ */
+#define HS_HEAP_IDS	32
+#define HS_DIRECT_IDS	(HS_HEAP_IDS + 16)
+extern __thread struct hs_tc *_hs_tc_direct[HS_DIRECT_IDS]
+	__attribute__((tls_model("initial-exec")));
+
+/* This thread's cache for @p, made if needed; NULL if none can be had
+ * (the thread is exiting, the pool is dying, or no memory). */
+struct hs_tc *_hs_tc_get(hs_pool_t *p);
+
 void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc);
 void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj);
 /* Detach every cache of a dying pool, collecting their objects into
@@ -214,6 +250,9 @@ void _hs_tc_detach_all_locked(hs_pool_t *p, struct hs_magazine **mags);
 void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees);
 /* Fork child: drop every cache but the forking thread's, emptied. */
 void _hs_tc_fork_child(hs_pool_t *p);
+/* Fork child that keeps the memory: the other threads' caches go, their
+ * objects to the depot. */
+void _hs_tc_fork_child_keep(hs_pool_t *p);
 
 /* ---- publish.c ---------------------------------------------------------- */
 
@@ -223,9 +262,24 @@ void _hs_publish_locked(hs_pool_t *p);
 /* Give the slot back. */
 void _hs_publish_drop(hs_pool_t *p);
 
+/* Counters of something that is not a pool (the heap's large blocks). */
+struct _hs_pub_counts {
+	uint64_t obj_size, in_use, total, bytes, allocs, frees, cache_hits;
+};
+void _hs_pub_write(struct _hs_pub *pub, const char *name,
+		   const struct _hs_pub_counts *c);
+void _hs_pub_drop(struct _hs_pub *pub);
+
 /* ---- pool.c ------------------------------------------------------------- */
 
 extern pthread_mutex_t _hs_pools_lock;
+
+/*
+ * A pool for the heap: id @id (below HS_HEAP_IDS) or any if -1, map tag
+ * @tag, and a fallback arena. Never destroyed. NULL + errno + message.
+ */
+hs_pool_t *_hs_pool_create_heap(const char *name, size_t size, size_t align,
+				int id, uint8_t tag);
 
 /* The counters a thread cache's owner writes: relaxed stores, no RMW. */
 static inline void _hs_add(uint64_t *ctr, uint64_t n)

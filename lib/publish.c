@@ -51,12 +51,13 @@ static struct hugeslab_pool_stat *slot_get(void)
 	return slot;
 }
 
-void _hs_publish_drop(hs_pool_t *p)
+void _hs_pub_drop(struct _hs_pub *pub)
 {
-	struct hugeslab_pool_stat *area, *slot = p->pub;
+	struct hugeslab_pool_stat *area, *slot = pub->slot;
 	size_t i;
 
-	p->pub = NULL;
+	pub->slot = NULL;
+	pub->wanted = false;
 	if (!slot)
 		return;
 	area = _hs_os_stats_area();
@@ -74,8 +75,13 @@ void _hs_publish_drop(hs_pool_t *p)
 	pthread_mutex_unlock(&pub_lock);
 }
 
-/* Take a slot and name the pool there; false if none is free. */
-static bool publish_attach_locked(hs_pool_t *p)
+void _hs_publish_drop(hs_pool_t *p)
+{
+	_hs_pub_drop(&p->pub);
+}
+
+/* Take a slot and name it; false if none is free. */
+static bool pub_attach(struct _hs_pub *pub, const char *name, uint64_t obj_size)
 {
 	struct hugeslab_pool_stat *st;
 	uint64_t now = _hs_now_ns();
@@ -86,37 +92,56 @@ static bool publish_attach_locked(hs_pool_t *p)
 	if (!st) {
 		/* Off the kmod backend, or no module area: nothing to do. */
 		if (!_hs_os_stats_area())
-			p->pub_wanted = false;
+			pub->wanted = false;
 		else
 			__atomic_store_n(&retry_at, now + PUB_RETRY_NS,
 					 __ATOMIC_RELAXED);
 		return false;
 	}
-	p->pub_wanted = false;
-	memcpy(st->name, p->name, sizeof(st->name));
-	st->obj_size = p->obj_size;
-	p->pub = st;
+	pub->wanted = false;
+	/* NUL-terminated if shorter than the field (uapi/hugeslab.h). */
+	memset(st->name, 0, sizeof(st->name));
+	memcpy(st->name, name, HS_MIN(strlen(name), sizeof(st->name)));
+	st->obj_size = obj_size;
+	pub->slot = st;
 	return true;
+}
+
+void _hs_pub_write(struct _hs_pub *pub, const char *name,
+		   const struct _hs_pub_counts *c)
+{
+	struct hugeslab_pool_stat *st;
+
+	if (!pub->slot && (!pub->wanted || !pub_attach(pub, name, c->obj_size)))
+		return;
+	st = pub->slot;
+#define PUB(field, v) __atomic_store_n(&st->field, (v), __ATOMIC_RELAXED)
+	PUB(obj_size, c->obj_size);
+	PUB(in_use, c->in_use);
+	PUB(total, c->total);
+	PUB(bytes, c->bytes);
+	PUB(allocs, c->allocs);
+	PUB(frees, c->frees);
+	PUB(cache_hits, c->cache_hits);
+#undef PUB
+	__atomic_store_n(&st->flags, HUGESLAB_POOL_LIVE, __ATOMIC_RELEASE);
 }
 
 /* Publish @allocs and @frees with the pool's other counters. */
 static void publish_counts_locked(hs_pool_t *p, uint64_t allocs,
 				  uint64_t frees)
 {
-	struct hugeslab_pool_stat *st;
+	struct _hs_pub_counts c = {
+		.obj_size = p->obj_size,
+		.in_use = allocs > frees ? allocs - frees : 0,
+		.total = p->carved,
+		.bytes = p->slab_bytes,
+		.allocs = allocs,
+		.frees = frees,
+		.cache_hits = allocs > p->misses ? allocs - p->misses : 0,
+	};
 
-	if (!p->pub && (!p->pub_wanted || !publish_attach_locked(p)))
-		return;
-	st = p->pub;
-#define PUB(field, v) __atomic_store_n(&st->field, (v), __ATOMIC_RELAXED)
-	PUB(in_use, allocs > frees ? allocs - frees : 0);
-	PUB(total, p->carved);
-	PUB(bytes, p->slab_bytes);
-	PUB(allocs, allocs);
-	PUB(frees, frees);
-	PUB(cache_hits, allocs > p->misses ? allocs - p->misses : 0);
-#undef PUB
-	__atomic_store_n(&st->flags, HUGESLAB_POOL_LIVE, __ATOMIC_RELEASE);
+	_hs_pub_write(&p->pub, p->name, &c);
 }
 
 void _hs_publish_locked(hs_pool_t *p)

@@ -126,10 +126,14 @@ static size_t freemap_bytes(uint32_t nobj)
 	return HS_ALIGN_UP((size_t)nobj, 64) / 8;
 }
 
+/* Slab structs take a 128-byte block, so map tags fit under them. */
+#define SLAB_BYTES	((size_t)1 << HS_TAG_BITS)
+_Static_assert(sizeof(struct hs_slab) <= SLAB_BYTES, "slab struct too big");
+
 static void slab_forget(struct hs_slab *s)
 {
 	_hs_meta_free(s->freemap, freemap_bytes(s->nobj));
-	_hs_meta_free(s, sizeof(*s));
+	_hs_meta_free(s, SLAB_BYTES);
 }
 
 /*
@@ -147,8 +151,10 @@ static size_t span_align(const hs_pool_t *p, uint32_t chunks)
 
 struct hs_slab *_hs_slab_new(hs_pool_t *p)
 {
-	struct hs_slab *s = _hs_meta_alloc(sizeof(*s));
+	struct hs_slab *s = _hs_meta_alloc(SLAB_BYTES);
 	uint32_t chunks;
+	size_t align;
+	int rc;
 
 	pthread_mutex_lock(&p->lock);
 	chunks = p->next_chunks;
@@ -158,16 +164,23 @@ struct hs_slab *_hs_slab_new(hs_pool_t *p)
 		s->freemap = _hs_meta_alloc(freemap_bytes(s->nobj));
 	}
 	if (!s || !s->freemap) {
-		_hs_meta_free(s, sizeof(*s));
+		_hs_meta_free(s, SLAB_BYTES);
 		_hs_fail(ENOMEM, "pool %s: out of memory for slab bookkeeping",
 			 p->name);
 		return NULL;
 	}
-	HS_ASSERT(s->nobj >= 1);
+	HS_ASSERT(s->nobj >= 1 && !((uintptr_t)s & HS_TAG_MASK));
 	s->pool = p;
 	s->list = SLAB_NONE;
-	if (_hs_span_alloc(p->arena, chunks, span_align(p, chunks),
-			   p->map_flags, s, &s->span) < 0) {
+	align = span_align(p, chunks);
+	rc = _hs_span_alloc(p->arena, chunks, align, 0,
+			    (uintptr_t)s | p->tag, &s->span);
+	/* The heap's pools go on from the next backend when huge pages run
+	 * out; what came from where is counted. */
+	if (rc < 0 && p->fallback && (errno == ENOMEM || errno == EDQUOT))
+		rc = _hs_span_alloc(p->fallback, chunks, align, 0,
+				    (uintptr_t)s | p->tag, &s->span);
+	if (rc < 0) {
 		int err = errno;
 
 		slab_forget(s);
@@ -190,6 +203,8 @@ void _hs_slab_add_locked(hs_pool_t *p, struct hs_slab *s)
 	p->all = s;
 	p->nslabs++;
 	p->slab_bytes += bytes;
+	if (_hs_span_fallback(&s->span))
+		p->fallback_bytes += bytes;
 	if (p->next_chunks < p->slab_max_chunks &&
 	    s->span.chunks >= p->next_chunks)
 		p->next_chunks *= 2;
@@ -342,6 +357,8 @@ static void slab_unlink(hs_pool_t *p, struct hs_slab *s)
 	}
 	p->nslabs--;
 	p->slab_bytes -= (size_t)s->span.chunks << HS_CHUNK_SHIFT;
+	if (_hs_span_fallback(&s->span))
+		p->fallback_bytes -= (size_t)s->span.chunks << HS_CHUNK_SHIFT;
 	p->slab_free -= s->nfree;
 	p->carved -= s->ncarved - s->nraw;
 	p->released++;

@@ -37,10 +37,12 @@ struct hs_tls {
 };
 
 static __thread struct hs_tls hs_tls __attribute__((tls_model("initial-exec")));
-/* The first pools' caches again, where the fast path finds them in one load. */
-#define DIRECT_IDS	16
-static __thread struct hs_tc *hs_direct[DIRECT_IDS]
+/* The first ids' caches again, where the fast paths find them in one load:
+ * the heap's small classes, then the first pools made. */
+__thread struct hs_tc *_hs_tc_direct[HS_DIRECT_IDS]
 	__attribute__((tls_model("initial-exec")));
+#define DIRECT_IDS	HS_DIRECT_IDS
+#define hs_direct	_hs_tc_direct
 static pthread_key_t tls_key;
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 
@@ -339,9 +341,7 @@ static bool tls_grow(struct hs_tls *t, uint32_t id)
 	return true;
 }
 
-/* This thread's cache for @p, made if needed; NULL if none can be had
- * (the thread is exiting, the pool is dying, or no memory). */
-static struct hs_tc *tc_get(hs_pool_t *p)
+struct hs_tc *_hs_tc_get(hs_pool_t *p)
 {
 	struct hs_tls *t = &hs_tls;
 	struct hs_tc *tc;
@@ -447,6 +447,37 @@ void _hs_tc_fork_child(hs_pool_t *p)
 			tc->synced_allocs = tc->synced_frees = 0;
 			continue;
 		}
+		tc_unlink_locked(p, tc);
+		tc_free(tc);
+	}
+}
+
+void _hs_tc_fork_child_keep(hs_pool_t *p)
+{
+	struct hs_tc *tc, *next;
+	struct hs_magazine *m;
+	uint32_t i, held;
+
+	for (tc = p->tcs; tc; tc = next) {
+		next = tc->next;
+		if (tc->owner == &hs_tls)
+			continue;
+		cache_sync_locked(p, tc);
+		held = held_of(tc);
+		m = held ? _hs_mag_new(p->mag_cap) : NULL;
+		for (i = 0; i < held; i++) {
+			if (m)
+				mag_put(m, tc->objs[i]);
+			else
+				_hs_slab_put_locked(p, tc->objs[i]);
+		}
+		if (m)
+			_hs_depot_put_full_locked(p, m);
+		if (tc->prev && mag_rounds(tc->prev))
+			_hs_depot_put_full_locked(p, tc->prev);
+		else if (tc->prev)
+			_hs_depot_put_empty_locked(p, tc->prev);
+		tc->prev = NULL;
 		tc_unlink_locked(p, tc);
 		tc_free(tc);
 	}
@@ -715,7 +746,7 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 	void *obj;
 
 	if (!tc)
-		tc = tc_get(p);
+		tc = _hs_tc_get(p);
 	if (!tc) {
 		obj = alloc_uncached(p);
 		goto out;
@@ -780,7 +811,7 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 	int saved = errno;	/* free preserves errno */
 
 	if (!tc)
-		tc = tc_get(p);
+		tc = _hs_tc_get(p);
 	if (!tc) {
 		free_uncached(p, obj);
 		errno = saved;
@@ -873,7 +904,7 @@ static struct hs_tc *tc_of_cache(hs_cache_t *c)
 
 HS_EXPORT hs_cache_t *hs_pool_cache(hs_pool_t *p)
 {
-	struct hs_tc *tc = tc_get(p);
+	struct hs_tc *tc = _hs_tc_get(p);
 
 	if (!tc) {
 		_hs_fail(__atomic_load_n(&p->dying, __ATOMIC_RELAXED) ?

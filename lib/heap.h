@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libhugeslab: the heap's size classes and its fast paths, shared by
+ * heap.c (hs_malloc() and friends) and malloc.c (the malloc drop-in), so
+ * both inline the same few instructions.
+ *
+ * Size classes:
+ *   16 to 512 bytes in steps of 16 (32 classes, pymalloc's), pool ids
+ *     0-31, whose thread caches sit in a TLS array indexed by class;
+ *   above, four per doubling up to 1 MiB (44 classes, jemalloc's spacing:
+ *     at most a fifth of a block is rounding), pools with ids of their own;
+ *   larger: a span of its own (large blocks, heap.c).
+ * Each class is a pool named "malloc-<size>", so its objects, caches,
+ * depot and slabs are the pools' own, and debugfs and hsstat show it.
+ * A class's objects are aligned to the largest power of two dividing its
+ * size (at least 16, at most 4 KiB), which serves most aligned requests.
+ */
+#ifndef HS_HEAP_H
+#define HS_HEAP_H
+
+#include "debug.h"
+#include "pool.h"
+
+#define HS_SMALL_MAX		512
+#define HS_SMALL_CLASSES	32
+#define HS_CLASSES		76
+#define HS_CLASS_MAX		((size_t)1 << 20)
+
+_Static_assert(HS_SMALL_CLASSES == HS_HEAP_IDS,
+	       "the small classes are the pool ids kept for the heap");
+_Static_assert(HS_CLASSES + 1 < HS_TAG_LARGE, "classes fit in a map tag");
+
+/* The class of @n bytes, @n <= HS_CLASS_MAX. */
+static inline unsigned int _hs_class_of(size_t n)
+{
+	unsigned int b;
+
+	if (n <= HS_SMALL_MAX)
+		return n ? (unsigned int)((n - 1) >> 4) : 0;
+	b = 63 - (unsigned int)__builtin_clzll(n - 1);	/* 9 .. 19 */
+	return HS_SMALL_CLASSES + (b - 9) * 4 +
+	       (unsigned int)((n - 1 - ((size_t)1 << b)) >> (b - 2));
+}
+
+static inline size_t _hs_class_size(unsigned int c)
+{
+	unsigned int b, k;
+
+	if (c < HS_SMALL_CLASSES)
+		return ((size_t)c + 1) << 4;
+	b = 9 + (c - HS_SMALL_CLASSES) / 4;
+	k = (c - HS_SMALL_CLASSES) % 4 + 1;
+	return ((size_t)1 << b) + ((size_t)k << (b - 2));
+}
+
+/* Pools of the classes made so far (heap.c); NULL until first used. */
+extern hs_pool_t *_hs_heap_pools[HS_CLASSES];
+
+void *_hs_heap_alloc_slow(size_t n);
+void _hs_heap_free_slow(void *p, uintptr_t owner);
+
+/*
+ * The fast paths: a small class's thread cache, found in the TLS array by
+ * class, pops or pushes one pointer; a free finds the class in the address
+ * map's tag without reading the block or its slab. Everything else goes
+ * to the slow paths. Checker builds always take the slow paths, where the
+ * pools' ASan/Valgrind hooks run.
+ */
+static inline void *_hs_heap_alloc_fast(size_t n)
+{
+#if !defined(HS_ASAN) && !defined(HS_VALGRIND)
+	if (likely(n <= HS_SMALL_MAX)) {
+		struct hs_tc *tc = _hs_tc_direct[n ? (n - 1) >> 4 : 0];
+
+		if (likely(tc != NULL)) {
+			uint64_t s = tc->c.state;
+			uint64_t held = s & (HS_CACHE_HELD_MASK | HS_CACHE_COUNT_STOP);
+
+			if (likely(held - 1 < HS_CACHE_HELD_MASK)) {
+				__atomic_store_n(&tc->c.state, s + HS_CACHE_POP,
+						 __ATOMIC_RELAXED);
+				return tc->objs[held - 1];
+			}
+		}
+	}
+#endif
+	return _hs_heap_alloc_slow(n);
+}
+
+static inline void _hs_heap_free_fast(void *p)
+{
+	uintptr_t owner = _hs_map_get(p);
+#if !defined(HS_ASAN) && !defined(HS_VALGRIND)
+	uintptr_t tag = owner & HS_TAG_MASK;
+
+	if (likely(tag - 1 < HS_SMALL_CLASSES)) {
+		struct hs_tc *tc = _hs_tc_direct[tag - 1];
+
+		if (likely(tc != NULL)) {
+			uint64_t s = tc->c.state;
+
+			if (likely(s & HS_CACHE_ROOM_MASK)) {
+				tc->objs[s & HS_CACHE_HELD_MASK] = p;
+				__atomic_store_n(&tc->c.state, s + HS_CACHE_PUSH,
+						 __ATOMIC_RELAXED);
+				return;
+			}
+		}
+	}
+#endif
+	_hs_heap_free_slow(p, owner);
+}
+
+#endif /* HS_HEAP_H */
