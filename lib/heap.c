@@ -80,7 +80,7 @@ static hs_pool_t *class_pool(unsigned int c)
 	if (!p) {
 		snprintf(name, sizeof(name), "malloc-%zu", _hs_class_size(c));
 		p = _hs_pool_create_heap(name, _hs_class_size(c), class_align(c),
-					 c < HS_SMALL_CLASSES ? (int)c : -1,
+					 c < HS_SMALL_CLASSES ? (int)c + 1 : -1,
 					 (uint8_t)(c + 1));
 		__atomic_store_n(&_hs_heap_pools[c], p, __ATOMIC_RELEASE);
 	}
@@ -143,7 +143,8 @@ static void large_account(const struct large *l, int dir)
  * into *@out, to be released unlocked. */
 static void kept_expire_locked(bool all, struct large **out)
 {
-	uint64_t cutoff = _hs_now_ns() - HS_MIN(_hs_now_ns(), _hs_trim_ns());
+	uint64_t now = _hs_now_ns();
+	uint64_t cutoff = now - HS_MIN(now, _hs_heap_trim_ns());
 	struct large *l, *prev;
 
 	/* Oldest last: walk back from the tail while they are old. */

@@ -112,6 +112,8 @@ struct _hs_mem {
 #define HS_MAP_FALLBACK_ONLY	(1U << 0)	/* not the process's backend
 						 * but the next one: THP if
 						 * on, else plain pages */
+#define HS_MAP_POPULATE		(1U << 1)	/* huge pages faulted in now
+						 * (else: _hs_os_commit()) */
 
 /*
  * Map @bytes (a multiple of HS_UNIT) of zeroed memory aligned to @align (a
@@ -189,6 +191,7 @@ void _hs_arena_trim(void);
 /* CLOCK_MONOTONIC_COARSE in ns; the trim interval (HUGESLAB_TRIM_MS). */
 uint64_t _hs_now_ns(void);
 uint64_t _hs_trim_ns(void);
+uint64_t _hs_heap_trim_ns(void);		/* HUGESLAB_HEAP_TRIM_MS */
 
 /*
  * The address map: an entry per chunk of the 47-bit address space, in two

@@ -375,7 +375,7 @@ static int mbind_node(void *p, size_t bytes, int node)
 	return 0;
 }
 
-static int hugetlb_map(size_t bytes, size_t align, int node,
+static int hugetlb_map(size_t bytes, size_t align, int node, bool populate,
 		       struct _hs_mem *mem)
 {
 	void *p, *at = reserve_aligned(bytes, align);
@@ -384,9 +384,15 @@ static int hugetlb_map(size_t bytes, size_t align, int node,
 	if (at == MAP_FAILED)
 		return _hs_fail(errno, "reserving %zu bytes of address space: %s",
 				bytes, strerror(errno));
+	/*
+	 * No reservation for the whole range: it would hold huge pages the
+	 * process may never use. Units are populated when used (here for a
+	 * public region, by the arena for its spans), so an empty pool is
+	 * an error then, not a SIGBUS later.
+	 */
 	p = mmap(at, bytes, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB |
-		 (at ? MAP_FIXED : 0), -1, 0);
+		 MAP_NORESERVE | (at ? MAP_FIXED : 0), -1, 0);
 	if (p == MAP_FAILED) {
 		err = errno;
 		if (at)
@@ -397,9 +403,8 @@ static int hugetlb_map(size_t bytes, size_t align, int node,
 	}
 	if (node >= 0 && mbind_node(p, bytes, node) < 0)
 		goto fail;
-	/* Fault everything in now: an empty pool is an error here, not a
-	 * SIGBUS later. */
-	if (madvise(p, bytes, MADV_POPULATE_WRITE) < 0 && errno != EINVAL) {
+	if (populate && madvise(p, bytes, MADV_POPULATE_WRITE) < 0 &&
+	    errno != EINVAL) {
 		_hs_fail(errno, "populating %zu bytes of 2 MiB pages: %s (pool exhausted? raise vm.nr_hugepages)",
 			 bytes, strerror(errno));
 		goto fail;
@@ -451,13 +456,14 @@ static int anon_map(size_t bytes, size_t align, int node, bool thp,
 }
 
 static int map_from(hs_backend_t b, size_t bytes, size_t align, int node,
-		    struct _hs_mem *mem)
+		    unsigned int flags, struct _hs_mem *mem)
 {
 	switch (b) {
 	case HS_BACKEND_KMOD:
 		return kmod_map(bytes, align, node, mem);
 	case HS_BACKEND_HUGETLB:
-		return hugetlb_map(bytes, align, node, mem);
+		return hugetlb_map(bytes, align, node,
+				   flags & HS_MAP_POPULATE, mem);
 	default:
 		return anon_map(bytes, align, node, b == HS_BACKEND_THP, mem);
 	}
@@ -490,11 +496,11 @@ int _hs_os_map(size_t bytes, size_t align, int node, unsigned int flags,
 		return _hs_fail(backend_err, "%s", backend_reason);
 	if (flags & HS_MAP_FALLBACK_ONLY)
 		b = fallback_of(b);
-	err = map_from(b, bytes, align, node, mem);
+	err = map_from(b, bytes, align, node, flags, mem);
 	/* THP on but unusable here (a limit, no memory): plain pages. */
 	if (err && (flags & HS_MAP_FALLBACK_ONLY) && b == HS_BACKEND_THP) {
 		b = HS_BACKEND_PAGES;
-		err = map_from(b, bytes, align, node, mem);
+		err = map_from(b, bytes, align, node, flags, mem);
 	}
 	if (err)
 		return err;
@@ -523,6 +529,8 @@ int _hs_os_decommit(struct _hs_mem *mem, size_t off, size_t len)
 
 int _hs_os_commit(struct _hs_mem *mem, size_t off, size_t len)
 {
+	/* Huge pages are faulted in now, so an empty pool is an error here
+	 * and not a SIGBUS later; other pages fill on first touch. */
 	if (mem->backend != HS_BACKEND_HUGETLB)
 		return 0;
 	if (madvise((char *)mem->base + off, len, MADV_POPULATE_WRITE) < 0 &&
