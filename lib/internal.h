@@ -137,16 +137,16 @@ int _hs_os_commit(struct _hs_mem *mem, size_t off, size_t len);
  * before is the parent's. */
 uint64_t _hs_os_epoch(void);
 /*
- * Memory follows fork() as malloc's does (copy-on-write), rather than
- * staying out of children: the malloc drop-in asks for it, and it holds
- * unless the backend is kmod, whose regions a child never gets.
+ * The malloc drop-in's mode: memory follows fork() as malloc's does
+ * (copy-on-write), rather than staying out of children, and the kmod
+ * backend, whose regions a child never gets, is used only when forced.
  */
-void _hs_os_keep_memory_on_fork(void);
+void _hs_os_malloc_mode(void);
 bool _hs_fork_keeps_memory(void);
 /* The backend chosen (choosing it now), HS_BACKEND_NONE if none works. */
 hs_backend_t _hs_os_backend(void);
-/* The module's pool stats area (uapi/hugeslab.h), mapped on first use;
- * NULL off the kmod backend or if the module has none. */
+/* The module's pool stats area (uapi/hugeslab.h), mapped on first use
+ * (on any backend); NULL without the module. */
 struct hugeslab_pool_stat *_hs_os_stats_area(void);
 
 /* ---- arena.c: chunk spans of region memory ----------------------------- */

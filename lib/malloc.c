@@ -79,7 +79,7 @@ static inline bool enter(void)
 	inside = 1;
 	if (unlikely(!__atomic_load_n(&started, __ATOMIC_RELAXED))) {
 		/* malloc'd memory follows fork, as glibc's does. */
-		_hs_os_keep_memory_on_fork();
+		_hs_os_malloc_mode();
 		__atomic_store_n(&started, 1, __ATOMIC_RELAXED);
 	}
 	return true;

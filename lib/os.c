@@ -75,7 +75,7 @@ uint64_t _hs_os_epoch(void)
 	return __atomic_load_n(&epoch, __ATOMIC_RELAXED);
 }
 
-void _hs_os_keep_memory_on_fork(void)
+void _hs_os_malloc_mode(void)
 {
 	keep_on_fork = true;
 }
@@ -218,9 +218,18 @@ static void backend_choose(void)
 		return;
 	}
 
-	for (b = HS_BACKEND_KMOD; b <= HS_BACKEND_PAGES; b++)
+	for (b = HS_BACKEND_KMOD; b <= HS_BACKEND_PAGES; b++) {
+		/* A malloc's memory must follow fork(), and the module's
+		 * regions never do: there it is used only when asked for. */
+		if (b == HS_BACKEND_KMOD && keep_on_fork) {
+			snprintf(why[0], sizeof(why[0]),
+				 "the malloc drop-in uses %s only with HUGESLAB_BACKEND=kmod (its memory would not follow fork)",
+				 HUGESLAB_DEVICE);
+			continue;
+		}
 		if (backend_try(b, why[b - 1], sizeof(why[0])))
 			break;
+	}
 	backend = b;
 	switch (b) {
 	case HS_BACKEND_KMOD:
@@ -561,22 +570,25 @@ void _hs_os_unmap(struct _hs_mem *mem)
 
 /* ---- the module's pool stats area -------------------------------------- */
 
+/*
+ * The stats area needs the device, not the kmod backend: with the module
+ * loaded, pools and the heap are listed whatever their memory comes from.
+ */
 struct hugeslab_pool_stat *_hs_os_stats_area(void)
 {
 	struct hugeslab_pool_stat *area;
+	char why[160];
 	void *p;
 
-	if (_hs_os_backend() != HS_BACKEND_KMOD)
-		return NULL;
-	if (kmod_get_fd() < 0) {
-		_hs_err_failed();
-		return NULL;
-	}
+	_hs_os_backend();	/* the kmod backend opens the device itself */
 	pthread_mutex_lock(&kmod_lock);
-	if (!stats_area && !stats_unavailable && kmod_fd >= 0) {
-		p = mmap(NULL, HUGESLAB_STATS_BYTES, PROT_READ | PROT_WRITE,
+	if (!stats_area && !stats_unavailable) {
+		if (kmod_fd < 0)
+			kmod_fd = kmod_open(why, sizeof(why));
+		p = kmod_fd < 0 ? MAP_FAILED :
+		    mmap(NULL, HUGESLAB_STATS_BYTES, PROT_READ | PROT_WRITE,
 			 MAP_SHARED, kmod_fd, HUGESLAB_STATS_OFFSET);
-		/* An older module, or out of memory: pools stay unlisted. */
+		/* No module, no access, an older module: pools stay unlisted. */
 		if (p == MAP_FAILED)
 			stats_unavailable = true;
 		else

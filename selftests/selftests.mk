@@ -39,18 +39,21 @@ ST_CFLAGS	:= $(HS_CFLAGS) -I$(KSFT_DIR) -Wno-missing-prototypes \
 #   lockdown  what stays readable under lockdown (VM, "lockdown" profile)
 #   debug     planted bugs the ASan/Valgrind builds must catch
 #   malloc    the malloc drop-in, linked into each test (host and VM)
+#   heap      the drop-in on the module, seen by hsstat (VM)
 ST_GROUPS	:= $(sort $(patsubst selftests/%/,%,$(dir $(wildcard selftests/*/*.c))))
 ST_LIB_GROUPS	:= lib pools debug
 ifeq ($(LIB_A),)
-ST_GROUPS	:= $(filter-out $(ST_LIB_GROUPS) malloc,$(ST_GROUPS))
+ST_GROUPS	:= $(filter-out $(ST_LIB_GROUPS) malloc heap,$(ST_GROUPS))
 endif
 $(foreach g,$(ST_GROUPS),$(eval ST_LIBS_$(g) := $(if $(filter $(g),$(ST_LIB_GROUPS)),$(LIB_A)) -luring))
 $(foreach g,$(ST_LIB_GROUPS),$(eval ST_DEPS_$(g) := $(LIB_A)))
 # The malloc group links the drop-in itself (as a program may, instead of
 # LD_PRELOAD), first, so its malloc is the process's.
 ST_LIBS_malloc	:= -L$(BUILD)/lib -Wl,-rpath,$(abspath $(BUILD)/lib) \
-		   -Wl,--no-as-needed -lhugeslab-malloc -Wl,--as-needed -ldl
+		   -Wl,--no-as-needed -lhugeslab-malloc -Wl,--as-needed -ldl -lm
 ST_DEPS_malloc	:= $(MALLOC_SO)
+ST_LIBS_heap	:= $(ST_LIBS_malloc)
+ST_DEPS_heap	:= $(MALLOC_SO)
 
 ST_SRCS		:= $(foreach g,$(ST_GROUPS),$(wildcard selftests/$(g)/*.c))
 ST_BINS		:= $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(ST_SRCS))

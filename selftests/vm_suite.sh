@@ -20,6 +20,8 @@ case "${1:-main}" in
 main)
 	group kmod kmod
 	group "lib (backend kmod)" lib HUGESLAB_BACKEND=kmod
+	group "malloc (backend kmod)" malloc HUGESLAB_BACKEND=kmod
+	group heap heap HUGESLAB_BACKEND=kmod HSSTAT=/opt/hs/hsstat
 	group pools pools HUGESLAB_BACKEND=kmod
 	group tools tools HSSTAT=/opt/hs/hsstat
 	group stress stress

@@ -147,7 +147,12 @@ TEST(realloc_semantics)
 	hs_free(p);
 }
 
-/* A large block followed by free chunks grows where it is. */
+/*
+ * A large block followed by free chunks grows where it is. (Elsewhere than
+ * on the kmod backend a big block's region has room after it, which costs
+ * only address space; the module's regions are populated whole, so there
+ * a block moves when it outgrows its region.)
+ */
 TEST(large_blocks_grow_and_shrink_in_place)
 {
 	unsigned char *p, *q;
@@ -158,7 +163,8 @@ TEST(large_blocks_grow_and_shrink_in_place)
 	memset(p, 5, 3 << 20);
 	q = hs_realloc(p, 5 << 20);
 	ASSERT_NE(NULL, q);
-	ASSERT_EQ(p, q) TH_LOG("a lone large block did not grow in place");
+	if (hs_backend() != HS_BACKEND_KMOD)
+		ASSERT_EQ(p, q) TH_LOG("a lone large block did not grow in place");
 	ASSERT_EQ(5, q[(3 << 20) - 1]);
 	memset(q, 6, 5 << 20);
 	p = hs_realloc(q, (2 << 20) + 1);
