@@ -414,8 +414,9 @@ static int hugetlb_map(size_t bytes, size_t align, int node, bool populate,
 		goto fail;
 	if (populate && madvise(p, bytes, MADV_POPULATE_WRITE) < 0 &&
 	    errno != EINVAL) {
-		_hs_fail(errno, "populating %zu bytes of 2 MiB pages: %s (pool exhausted? raise vm.nr_hugepages)",
-			 bytes, strerror(errno));
+		err = errno == EFAULT ? ENOMEM : errno;	/* an empty pool */
+		_hs_fail(err, "populating %zu bytes of 2 MiB pages: %s (no free huge pages? see HugePages_Free; raise vm.nr_hugepages)",
+			 bytes, strerror(err));
 		goto fail;
 	}
 	mem->base = p;
@@ -501,10 +502,12 @@ int _hs_os_map(size_t bytes, size_t align, int node, unsigned int flags,
 	HS_ASSERT(bytes && bytes % HS_UNIT == 0);
 	HS_ASSERT(align >= HS_UNIT && !(align & (align - 1)));
 	memset(mem, 0, sizeof(*mem));
-	if (b == HS_BACKEND_NONE)
-		return _hs_fail(backend_err, "%s", backend_reason);
+	/* (The fallbacks serve the heap also when the backend asked for
+	 * cannot be had at all.) */
 	if (flags & HS_MAP_FALLBACK_ONLY)
 		b = fallback_of(b);
+	if (b == HS_BACKEND_NONE)
+		return _hs_fail(backend_err, "%s", backend_reason);
 	err = map_from(b, bytes, align, node, flags, mem);
 	/* THP on but unusable here (a limit, no memory): plain pages. */
 	if (err && (flags & HS_MAP_FALLBACK_ONLY) && b == HS_BACKEND_THP) {
@@ -542,10 +545,12 @@ int _hs_os_commit(struct _hs_mem *mem, size_t off, size_t len)
 	 * and not a SIGBUS later; other pages fill on first touch. */
 	if (mem->backend != HS_BACKEND_HUGETLB)
 		return 0;
+	/* An empty pool makes the population fault fail: EFAULT. */
 	if (madvise((char *)mem->base + off, len, MADV_POPULATE_WRITE) < 0 &&
 	    errno != EINVAL)
-		return _hs_fail(errno, "re-populating %zu bytes of huge pages: %s (pool exhausted? raise vm.nr_hugepages)",
-				len, strerror(errno));
+		return _hs_fail(errno == EFAULT ? ENOMEM : errno,
+				"populating %zu bytes of 2 MiB pages: %s (no free huge pages? see HugePages_Free; raise vm.nr_hugepages)",
+				len, strerror(errno == EFAULT ? ENOMEM : errno));
 	return 0;
 }
 

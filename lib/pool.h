@@ -177,6 +177,9 @@ static inline struct hs_slab *_hs_slab_of(const void *addr)
 	return (struct hs_slab *)(_hs_map_get(addr) & ~HS_TAG_MASK);
 }
 
+/* Bytes of all slabs from a fallback arena (the heap's), atomically. */
+extern uint64_t _hs_fallback_bytes;
+
 /* Slab sizes for @p's objects: sets slab_min/max_chunks. */
 void _hs_slab_size(hs_pool_t *p);
 /* Map a new slab; without the pool lock. NULL + errno + message. */

@@ -107,3 +107,13 @@ $(ST_RUNNER): selftests/run_tests.sh selftests/vm_suite.sh
 	$(Q)install -m 755 selftests/vm_suite.sh $(@D)/vm_suite.sh
 
 -include $(wildcard $(ST_DEPDIR)/*/*.d)
+
+# Real programs on the malloc drop-in (selftests/programs/run.sh): the C++
+# one is built here; the others are Debian's (CPython, redis, sqlite3).
+ST_CXX		:= $(BUILD)/selftests/programs/cxx
+selftests: $(ST_CXX)
+$(ST_CXX): selftests/programs/cxx.cc
+	$(quiet) CXX $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
+		-pthread -o $@ $<
