@@ -33,9 +33,9 @@
 /* A huge page: the unit regions are made of, and what hugetlb frees. */
 #define HS_UNIT_SHIFT	21
 #define HS_UNIT		((size_t)1 << HS_UNIT_SHIFT)
-/* The arena hands out spans in chunks, so small slabs need no huge page
- * of their own. */
-#define HS_CHUNK_SHIFT	16
+/* The arena hands out spans in 4 KiB chunks: small slabs need no huge page
+ * of their own, and the heap's medium blocks are page runs. */
+#define HS_CHUNK_SHIFT	12
 #define HS_CHUNK	((size_t)1 << HS_CHUNK_SHIFT)
 #define HS_UNIT_CHUNKS	(HS_UNIT / HS_CHUNK)
 #define HS_PAGE_4K	((size_t)4096)
@@ -127,7 +127,7 @@ void _hs_os_unmap(struct _hs_mem *mem);
 /*
  * Give the pages of [off, off + len) (whole units) back to the kernel,
  * keeping the address range; 0, or -1 where the backend cannot (kmod:
- * the module takes memory back by whole regions only).
+ * the module takes memory back by whole regions only). errno is kept.
  */
 int _hs_os_decommit(struct _hs_mem *mem, size_t off, size_t len);
 /* Make a decommitted range usable again; huge pages are faulted in now,

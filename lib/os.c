@@ -532,11 +532,14 @@ int _hs_os_decommit(struct _hs_mem *mem, size_t off, size_t len)
 	 * the module's accounting and can SIGBUS on reuse beyond the
 	 * reserve; the module takes memory back by whole regions.
 	 */
-	if (mem->backend == HS_BACKEND_KMOD) {
-		errno = ENOTSUP;
+	int err = errno, rc;
+
+	if (mem->backend == HS_BACKEND_KMOD)
 		return -1;
-	}
-	return madvise((char *)mem->base + off, len, MADV_DONTNEED);
+	/* Called from free(), which leaves errno alone. */
+	rc = madvise((char *)mem->base + off, len, MADV_DONTNEED);
+	errno = err;
+	return rc;
 }
 
 int _hs_os_commit(struct _hs_mem *mem, size_t off, size_t len)
