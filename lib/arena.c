@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * libhugeslab: arenas - region memory handed out in spans of 64 KiB chunks,
+ * libhugeslab: arenas - region memory handed out in spans of 4 KiB chunks,
  * and the map from any address to the slab that owns it.
  *
  * An arena (one per NUMA node asked for, and one more per node for the
  * heap's fallback memory) maps regions from the backend and keeps their
- * free chunks as extents in bins by size (a bin per power of two, a bitmap
+ * free 4 KiB chunks as extents in bins by size (a bin per power of two, a bitmap
  * of the bins in use), so finding a span is O(1) however many regions and
  * extents there are, and a freed span merges with its free neighbours
  * through tags at each extent's ends. A span never crosses a region, so no
@@ -57,7 +57,7 @@ struct _hs_aregion {
 	uint32_t nunits;
 	struct extent **tag;		/* per chunk: the free extent that
 					 * starts or ends here, else NULL */
-	uint8_t *unit_used;		/* per unit: its chunks in spans */
+	uint16_t *unit_used;		/* per unit: its chunks in spans */
 	uint64_t *committed;		/* bit per unit: has its pages */
 	struct _hs_aregion *next, *prev;	/* the arena's regions */
 };
@@ -277,7 +277,7 @@ static size_t tags_bytes(uint32_t nchunks)
 static void aregion_forget(struct _hs_aregion *r)
 {
 	_hs_meta_free(r->tag, tags_bytes(r->nchunks));
-	_hs_meta_free(r->unit_used, r->nunits);
+	_hs_meta_free(r->unit_used, r->nunits * sizeof(*r->unit_used));
 	_hs_meta_free(r->committed, HS_ALIGN_UP(r->nunits, 64) / 8);
 	_hs_meta_free(r, sizeof(*r));
 }
@@ -296,7 +296,7 @@ static struct _hs_aregion *aregion_new(struct _hs_arena *a, size_t units,
 	r->nchunks = (uint32_t)(units * HS_UNIT_CHUNKS);
 	r->nunits = (uint32_t)units;
 	r->tag = _hs_meta_alloc(tags_bytes(r->nchunks));
-	r->unit_used = _hs_meta_alloc(units);
+	r->unit_used = _hs_meta_alloc(units * sizeof(*r->unit_used));
 	r->committed = _hs_meta_alloc(HS_ALIGN_UP(units, 64) / 8);
 	if (!r->tag || !r->unit_used || !r->committed)
 		goto nomem;

@@ -7,7 +7,10 @@
  * back to their slabs, and slabs with nothing in use (beyond one kept as a
  * cushion) are released. A pool that oscillates within an interval dips
  * its depot to zero and so keeps its memory; one that shrank gives the
- * surplus back within two intervals of its next slow-path call.
+ * surplus back within two intervals of its next slow-path call. A pool
+ * with a depot limit (the heap's classes) sends what is beyond it back at
+ * once, so a burst of frees in one size does not hold memory other sizes
+ * need.
  *
  * The work is done in bounded batches, a batch per slow path (and per lock
  * hold in hs_pool_trim()), so no allocation waits behind a pool giving back
@@ -123,6 +126,8 @@ struct hs_slab *_hs_depot_tick_locked(hs_pool_t *p)
 	struct hs_slab *out = NULL;
 	uint64_t now;
 
+	if (p->depot_max && p->nfull > p->depot_max + p->trim_debt)
+		p->trim_debt = p->nfull - p->depot_max;
 	if (p->trim_debt) {
 		uint64_t n = HS_MIN(p->trim_debt, BATCH_MAGS);
 

@@ -4,15 +4,19 @@
  * between the regions and the object-specific pools, as CPython's object
  * allocator sits between its raw allocator and the per-type free lists.
  *
- * Small and medium sizes go to size classes (heap.h), each a pool of the
+ * Small sizes (to 32 KiB) go to size classes (heap.h), each a pool of the
  * pool layer: per-thread caches, a depot, slabs carved from the arena,
- * trimming with hysteresis, stats published for hsstat. Large blocks (over
- * 1 MiB, or aligned beyond 4 KiB) get a span of chunks of their own from
- * the same arena, so memory the heap gives back the pools can use and the
- * other way round. hs_realloc() grows and shrinks a large block in place
- * when the chunks after it are free. Freed large blocks are kept for reuse
- * for a trim interval (at most LARGE_KEEP of them and LARGE_KEEP_BYTES),
- * then their spans go back.
+ * trimming with hysteresis, stats published for hsstat. A class's depot
+ * holds at most HEAP_DEPOT_BYTES, so what a burst of frees leaves goes
+ * back to its slabs and empty slabs to the arena at once, where another
+ * class, a run or a pool can use it. Larger blocks are runs: 4 KiB pages
+ * of their own from the same arena (so memory the heap gives back the
+ * pools can use and the other way round), rounded to four sizes per
+ * doubling up to 1 MiB and to 4 KiB above. hs_realloc() grows and shrinks
+ * a run in place when the pages after it are free. Freed runs are kept for
+ * reuse for a trim interval, in buckets by size (O(1) to find one), at
+ * most a quarter of the bytes in live runs (4 to 64 MiB); then their spans
+ * go back.
  *
  * Every block's owner is found from its address in the arena's map in
  * O(1); the map's tag says which class, or a large block, or another
@@ -31,29 +35,47 @@
 
 #include "heap.h"
 
-#define LARGE_KEEP		16
-#define LARGE_KEEP_BYTES	((uint64_t)64 << 20)
 #define CLASS_ALIGN_MAX		((size_t)4096)
+/* Kept runs by size: a bucket per page count up to 1 MiB, then four per
+ * doubling (a size class's) up to the largest block; a bitmap of the
+ * buckets in use finds the smallest that fits in O(1). */
+#define EXACT_CHUNKS		((uint32_t)((1 << 20) >> HS_CHUNK_SHIFT))
+#define CLASS_1M		76	/* _hs_class_of((1 MiB) + 1) */
+#define RUN_BUCKETS		(EXACT_CHUNKS + 180 - CLASS_1M)
+#define MAP_WORDS		((RUN_BUCKETS + 63) / 64)
+/* Kept runs hold memory that was in use a moment ago: they raise what a
+ * process keeps for the trim interval, never its peak. The floor lets a
+ * program that cycles a few blocks of some MiB reuse them without a
+ * page fault each time; a quarter of the live runs bounds what a large
+ * program keeps beyond it. */
+#define KEEP_MIN_BYTES		((uint64_t)32 << 20)
+#define KEEP_MAX_BYTES		((uint64_t)64 << 20)
+#define SPLIT_SLACK		((uint32_t)16)	/* chunks a kept run may exceed by */
+#define HEAP_DEPOT_BYTES	((size_t)4 << 20)
 
 hs_pool_t *_hs_heap_pools[HS_CLASSES];
 
-/* A large block: a span of its own. 128-byte aligned, for the map's tag. */
+/* A run: a span of its own. 128-byte aligned, for the map's tag. */
 struct large {
 	hs_pool_t *pool;		/* NULL: tells it from a slab */
 	struct _hs_span span;
 	uintptr_t ptr;			/* what the caller got */
 	size_t size;			/* what the caller asked for */
 	uint64_t freed_at;		/* kept for reuse since */
-	struct large *next, *prev;	/* the live list, or the kept list */
+	struct large *next, *prev;	/* the live list, or kept ones by age */
+	struct large *bnext, *bprev;	/* kept: its size's bucket */
+	uint32_t bucket;		/* kept: which */
 };
 #define LARGE_BYTES	((size_t)1 << HS_TAG_BITS)
 _Static_assert(sizeof(struct large) <= LARGE_BYTES, "large struct too big");
 
 /* Under heap_lock: the classes' pools being made, and large blocks. */
 static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct large *live, *kept;	/* newest first */
-static uint32_t nkept;
-static uint64_t kept_bytes;
+static struct large *live, *kept, *kept_tail;	/* newest first */
+static struct large *bucket[RUN_BUCKETS];	/* kept ones by size */
+static uint64_t bucket_map[MAP_WORDS];		/* the buckets in use */
+static uint64_t nkept, kept_bytes;
+static uint64_t keep_ns = UINT64_MAX;	/* HUGESLAB_HEAP_TRIM_MS, read once */
 static uint64_t large_n, large_bytes, large_fallback, large_allocs, large_frees;
 static uint64_t large_in_use;		/* bytes asked for */
 static struct _hs_pub large_pub = { .wanted = true };
@@ -84,7 +106,7 @@ static hs_pool_t *class_pool(unsigned int c)
 		snprintf(name, sizeof(name), "malloc-%zu", _hs_class_size(c));
 		p = _hs_pool_create_heap(name, _hs_class_size(c), class_align(c),
 					 c < HS_SMALL_CLASSES ? (int)c + 1 : -1,
-					 (uint8_t)(c + 1));
+					 (uint8_t)(c + 1), HEAP_DEPOT_BYTES);
 		__atomic_store_n(&_hs_heap_pools[c], p, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&heap_lock);
@@ -142,6 +164,16 @@ static void large_account(const struct large *l, int dir)
 		large_fallback = dir > 0 ? large_fallback + b : large_fallback - b;
 }
 
+/* Account a run resized in place from @was chunks. */
+static void large_resized(const struct large *l, uint32_t was)
+{
+	uint64_t b = (uint64_t)was << HS_CHUNK_SHIFT;
+
+	large_bytes = large_bytes - b + span_bytes(l);
+	if (_hs_span_fallback(&l->span))
+		large_fallback = large_fallback - b + span_bytes(l);
+}
+
 /*
  * Publish what the heap holds from the fallback backends, as a pool of its
  * own ("malloc-fallback": bytes, and the number of fallback slabs and
@@ -164,22 +196,78 @@ static void fallback_publish(void)
 	pthread_mutex_unlock(&heap_lock);
 }
 
-/* Kept blocks older than the trim interval (or all) leave the keep list
- * into *@out, to be released unlocked. */
+static uint32_t run_chunks(size_t n)
+{
+	return (uint32_t)(HS_ALIGN_UP(n, HS_CHUNK) >> HS_CHUNK_SHIFT);
+}
+
+/* The bucket of runs of @chunks pages: every run in it has at least the
+ * bucket's smallest size; in the first EXACT_CHUNKS, exactly it. */
+static uint32_t bucket_of(uint32_t chunks)
+{
+	if (chunks <= EXACT_CHUNKS)
+		return chunks - 1;
+	return EXACT_CHUNKS +
+	       _hs_class_of((size_t)chunks << HS_CHUNK_SHIFT) - CLASS_1M;
+}
+
+/* What may be kept: a quarter of the bytes in live runs, 32 to 64 MiB. */
+static uint64_t keep_max_locked(void)
+{
+	uint64_t live_bytes = large_bytes - kept_bytes;
+
+	return HS_MIN(HS_MAX(live_bytes / 4, KEEP_MIN_BYTES), KEEP_MAX_BYTES);
+}
+
+static void kept_add_locked(struct large *l)
+{
+	uint32_t bkt = bucket_of(l->span.chunks);
+
+	l->freed_at = _hs_now_ns();
+	list_add(&kept, l);
+	if (!kept_tail)
+		kept_tail = l;
+	l->bucket = bkt;
+	l->bprev = NULL;
+	l->bnext = bucket[bkt];
+	if (l->bnext)
+		l->bnext->bprev = l;
+	bucket[bkt] = l;
+	bucket_map[bkt / 64] |= 1ULL << (bkt % 64);
+	nkept++;
+	kept_bytes += span_bytes(l);
+}
+
+static void kept_del_locked(struct large *l)
+{
+	if (kept_tail == l)
+		kept_tail = l->prev;
+	list_del(&kept, l);
+	if (l->bprev)
+		l->bprev->bnext = l->bnext;
+	else if (!(bucket[l->bucket] = l->bnext))
+		bucket_map[l->bucket / 64] &= ~(1ULL << (l->bucket % 64));
+	if (l->bnext)
+		l->bnext->bprev = l->bprev;
+	l->bnext = l->bprev = NULL;
+	nkept--;
+	kept_bytes -= span_bytes(l);
+}
+
+/* Kept runs older than the trim interval, or beyond what may be kept (or
+ * all), leave, oldest first, into *@out, to be released unlocked. */
 static void kept_expire_locked(bool all, struct large **out)
 {
-	uint64_t now = _hs_now_ns();
-	uint64_t cutoff = now - HS_MIN(now, _hs_heap_trim_ns());
-	struct large *l, *prev;
+	uint64_t now = _hs_now_ns(), cutoff;
+	struct large *l;
 
-	/* Oldest last: walk back from the tail while they are old. */
-	for (l = kept; l && l->next; l = l->next)
-		;
-	for (; l && (all || l->freed_at <= cutoff); l = prev) {
-		prev = l->prev;
-		list_del(&kept, l);
-		nkept--;
-		kept_bytes -= span_bytes(l);
+	if (keep_ns == UINT64_MAX)
+		keep_ns = _hs_heap_trim_ns();
+	cutoff = now - HS_MIN(now, keep_ns);
+
+	while ((l = kept_tail) &&
+	       (all || l->freed_at <= cutoff || kept_bytes > keep_max_locked())) {
+		kept_del_locked(l);
 		large_account(l, -1);
 		l->next = *out;
 		*out = l;
@@ -197,24 +285,59 @@ static void large_release(struct large *list)
 	}
 }
 
-/* A kept block of at least @chunks (at most a quarter more) aligned to
- * @align, taken off the list; NULL if none. O(LARGE_KEEP). */
+/* The first bucket in use from @b on, or RUN_BUCKETS. */
+static uint32_t bucket_next(uint32_t b)
+{
+	uint32_t w = b / 64;
+	uint64_t bits;
+
+	if (b >= RUN_BUCKETS)
+		return RUN_BUCKETS;
+	bits = bucket_map[w] & (~0ULL << (b % 64));
+	while (!bits) {
+		if (++w == MAP_WORDS)
+			return RUN_BUCKETS;
+		bits = bucket_map[w];
+	}
+	return w * 64 + (uint32_t)__builtin_ctzll(bits);
+}
+
+/*
+ * The smallest kept run of at least @chunks aligned to @align (best fit:
+ * the newest of the first bucket in use that fits, or of the next),
+ * taken off the lists and cut to @chunks, the rest going back to the
+ * arena; NULL if none. O(1). A run much bigger than asked is left kept:
+ * cutting it would hand its tail to the arena (and the kernel) only for
+ * the next request of its own size to fault it in again.
+ */
 static struct large *kept_take_locked(uint32_t chunks, size_t align)
 {
-	struct large *l, *best = NULL;
+	uint32_t b = bucket_of(chunks);
+	struct large *l = NULL;
+	int tries;
 
-	for (l = kept; l; l = l->next)
+	for (tries = 0; tries < 2; tries++) {
+		b = bucket_next(b);
+		if (b == RUN_BUCKETS)
+			return NULL;
+		l = bucket[b];
 		if (l->span.chunks >= chunks &&
-		    l->span.chunks <= chunks + chunks / 4 &&
-		    !(l->span.base & (align - 1)) &&
-		    (!best || l->span.chunks < best->span.chunks))
-			best = l;
-	if (best) {
-		list_del(&kept, best);
-		nkept--;
-		kept_bytes -= span_bytes(best);
+		    l->span.chunks <= chunks + chunks / 4 + SPLIT_SLACK &&
+		    !(l->span.base & (align - 1)))
+			break;
+		l = NULL;
+		b++;
 	}
-	return best;
+	if (!l)
+		return NULL;
+	kept_del_locked(l);
+	if (l->span.chunks > chunks) {
+		uint32_t was = l->span.chunks;
+
+		_hs_span_shrink(&l->span, chunks);
+		large_resized(l, was);
+	}
+	return l;
 }
 
 static void *large_alloc(size_t n, size_t align)
@@ -229,11 +352,11 @@ static void *large_alloc(size_t n, size_t align)
 		_hs_fail(ENOMEM, "hs_malloc: %zu bytes is beyond any region", n);
 		return NULL;
 	}
-	chunks = (uint32_t)(HS_ALIGN_UP(n, HS_CHUNK) >> HS_CHUNK_SHIFT);
+	chunks = run_chunks(n);
 	pthread_mutex_lock(&heap_lock);
 	l = kept_take_locked(chunks, align);
-	pthread_mutex_unlock(&heap_lock);
 	if (!l) {
+		pthread_mutex_unlock(&heap_lock);
 		l = _hs_meta_alloc(LARGE_BYTES);
 		if (!l || !a) {
 			_hs_meta_free(l, LARGE_BYTES);
@@ -256,8 +379,6 @@ static void *large_alloc(size_t n, size_t align)
 		}
 		pthread_mutex_lock(&heap_lock);
 		large_account(l, 1);
-	} else {
-		pthread_mutex_lock(&heap_lock);
 	}
 	l->ptr = l->span.base;
 	l->size = n;
@@ -281,23 +402,9 @@ static void large_free(struct large *l)
 	large_n--;
 	large_frees++;
 	large_in_use -= l->size;
-	/* Kept for reuse a while, if it fits what is kept. */
-	if (kept_bytes + span_bytes(l) <= LARGE_KEEP_BYTES) {
-		l->freed_at = _hs_now_ns();
-		list_add(&kept, l);
-		nkept++;
-		kept_bytes += span_bytes(l);
-		if (nkept > LARGE_KEEP) {
-			struct large *t;
-
-			for (t = kept; t->next; t = t->next)
-				;
-			list_del(&kept, t);
-			nkept--;
-			kept_bytes -= span_bytes(t);
-			large_account(t, -1);
-			old = t;
-		}
+	/* Kept for reuse a while, if it fits what may be kept. */
+	if (kept_bytes + span_bytes(l) <= keep_max_locked()) {
+		kept_add_locked(l);
 	} else {
 		large_account(l, -1);
 		l->next = old;
@@ -458,23 +565,19 @@ HS_EXPORT void *hs_realloc(void *p, size_t n)
 		uint32_t need;
 
 		old = l->size;
-		if (n > HS_CLASS_MAX) {
-			/* In place: shrink, or grow over free chunks after it. */
-			need = (uint32_t)(HS_ALIGN_UP(n + (l->ptr - l->span.base),
-						      HS_CHUNK) >> HS_CHUNK_SHIFT);
-			if (need <= l->span.chunks ||
+		/* In place: shrink (giving back the pages after it), or grow
+		 * over free pages after it. Small sizes move to a class. */
+		if (n > HS_CLASS_MAX && l->ptr == l->span.base) {
+			uint32_t was = l->span.chunks;
+
+			need = run_chunks(n);
+			if (need <= was ||
 			    _hs_span_grow(&l->span, need, owner) == 0) {
 				pthread_mutex_lock(&heap_lock);
 				large_in_use += n - old;
-				if (need < l->span.chunks * 3 / 4) {
-					large_bytes -= span_bytes(l);
-					if (_hs_span_fallback(&l->span))
-						large_fallback -= span_bytes(l);
+				if (need < was * 3 / 4)
 					_hs_span_shrink(&l->span, need);
-					large_bytes += span_bytes(l);
-					if (_hs_span_fallback(&l->span))
-						large_fallback += span_bytes(l);
-				}
+				large_resized(l, was);
 				l->size = n;
 				pthread_mutex_unlock(&heap_lock);
 				return p;
@@ -585,7 +688,9 @@ void _hs_heap_fork_child(void)
 			next = l->next;
 			_hs_meta_free(l, LARGE_BYTES);
 		}
-		live = kept = NULL;
+		live = kept = kept_tail = NULL;
+		memset(bucket, 0, sizeof(bucket));
+		memset(bucket_map, 0, sizeof(bucket_map));
 		nkept = 0;
 		kept_bytes = large_n = large_bytes = large_fallback = 0;
 		_hs_fallback_bytes = 0;

@@ -8,9 +8,10 @@
  *   16 to 512 bytes in steps of 16 (32 classes, pymalloc's), pool ids
  *     1-32 (class + 1, also its map tag), whose thread caches sit in a
  *     TLS array the fast paths index by (size + 15) / 16 and by tag;
- *   above, four per doubling up to 1 MiB (44 classes, jemalloc's spacing:
+ *   above, four per doubling up to 32 KiB (24 classes, jemalloc's spacing:
  *     at most a fifth of a block is rounding), pools with ids of their own;
- *   larger: a span of its own (large blocks, heap.c).
+ *   larger: a run of 4 KiB pages of its own (heap.c), rounded to the same
+ *     spacing up to 1 MiB so freed runs are reused exactly, to 4 KiB above.
  * Each class is a pool named "malloc-<size>", so its objects, caches,
  * depot and slabs are the pools' own, and debugfs and hsstat show it.
  * A class's objects are aligned to the largest power of two dividing its
@@ -24,21 +25,21 @@
 
 #define HS_SMALL_MAX		512
 #define HS_SMALL_CLASSES	32
-#define HS_CLASSES		76
-#define HS_CLASS_MAX		((size_t)1 << 20)
+#define HS_CLASSES		56
+#define HS_CLASS_MAX		((size_t)32 << 10)
 
 _Static_assert(HS_SMALL_CLASSES + 1 == HS_HEAP_IDS,
 	       "the small classes are the pool ids kept for the heap");
 _Static_assert(HS_CLASSES + 1 < HS_TAG_LARGE, "classes fit in a map tag");
 
-/* The class of @n bytes, @n <= HS_CLASS_MAX. */
+/* The class of @n bytes: a pool's below HS_CLASSES, a run's size above. */
 static inline unsigned int _hs_class_of(size_t n)
 {
 	unsigned int b;
 
 	if (n <= HS_SMALL_MAX)
 		return n ? (unsigned int)((n - 1) >> 4) : 0;
-	b = 63 - (unsigned int)__builtin_clzll(n - 1);	/* 9 .. 19 */
+	b = 63 - (unsigned int)__builtin_clzll(n - 1);	/* 9 .. 14 for a pool */
 	return HS_SMALL_CLASSES + (b - 9) * 4 +
 	       (unsigned int)((n - 1 - ((size_t)1 << b)) >> (b - 2));
 }

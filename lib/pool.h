@@ -138,6 +138,8 @@ struct hs_pool {
 	uint64_t trim_at;		/* when the current interval ends */
 	uint64_t min_full;		/* fewest full magazines seen in it */
 	uint64_t trim_debt;		/* magazines still to send back */
+	uint64_t depot_max;		/* full magazines kept at most (0: no
+					 * limit but the working set's) */
 	uint64_t ticks;			/* slow paths, to look at the clock */
 	/* slab.c */
 	struct hs_slab *lists[SLAB_LISTS];
@@ -282,10 +284,11 @@ extern pthread_mutex_t _hs_pools_lock;
 
 /*
  * A pool for the heap: id @id (1 to HS_HEAP_IDS - 1) or any if -1, map tag
- * @tag, and a fallback arena. Never destroyed. NULL + errno + message.
+ * @tag, a fallback arena, and a depot holding at most about @depot_bytes
+ * of objects. Never destroyed. NULL + errno + message.
  */
 hs_pool_t *_hs_pool_create_heap(const char *name, size_t size, size_t align,
-				int id, uint8_t tag);
+				int id, uint8_t tag, size_t depot_bytes);
 
 /* The counters a thread cache's owner writes: relaxed stores, no RMW. */
 static inline void _hs_add(uint64_t *ctr, uint64_t n)

@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "hs_lib.h"
@@ -274,6 +276,46 @@ TEST(stats_and_trim)
 	errno = 0;
 	ASSERT_EQ(-1, hs_heap_stats(NULL));
 	ASSERT_EQ(EINVAL, errno);
+}
+
+/*
+ * Freed runs of pages are kept for reuse; a child does not get the
+ * parent's regions, so it must start with none kept, and its large
+ * allocations of the same sizes come from its own memory.
+ */
+TEST(child_starts_with_no_kept_runs)
+{
+	static const size_t sizes[] = { 40 << 10, 100 << 10, 300 << 10,
+					900 << 10, 1500 << 10, 3 << 20 };
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	void *v[N];
+	int i, st;
+	pid_t pid;
+
+	for (i = 0; i < N; i++) {
+		v[i] = hs_malloc(sizes[i]);
+		ASSERT_NE(NULL, v[i]);
+		memset(v[i], 3, sizes[i]);
+	}
+	for (i = 0; i < N; i++)
+		hs_free(v[i]);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		for (i = 0; i < N; i++) {
+			v[i] = hs_malloc(sizes[i]);
+			if (!v[i])
+				_exit(1);
+			memset(v[i], 4, sizes[i]);
+		}
+		for (i = 0; i < N; i++)
+			hs_free(v[i]);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("child killed by signal %d",
+					  WTERMSIG(st));
+	ASSERT_EQ(0, WEXITSTATUS(st));
 }
 
 TEST_HARNESS_MAIN

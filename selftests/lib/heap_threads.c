@@ -66,7 +66,12 @@ static void *consumer(void *arg)
 	return NULL;
 }
 
-TEST(producer_consumer)
+/* (A fixture only for its longer timeout: slow under TCG and TSan.) */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
+TEST_F_TIMEOUT(slow, producer_consumer, 600)
 {
 	unsigned int n = 100000;
 	struct hs_heap_stats st;
@@ -121,11 +126,6 @@ static void *mixer(void *arg)
 		hs_free(set[k]);
 	return NULL;
 }
-
-/* (A fixture only for its longer timeout: slow under TCG and TSan.) */
-FIXTURE(slow) {};
-FIXTURE_SETUP(slow) {}
-FIXTURE_TEARDOWN(slow) {}
 
 TEST_F_TIMEOUT(slow, many_threads_mixing_every_kind_of_block, 600)
 {

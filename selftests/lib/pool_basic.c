@@ -138,10 +138,12 @@ TEST(stats_follow_use)
 	ASSERT_EQ(0, st.frees);
 	ASSERT_GE(st.total, 300);
 	ASSERT_EQ(100, st.obj_size);
-	/* A small pool holds little: one small slab, not a huge page. */
+	/* A small pool holds little: a few small slabs (4 KiB, doubling),
+	 * not a huge page. */
 	ASSERT_GE(st.bytes, 300 * 100);
 	ASSERT_LE(st.bytes, 128 << 10);
-	ASSERT_EQ(1, st.slabs);
+	ASSERT_GE(st.slabs, 1);
+	ASSERT_LE(st.slabs, 4);
 	ASSERT_LT(st.cache_hits, st.allocs);	/* the first ones missed */
 
 	for (i = 0; i < 100; i++)
