@@ -19,11 +19,27 @@ N=120000
 n=0 fail=0
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
-cleanup() {
+pids=
+# stop: each server asked to shut down, and killed if it has not in 10 s
+# (a SHUTDOWN that got lost must not leave the test waiting forever).
+stop() {
 	for s in ref hs; do
-		[ -S "$tmp/$s.sock" ] && redis-cli -s "$tmp/$s.sock" shutdown nosave >/dev/null 2>&1
+		[ -S "$tmp/$s.sock" ] &&
+			timeout 5 redis-cli -s "$tmp/$s.sock" shutdown nosave >/dev/null 2>&1
 	done
-	sleep 0.2
+	for i in $(seq 100); do
+		alive=
+		for p in $pids; do
+			kill -0 "$p" 2>/dev/null && alive="$alive $p"
+		done
+		[ -z "$alive" ] && break
+		sleep 0.1
+	done
+	[ -n "$alive" ] && kill -9 $alive 2>/dev/null
+	pids=
+}
+cleanup() {
+	stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -41,6 +57,7 @@ start() {
 		--dir "$tmp/$name" --save "" --appendonly no \
 		--enable-debug-command local --daemonize no \
 		--logfile "$tmp/$name.log" &
+	pids="$pids $!"
 	for i in $(seq 50); do
 		redis-cli -s "$tmp/$name.sock" ping >/dev/null 2>&1 && return 0
 		sleep 0.1
@@ -116,9 +133,7 @@ else
 	notok "the server survived it and holds the dataset written again"
 fi
 
-redis-cli -s "$tmp/hs.sock" shutdown nosave >/dev/null 2>&1
-redis-cli -s "$tmp/ref.sock" shutdown nosave >/dev/null 2>&1
-wait
+stop
 if ! grep -qiE 'crash|assert|bug report|segmentation' "$tmp/hs.log"; then
 	ok "no crash or assertion in the server's log"
 else
