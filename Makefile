@@ -60,6 +60,7 @@ endif
 all:
 
 include lib/lib.mk
+include lib/uring/uring.mk
 include tools/hsstat/hsstat.mk
 include examples/examples.mk
 include bench/bench.mk

@@ -39,12 +39,15 @@ ST_CFLAGS	:= $(HS_CFLAGS) -I$(KSFT_DIR) -Wno-missing-prototypes \
 #   lockdown  what stays readable under lockdown (VM, "lockdown" profile)
 #   debug     planted bugs the ASan/Valgrind builds must catch
 ST_GROUPS	:= $(sort $(patsubst selftests/%/,%,$(dir $(wildcard selftests/*/*.c))))
-ST_LIB_GROUPS	:= lib pools debug
+# Another .mk may add groups with ST_EXTRA_LIB_GROUPS, and archives (and
+# other prerequisites) for a group g with ST_EXTRA_LIBS_g (ST_EXTRA_DEPS_g),
+# linked before the library: lib/uring/uring.mk does.
+ST_LIB_GROUPS	:= lib pools debug $(ST_EXTRA_LIB_GROUPS)
 ifeq ($(LIB_A),)
 ST_GROUPS	:= $(filter-out $(ST_LIB_GROUPS),$(ST_GROUPS))
 endif
-$(foreach g,$(ST_GROUPS),$(eval ST_LIBS_$(g) := $(if $(filter $(g),$(ST_LIB_GROUPS)),$(LIB_A)) -luring))
-$(foreach g,$(ST_LIB_GROUPS),$(eval ST_DEPS_$(g) := $(LIB_A)))
+$(foreach g,$(ST_GROUPS),$(eval ST_LIBS_$(g) := $(ST_EXTRA_LIBS_$(g)) $(if $(filter $(g),$(ST_LIB_GROUPS)),$(LIB_A)) -luring))
+$(foreach g,$(ST_LIB_GROUPS),$(eval ST_DEPS_$(g) := $(ST_EXTRA_DEPS_$(g)) $(LIB_A)))
 
 ST_SRCS		:= $(foreach g,$(ST_GROUPS),$(wildcard selftests/$(g)/*.c))
 ST_BINS		:= $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(ST_SRCS))
