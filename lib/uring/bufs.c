@@ -58,6 +58,7 @@ enum { BUF_SETS = 0, BUF_CALLERS = 1 };
 
 /* The arithmetic of a set, from its arguments alone. */
 struct layout {
+	size_t align;		/* of every buffer */
 	size_t stride;		/* from one buffer to the next */
 	size_t per_window;	/* buffers per 2 MiB window; 0: packed */
 	size_t buf_bytes;	/* end of the last buffer */
@@ -151,6 +152,7 @@ static int plan(const char *who, unsigned int count, size_t size,
 		return _hs_ufail(EINVAL, "%s: %u buffers of %zu bytes do not fit the address space",
 				 who, count, size);
 
+	l->align = align;
 	l->stride = ALIGN_UP(size, align);
 	if (l->stride <= WINDOW && !(f & HS_UBUF_IOV_EACH)) {
 		l->per_window = WINDOW / l->stride;
@@ -519,10 +521,8 @@ static int set_memory(hs_uring_bufs_t *s, const struct hs_uring_bufs_opts *o)
 	size_t need = s->lay.bytes, align;
 
 	if (o->flags & HS_UBUF_MEM) {
-		align = s->lay.stride & -s->lay.stride;
-		align = align > PAGE_4K ? align : PAGE_4K;
-		if (align > WINDOW)
-			align = WINDOW;
+		/* The ring needs a page; buffers, their alignment. */
+		align = s->lay.align > PAGE_4K ? s->lay.align : PAGE_4K;
 		if (!o->mem || (uintptr_t)o->mem % align || o->mem_bytes < need)
 			return _hs_ufail(EINVAL, "hs_uring_bufs_create(%s): opts.mem must be aligned to %zu and hold %zu bytes (hs_uring_bufs_bytes())",
 					 s->name, align, need);

@@ -13,7 +13,7 @@
 
 #include "uring.h"
 
-static __thread char msg[256];
+static __thread char msg[320];
 
 int _hs_ufail(int err, const char *fmt, ...)
 {

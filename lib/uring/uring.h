@@ -27,7 +27,7 @@ int _hs_ufail(int err, const char *fmt, ...)
  */
 struct _hs_uerr_saved {
 	int err;
-	char msg[256];
+	char msg[320];
 };
 void _hs_uerr_begin(struct _hs_uerr_saved *s);
 void _hs_uerr_ok(const struct _hs_uerr_saved *s);
