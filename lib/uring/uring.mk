@@ -64,7 +64,7 @@ URING_EX_BINS	:= $(URING_EX_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 all: $(URING_EX_BINS)
 
-$(BUILD)/examples/uring_%: examples/uring_%.c examples/uring_common.h \
+$(BUILD)/examples/uring_%: examples/uring_%.c\
 		$(URING_HDRS) $(URING_SO) $(LIB_SO)
 	$(quiet) CC $@
 	$(Q)mkdir -p $(@D)
