@@ -27,6 +27,9 @@
  * Exit status: 0 copied (and verified), 1 an error, 2 usage, 3 the copy
  * differs from the source.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* O_DIRECT, signalfd, when built on its own */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <hugeslab/uring.h>

@@ -30,6 +30,9 @@
  * nothing is lost. Replies on a connection go out in order, one send at a
  * time.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* O_DIRECT, signalfd, when built on its own */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <hugeslab/uring.h>
@@ -83,6 +86,7 @@ struct server {
 	unsigned long long accepted, recvs, bytes, enobufs;
 	unsigned int max_in_use;
 	int nstarved;		/* connections waiting for a buffer */
+	int wake_from;		/* where wake_starved() looks first */
 };
 
 static void die(const char *what, const char *why)
@@ -169,19 +173,29 @@ static void kick_send(struct server *s, int fd)
 	c->zc_notif = false;
 }
 
-/* A connection whose recv starved gets a new one once a buffer is back. */
+/*
+ * Connections whose recv starved get a new one once buffers are back: as
+ * many as there are buffers (more would only starve again), taking turns
+ * from where the last wake-up stopped.
+ */
 static void wake_starved(struct server *s)
 {
-	int fd;
+	unsigned int budget;
+	int n, fd;
 
 	if (s->stopping || !s->nstarved)
 		return;
-	for (fd = 0; fd < s->nconns && s->nstarved &&
-	     hs_uring_bufs_avail(s->bufs); fd++) {
-		struct conn *c = &s->conns[fd];
+	budget = hs_uring_bufs_avail(s->bufs);
+	for (n = 0; n < s->nconns && s->nstarved && budget; n++) {
+		struct conn *c;
 
-		if (c->open && c->starved && !c->recv_armed)
+		fd = (s->wake_from + n) % s->nconns;
+		c = &s->conns[fd];
+		if (c->open && c->starved && !c->recv_armed) {
 			arm_recv(s, fd);
+			budget--;
+			s->wake_from = fd + 1;
+		}
 	}
 }
 

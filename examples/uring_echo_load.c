@@ -16,6 +16,9 @@
  * connections from one thread; its buffers are plain malloc'd memory (the
  * client is not what is measured).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE		/* O_DIRECT, signalfd, when built on its own */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <liburing.h>

@@ -21,6 +21,11 @@ main)
 	group kmod kmod
 	group "lib (backend kmod)" lib HUGESLAB_BACKEND=kmod
 	group pools pools HUGESLAB_BACKEND=kmod
+	# io_uring buffer sets: O_DIRECT on the scratch disk past what kmod's
+	# odirect test uses; the echo tests run /opt/hs/examples.
+	group "uring (backend kmod)" uring HUGESLAB_BACKEND=kmod \
+		HS_URING_DISK=/dev/vda
+	group uring_kmod uring_kmod HUGESLAB_BACKEND=kmod HSSTAT=/opt/hs/hsstat
 	group tools tools HSSTAT=/opt/hs/hsstat
 	group stress stress
 	group page_sizes numa/page_sizes

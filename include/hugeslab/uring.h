@@ -205,7 +205,7 @@ struct hs_uring_bufs_stats {
 /*
  * The set's counters. The same (name, size, count, in use, handed out
  * and back, memory) are listed by hsstat beside the pools on the kmod
- * backend (hs_extpool_create(3)), updated as buffers come and go.
+ * backend (an external pool, hugeslab(3)), updated as buffers come and go.
  */
 int hs_uring_bufs_stats(const hs_uring_bufs_t *bufs,
 			struct hs_uring_bufs_stats *stats);
