@@ -519,6 +519,7 @@ static int set_memory(hs_uring_bufs_t *s, const struct hs_uring_bufs_opts *o)
 {
 	struct hs_region_opts ro = { 0 };
 	size_t need = s->lay.bytes, align;
+	int tries;
 
 	if (o->flags & HS_UBUF_MEM) {
 		/* The ring needs a page; buffers, their alignment. */
@@ -536,7 +537,17 @@ static int set_memory(hs_uring_bufs_t *s, const struct hs_uring_bufs_opts *o)
 		ro.flags = HS_REGION_NODE;
 		ro.node = o->node;
 	}
-	s->region = hs_region_create(need, &ro);
+	/*
+	 * A ring's completions reach its thread as task work, which the
+	 * kernel flags like a pending signal (TIF_NOTIFY_SIGNAL): hugetlbfs
+	 * then stops populating a region with EINTR, and the module passes
+	 * that on. Nothing was interrupted that matters: try again.
+	 */
+	for (tries = 0; tries < 100; tries++) {
+		s->region = hs_region_create(need, &ro);
+		if (s->region || errno != EINTR)
+			break;
+	}
 	if (!s->region)
 		return _hs_ufail(errno, "hs_uring_bufs_create(%s): %s", s->name,
 				 hs_last_error());

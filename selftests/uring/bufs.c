@@ -13,6 +13,7 @@
  * EEXIST for a taken group.
  */
 #include <sys/mman.h>
+#include <sys/utsname.h>
 
 #include "kselftest_harness.h"
 #include "hs_uring_test.h"
@@ -404,6 +405,32 @@ TEST_F(bufs, success_leaves_errno_and_message)
 	ASSERT_EQ(4321, errno);
 	ASSERT_NE(0, hs_uring_features());
 	ASSERT_EQ(4321, errno);
+}
+
+/*
+ * The library never looks at the kernel's version; this test does, to
+ * check that what the probe found is what each kernel is known to have:
+ * Debian's 6.1 and 6.12 differ in kernel-allocated buffer rings (6.4).
+ */
+TEST(probe_agrees_with_the_kernel)
+{
+	unsigned int f = hs_uring_features(), major = 0, minor = 0, b;
+	struct utsname u;
+
+	ASSERT_EQ(0, uname(&u));
+	ASSERT_EQ(2, sscanf(u.release, "%u.%u", &major, &minor));
+	for (b = 1; b <= HS_UFEAT_SEND_ZC; b <<= 1)
+		TH_LOG("%s: %s", hs_uring_feature_name(b), f & b ? "yes" : "no");
+	ASSERT_STREQ("?", hs_uring_feature_name(1U << 20));
+	/* Everything this project runs on is 6.1 or later. */
+	ASSERT_LE(601, major * 100 + minor);
+	EXPECT_TRUE(f & HS_UFEAT_FIXED);
+	EXPECT_TRUE(f & HS_UFEAT_BUF_RING);
+	EXPECT_TRUE(f & HS_UFEAT_RECV_MULTISHOT);
+	EXPECT_TRUE(f & HS_UFEAT_ACCEPT_MULTISHOT);
+	EXPECT_TRUE(f & HS_UFEAT_SEND_ZC);
+	EXPECT_EQ(major * 100 + minor >= 604, !!(f & HS_UFEAT_BUF_RING_KERNEL))
+		TH_LOG("kernel %s", u.release);
 }
 
 TEST_HARNESS_MAIN
