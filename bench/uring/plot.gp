@@ -7,13 +7,15 @@
 stats datafile using 2 nooutput
 n = STATS_records
 
-set terminal svg size 960,(120 + 34 * n) dynamic font "sans,13" background rgb "white"
+set terminal svg size 1100,(130 + 34 * n) dynamic font "sans,13" background rgb "white"
 set output outfile
-set title "io_uring buffers on hugeslab's 2 MiB pages: how many times better (one run; medians)"
-set xlabel "x better with hugeslab (log scale; 1 = no difference)"
+set label 1 "io_uring buffers on hugeslab's 2 MiB pages: how many times better (1 = no difference)" at screen 0.5, screen 0.97 center
+set tmargin 3
+set xlabel "x better with hugeslab (log scale)"
 set logscale x 2
-set xrange [0.5:*]
-set yrange [-0.7:n - 0.3] reverse
+set termoption noenhanced
+set xrange [0.5:STATS_max * 2.5]
+set yrange [n - 0.3:-0.7]
 set ytics nomirror scale 0
 set grid xtics lc rgb "#dddddd"
 set style fill solid 0.9 border rgb "#333333"

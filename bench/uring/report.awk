@@ -84,12 +84,12 @@ END {
 		c = collect(reg_kib, k, reps_reg); kib = median(tmp, c)
 		r = ratio(reg_us, k, reg_us, base, reps_reg)
 		printf "| %s | %s | %d | %.2f | %.0f%% | %.0f | %s | %s |\n", kk[1], kk[2], reg_iov[k],
-			us / 1000, sp * 100, kib, fmt_ratio(r), reg_thp[k] < 0 ? "?" : reg_thp[k]
+			us / 1000, sp * 100, kib, fmt_ratio(r), (reg_thp[k] < 0 ? "?" : reg_thp[k])
 		reg_med_kib[k] = kib
 	}
 	r4k = ratio(reg_us, "malloc-4k" SUBSEP "per-2MiB", reg_us, base, reps_reg)
 	printf "\nTarget: hugeslab at least 10x faster than the same buffers on 4 KiB pages: %sx, %s.\n",
-		fmt_ratio(r4k), r4k >= 10 ? "met" : "NOT met"
+		fmt_ratio(r4k), (r4k >= 10 ? "met" : "NOT met")
 	rthp = ratio(reg_us, "thp" SUBSEP "per-2MiB", reg_us, base, reps_reg)
 	reach = ratio(reg_us, "hugeslab" SUBSEP "per-buffer", reg_us, base, reps_reg)
 	if (reg_med_kib[base] > 0)
