@@ -23,7 +23,7 @@ check "installed files" test -f "$tmp/prefix/include/hugeslab.h" -a \
 	-f "$tmp/prefix/include/linux/hugeslab.h" -a \
 	-f "$tmp/prefix/lib/libhugeslab.a" -a \
 	-L "$tmp/prefix/lib/libhugeslab.so" -a \
-	-f "$tmp/prefix/lib/libhugeslab.so.1.0.0" -a \
+	-f "$tmp/prefix/lib/$(readlink "$tmp/prefix/lib/libhugeslab.so.1")" -a \
 	-x "$tmp/prefix/bin/hsstat" -a \
 	-f "$tmp/prefix/lib/pkgconfig/hugeslab.pc" -a \
 	-f "$tmp/prefix/share/man/man1/hsstat.1" -a \
