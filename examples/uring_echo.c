@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -430,6 +431,8 @@ int main(int argc, char **argv)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct hs_uring_bufs_stats st;
 	const char *bind_addr = "127.0.0.1";
+	struct rusage ru;
+	double cpu;
 	struct server s = { .nbufs = 1024, .size = 4096, .multishot = true };
 	socklen_t len = sizeof(sa);
 	bool use_malloc = false;
@@ -520,9 +523,13 @@ int main(int argc, char **argv)
 
 	/* Every request has finished: every buffer must be back. */
 	hs_uring_bufs_stats(s.bufs, &st);
-	printf("uring_echo: stopped: %llu connections, %llu messages, %llu bytes echoed; %llu times out of buffers (at most %u of %u in use); buffers back: %s\n",
+	getrusage(RUSAGE_SELF, &ru);
+	cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	      (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	printf("uring_echo: stopped: %llu connections, %llu messages, %llu bytes echoed; %llu times out of buffers (at most %u of %u in use); buffers back: %s; CPU %.3f s, %.2f us a message\n",
 	       s.accepted, s.recvs, s.bytes, s.enobufs, s.max_in_use, s.nbufs,
-	       st.in_use ? "NO" : "all");
+	       st.in_use ? "NO" : "all", cpu,
+	       s.recvs ? cpu * 1e6 / (double)s.recvs : 0.0);
 	for (i = 0; i < s.nconns; i++) {
 		if (s.conns[i].open)
 			close(i);

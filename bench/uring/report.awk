@@ -26,7 +26,7 @@ $1 == "odirect" {
 }
 $1 == "echo" {
 	k = $2 SUBSEP $3
-	ec_ops[k, $4] = $5; ec_p99[k, $4] = $6
+	ec_ops[k, $4] = $5; ec_p99[k, $4] = $6; ec_cpu[k, $4] = $7
 	if (!($3 in seen_msg)) { seen_msg[$3] = 1; msg_order[++nmsg] = $3 }
 	if ($4 > reps_ec) reps_ec = $4
 	next
@@ -121,8 +121,8 @@ END {
 	# ---- echo
 	print ""
 	printf "uring_echo under uring_echo_load (32 connections, closed loop), median of %d:\n\n", reps_ec
-	printf "| message | buffers | ops/s | spread | p99 us | spread |\n"
-	printf "|---:|---|---:|---:|---:|---:|\n"
+	printf "| message | buffers | ops/s | spread | p99 us | spread | server CPU us/message | spread |\n"
+	printf "|---:|---|---:|---:|---:|---:|---:|---:|\n"
 	for (i = 1; i <= nmsg; i++) {
 		msg = msg_order[i]
 		for (j = 1; j <= 2; j++) {
@@ -130,16 +130,18 @@ END {
 			k = mode SUBSEP msg
 			c = collect(ec_ops, k, reps_ec); ops = median(tmp, c); sop = spread(tmp, c)
 			c = collect(ec_p99, k, reps_ec); p99 = median(tmp, c); sp99 = spread(tmp, c)
-			printf "| %d B | %s | %.0f | %.0f%% | %.1f | %.0f%% |\n", msg, mode, ops, sop * 100, p99, sp99 * 100
+			c = collect(ec_cpu, k, reps_ec); cpu = median(tmp, c); scpu = spread(tmp, c)
+			printf "| %d B | %s | %.0f | %.0f%% | %.1f | %.0f%% | %.2f | %.0f%% |\n", msg, mode, ops, sop * 100, p99, sp99 * 100, cpu, scpu * 100
 		}
 		ec_rops[msg] = ratio(ec_ops, "hugeslab" SUBSEP msg, ec_ops, "malloc" SUBSEP msg, reps_ec)
 		ec_rp99[msg] = ratio(ec_p99, "hugeslab" SUBSEP msg, ec_p99, "malloc" SUBSEP msg, reps_ec)
+		ec_rcpu[msg] = ratio(ec_cpu, "malloc" SUBSEP msg, ec_cpu, "hugeslab" SUBSEP msg, reps_ec)
 	}
 	print ""
 	for (i = 1; i <= nmsg; i++) {
 		msg = msg_order[i]
-		printf "%d-byte messages: ops/s hugeslab ÷ malloc %s, p99 hugeslab ÷ malloc %s\n", msg,
-			fmt_ratio(ec_rops[msg]), fmt_ratio(ec_rp99[msg])
+		printf "%d-byte messages: ops/s hugeslab ÷ malloc %s, p99 hugeslab ÷ malloc %s, server CPU per message malloc ÷ hugeslab %s\n", msg,
+			fmt_ratio(ec_rops[msg]), fmt_ratio(ec_rp99[msg]), fmt_ratio(ec_rcpu[msg])
 	}
 
 	# ---- chart: how many times better hugeslab does (higher is better)
@@ -159,6 +161,7 @@ END {
 			bar(sprintf("echo %d B: ops/s hugeslab ÷ malloc", msg), ec_rops[msg])
 			if (ec_rp99[msg] > 0)
 				bar(sprintf("echo %d B: p99 malloc ÷ hugeslab", msg), 1 / ec_rp99[msg])
+			bar(sprintf("echo %d B: server CPU malloc ÷ hugeslab", msg), ec_rcpu[msg])
 		}
 	}
 }
