@@ -122,6 +122,7 @@ install: all
 		$(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(BINDIR)
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(LIB_SO_REAL) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(MALLOC_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf $(notdir $(LIB_SO_REAL)) $(DESTDIR)$(LIBDIR)/$(notdir $(LIB_SONAME))
 	ln -sf $(notdir $(LIB_SONAME)) $(DESTDIR)$(LIBDIR)/$(notdir $(LIB_SO))
 	install -m 644 include/hugeslab.h $(DESTDIR)$(INCLUDEDIR)/hugeslab.h
@@ -136,8 +137,10 @@ install: all
 .PHONY: install-man
 install: install-man
 install-man:
-	install -d $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man4
+	install -d $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man4 \
+		$(DESTDIR)$(MANDIR)/man7
 	install -m 644 $(wildcard man/*.3) $(DESTDIR)$(MANDIR)/man3/
 	install -m 644 $(wildcard man/*.4) $(DESTDIR)$(MANDIR)/man4/
+	install -m 644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7/
 
 endif

@@ -40,6 +40,7 @@
 #define REGION_MAX_UNITS_KMOD	8	/* 16 MiB */
 #define NBINS			32
 #define TRIM_MS_DEFAULT		1000
+#define HEAP_TRIM_MS_DEFAULT	5000
 
 /* A run of free chunks in a region, in a bin of its arena. */
 struct extent {
@@ -86,17 +87,33 @@ uint64_t _hs_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* HUGESLAB_TRIM_MS, else TRIM_MS_DEFAULT, read once per call site. */
-uint64_t _hs_trim_ns(void)
+/* The environment variable @name in ms, else @def ms; in ns. */
+static uint64_t ms_env(const char *name, unsigned long def)
 {
-	const char *e = getenv("HUGESLAB_TRIM_MS");
+	const char *e = getenv(name);
 	unsigned long v;
 	char *end;
 
 	if (!e || !*e)
-		return TRIM_MS_DEFAULT * 1000000ULL;
+		return def * 1000000ULL;
 	v = strtoul(e, &end, 10);
-	return (*end || !v ? TRIM_MS_DEFAULT : v) * 1000000ULL;
+	return (*end || !v ? def : v) * 1000000ULL;
+}
+
+uint64_t _hs_trim_ns(void)
+{
+	return ms_env("HUGESLAB_TRIM_MS", TRIM_MS_DEFAULT);
+}
+
+/*
+ * The heap's classes keep what they freed longer, as jemalloc's decay
+ * does: a program's phases (a request, a batch, a collection) come back
+ * within seconds, and objects sent back to their slabs in between would
+ * only be taken out again one by one.
+ */
+uint64_t _hs_heap_trim_ns(void)
+{
+	return ms_env("HUGESLAB_HEAP_TRIM_MS", HEAP_TRIM_MS_DEFAULT);
 }
 
 /* ---- the address map ---------------------------------------------------- */
@@ -291,7 +308,9 @@ static struct _hs_aregion *aregion_new(struct _hs_arena *a, size_t units,
 		_hs_os_unmap(&r->mem);
 		goto nomem;
 	}
-	for (i = 0; i < units; i++)
+	/* The module populates a region whole; other backends get their
+	 * pages a unit at a time, as spans take the units. */
+	for (i = 0; i < units && r->mem.backend == HS_BACKEND_KMOD; i++)
 		r->committed[i / 64] |= 1ULL << (i % 64);
 	r->arena = a;
 	e->start = 0;
@@ -361,6 +380,8 @@ static void region_free(struct _hs_aregion *r)
  * Units of the next region: an eighth of the arena, 2 to 64 MiB. The
  * module takes memory back by whole regions only, so there a sixteenth,
  * up to 16 MiB: a region kept by a last live object holds back less.
+ * Elsewhere a region costs only address space until its units are used,
+ * so a big span gets as much again after it, to grow into in place.
  */
 static size_t grow_units(const struct _hs_arena *a, uint32_t need)
 {
@@ -370,6 +391,8 @@ static size_t grow_units(const struct _hs_arena *a, uint32_t need)
 
 	units = HS_MIN(HS_MAX(units, REGION_MIN_UNITS),
 		       kmod ? REGION_MAX_UNITS_KMOD : REGION_MAX_UNITS);
+	if (!kmod && need >= HS_UNIT_CHUNKS / 2)
+		want *= 2;
 	return HS_MAX(units, want);
 }
 
@@ -500,13 +523,14 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 		if (e)
 			break;
 		/* A spare region that fits comes back first. */
-		if (a->spare && a->spare->nchunks >= chunks +
-		    (align > HS_UNIT ? align / HS_CHUNK : 0)) {
+		if (a->spare && fit(a->spare->tag[0], chunks, align) >= 0) {
 			r = a->spare;
 			a->spare = NULL;
 			region_link(a, r);
-			bin_insert(a, r->tag[0]);
-			continue;
+			e = r->tag[0];
+			bin_insert(a, e);
+			at = fit(e, chunks, align);
+			break;
 		}
 		units = grow_units(a, chunks);	/* reads a->mapped: locked */
 		pthread_mutex_unlock(&a->lock);
@@ -524,7 +548,12 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 		}
 		a->mapped += r->mem.bytes;
 		region_link(a, r);
-		bin_insert(a, whole(r));
+		e = whole(r);
+		bin_insert(a, e);
+		/* Mapped aligned for this request: it fits at the start. */
+		at = fit(e, chunks, align);
+		if (at >= 0)
+			break;
 	}
 	r = e->r;
 	if (units_commit(r, (uint32_t)at / HS_UNIT_CHUNKS,

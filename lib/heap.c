@@ -57,6 +57,9 @@ static uint64_t kept_bytes;
 static uint64_t large_n, large_bytes, large_fallback, large_allocs, large_frees;
 static uint64_t large_in_use;		/* bytes asked for */
 static struct _hs_pub large_pub = { .wanted = true };
+/* "malloc-fallback": what came from THP or pages when huge pages ran out. */
+static struct _hs_pub fallback_pub = { .wanted = true };
+static uint64_t fallback_shown;		/* bytes last published */
 
 /* ---- classes ---------------------------------------------------------------- */
 
@@ -80,7 +83,7 @@ static hs_pool_t *class_pool(unsigned int c)
 	if (!p) {
 		snprintf(name, sizeof(name), "malloc-%zu", _hs_class_size(c));
 		p = _hs_pool_create_heap(name, _hs_class_size(c), class_align(c),
-					 c < HS_SMALL_CLASSES ? (int)c : -1,
+					 c < HS_SMALL_CLASSES ? (int)c + 1 : -1,
 					 (uint8_t)(c + 1));
 		__atomic_store_n(&_hs_heap_pools[c], p, __ATOMIC_RELEASE);
 	}
@@ -139,11 +142,34 @@ static void large_account(const struct large *l, int dir)
 		large_fallback = dir > 0 ? large_fallback + b : large_fallback - b;
 }
 
+/*
+ * Publish what the heap holds from the fallback backends, as a pool of its
+ * own ("malloc-fallback": bytes, and the number of fallback slabs and
+ * large blocks' bytes in use is what it holds), when that changed: so an
+ * admin sees in hsstat that a process ran out of huge pages, and how much.
+ * Called from slow paths; one comparison when nothing changed.
+ */
+static void fallback_publish(void)
+{
+	uint64_t b = __atomic_load_n(&_hs_fallback_bytes, __ATOMIC_RELAXED) +
+		     __atomic_load_n(&large_fallback, __ATOMIC_RELAXED);
+	struct _hs_pub_counts c = { .bytes = b, .total = b, .in_use = b };
+
+	if (b == __atomic_load_n(&fallback_shown, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&heap_lock);
+	__atomic_store_n(&fallback_shown, b, __ATOMIC_RELAXED);
+	c.obj_size = 1;
+	_hs_pub_write(&fallback_pub, "malloc-fallback", &c);
+	pthread_mutex_unlock(&heap_lock);
+}
+
 /* Kept blocks older than the trim interval (or all) leave the keep list
  * into *@out, to be released unlocked. */
 static void kept_expire_locked(bool all, struct large **out)
 {
-	uint64_t cutoff = _hs_now_ns() - HS_MIN(_hs_now_ns(), _hs_trim_ns());
+	uint64_t now = _hs_now_ns();
+	uint64_t cutoff = now - HS_MIN(now, _hs_heap_trim_ns());
 	struct large *l, *prev;
 
 	/* Oldest last: walk back from the tail while they are old. */
@@ -288,11 +314,16 @@ static void large_free(struct large *l)
 void *_hs_heap_alloc_slow(size_t n)
 {
 	hs_pool_t *p;
+	void *obj;
 
-	if (n > HS_CLASS_MAX)
-		return large_alloc(n, HS_CHUNK);
-	p = class_pool(_hs_class_of(n));
-	return p ? hs_pool_alloc(p) : NULL;
+	if (n > HS_CLASS_MAX) {
+		obj = large_alloc(n, HS_CHUNK);
+	} else {
+		p = class_pool(_hs_class_of(n));
+		obj = p ? hs_pool_alloc(p) : NULL;
+	}
+	fallback_publish();
+	return obj;
 }
 
 void _hs_heap_free_slow(void *ptr, uintptr_t owner)
@@ -557,9 +588,13 @@ void _hs_heap_fork_child(void)
 		live = kept = NULL;
 		nkept = 0;
 		kept_bytes = large_n = large_bytes = large_fallback = 0;
+		_hs_fallback_bytes = 0;
 		large_allocs = large_frees = large_in_use = 0;
 	}
 	large_pub.slot = NULL;
 	large_pub.wanted = true;
+	fallback_pub.slot = NULL;
+	fallback_pub.wanted = true;
+	fallback_shown = 0;
 	pthread_mutex_unlock(&heap_lock);
 }

@@ -6,7 +6,8 @@
  *
  * Size classes:
  *   16 to 512 bytes in steps of 16 (32 classes, pymalloc's), pool ids
- *     0-31, whose thread caches sit in a TLS array indexed by class;
+ *     1-32 (class + 1, also its map tag), whose thread caches sit in a
+ *     TLS array the fast paths index by (size + 15) / 16 and by tag;
  *   above, four per doubling up to 1 MiB (44 classes, jemalloc's spacing:
  *     at most a fifth of a block is rounding), pools with ids of their own;
  *   larger: a span of its own (large blocks, heap.c).
@@ -26,7 +27,7 @@
 #define HS_CLASSES		76
 #define HS_CLASS_MAX		((size_t)1 << 20)
 
-_Static_assert(HS_SMALL_CLASSES == HS_HEAP_IDS,
+_Static_assert(HS_SMALL_CLASSES + 1 == HS_HEAP_IDS,
 	       "the small classes are the pool ids kept for the heap");
 _Static_assert(HS_CLASSES + 1 < HS_TAG_LARGE, "classes fit in a map tag");
 
@@ -56,21 +57,22 @@ static inline size_t _hs_class_size(unsigned int c)
 /* Pools of the classes made so far (heap.c); NULL until first used. */
 extern hs_pool_t *_hs_heap_pools[HS_CLASSES];
 
-void *_hs_heap_alloc_slow(size_t n);
-void _hs_heap_free_slow(void *p, uintptr_t owner);
+void *_hs_heap_alloc_slow(size_t n) __attribute__((noinline));
+void _hs_heap_free_slow(void *p, uintptr_t owner) __attribute__((noinline));
 
 /*
  * The fast paths: a small class's thread cache, found in the TLS array by
- * class, pops or pushes one pointer; a free finds the class in the address
- * map's tag without reading the block or its slab. Everything else goes
- * to the slow paths. Checker builds always take the slow paths, where the
- * pools' ASan/Valgrind hooks run.
+ * size or by the map's tag, pops or pushes one pointer; a free finds the
+ * class without reading the block or its slab. Everything else goes to the
+ * out-of-line slow paths, so the fast paths save no registers. Checker
+ * builds always take the slow paths, where the pools' ASan/Valgrind hooks
+ * run.
  */
 static inline void *_hs_heap_alloc_fast(size_t n)
 {
 #if !defined(HS_ASAN) && !defined(HS_VALGRIND)
 	if (likely(n <= HS_SMALL_MAX)) {
-		struct hs_tc *tc = _hs_tc_direct[n ? (n - 1) >> 4 : 0];
+		struct hs_tc *tc = _hs_tc_direct[(n + 15) >> 4];
 
 		if (likely(tc != NULL)) {
 			uint64_t s = tc->c.state;
@@ -94,7 +96,7 @@ static inline void _hs_heap_free_fast(void *p)
 	uintptr_t tag = owner & HS_TAG_MASK;
 
 	if (likely(tag - 1 < HS_SMALL_CLASSES)) {
-		struct hs_tc *tc = _hs_tc_direct[tag - 1];
+		struct hs_tc *tc = _hs_tc_direct[tag];
 
 		if (likely(tc != NULL)) {
 			uint64_t s = tc->c.state;

@@ -112,6 +112,8 @@ struct _hs_mem {
 #define HS_MAP_FALLBACK_ONLY	(1U << 0)	/* not the process's backend
 						 * but the next one: THP if
 						 * on, else plain pages */
+#define HS_MAP_POPULATE		(1U << 1)	/* huge pages faulted in now
+						 * (else: _hs_os_commit()) */
 
 /*
  * Map @bytes (a multiple of HS_UNIT) of zeroed memory aligned to @align (a
@@ -135,16 +137,16 @@ int _hs_os_commit(struct _hs_mem *mem, size_t off, size_t len);
  * before is the parent's. */
 uint64_t _hs_os_epoch(void);
 /*
- * Memory follows fork() as malloc's does (copy-on-write), rather than
- * staying out of children: the malloc drop-in asks for it, and it holds
- * unless the backend is kmod, whose regions a child never gets.
+ * The malloc drop-in's mode: memory follows fork() as malloc's does
+ * (copy-on-write), rather than staying out of children, and the kmod
+ * backend, whose regions a child never gets, is used only when forced.
  */
-void _hs_os_keep_memory_on_fork(void);
+void _hs_os_malloc_mode(void);
 bool _hs_fork_keeps_memory(void);
 /* The backend chosen (choosing it now), HS_BACKEND_NONE if none works. */
 hs_backend_t _hs_os_backend(void);
-/* The module's pool stats area (uapi/hugeslab.h), mapped on first use;
- * NULL off the kmod backend or if the module has none. */
+/* The module's pool stats area (uapi/hugeslab.h), mapped on first use
+ * (on any backend); NULL without the module. */
 struct hugeslab_pool_stat *_hs_os_stats_area(void);
 
 /* ---- arena.c: chunk spans of region memory ----------------------------- */
@@ -189,6 +191,7 @@ void _hs_arena_trim(void);
 /* CLOCK_MONOTONIC_COARSE in ns; the trim interval (HUGESLAB_TRIM_MS). */
 uint64_t _hs_now_ns(void);
 uint64_t _hs_trim_ns(void);
+uint64_t _hs_heap_trim_ns(void);		/* HUGESLAB_HEAP_TRIM_MS */
 
 /*
  * The address map: an entry per chunk of the 47-bit address space, in two

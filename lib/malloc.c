@@ -79,7 +79,7 @@ static inline bool enter(void)
 	inside = 1;
 	if (unlikely(!__atomic_load_n(&started, __ATOMIC_RELAXED))) {
 		/* malloc'd memory follows fork, as glibc's does. */
-		_hs_os_keep_memory_on_fork();
+		_hs_os_malloc_mode();
 		__atomic_store_n(&started, 1, __ATOMIC_RELAXED);
 	}
 	return true;
@@ -107,11 +107,34 @@ static void *alloc_slow(size_t n, size_t align)
 
 /* ---- the malloc family -------------------------------------------------------- */
 
+/* free()'s slow path: out of line, so the fast path saves no registers. */
+static void __attribute__((noinline)) free_slow(void *p, uintptr_t owner)
+{
+	int saved;
+
+	/* NULL, the bootstrap area, or not ours: nothing to give back. */
+	if (!owner)
+		return;
+	saved = errno;
+	if (enter()) {
+		_hs_heap_free_slow(p, owner);
+		leave();
+	}
+	/* (A nested free from the library's own glibc call leaks; it is
+	 * one of the library's few, during set-up.) */
+	errno = saved;
+}
+
+static void *__attribute__((noinline)) malloc_slow(size_t n)
+{
+	return alloc_slow(n, 0);
+}
+
 EXPORT void *malloc(size_t n)
 {
 #if !defined(HS_ASAN) && !defined(HS_VALGRIND)
 	if (likely(n <= HS_SMALL_MAX)) {
-		struct hs_tc *tc = _hs_tc_direct[n ? (n - 1) >> 4 : 0];
+		struct hs_tc *tc = _hs_tc_direct[(n + 15) >> 4];
 
 		if (likely(tc != NULL)) {
 			uint64_t s = tc->c.state;
@@ -125,18 +148,17 @@ EXPORT void *malloc(size_t n)
 		}
 	}
 #endif
-	return alloc_slow(n, 0);
+	return malloc_slow(n);
 }
 
 EXPORT void free(void *p)
 {
 	uintptr_t owner = _hs_map_get(p);
-	int saved;
 #if !defined(HS_ASAN) && !defined(HS_VALGRIND)
 	uintptr_t tag = owner & HS_TAG_MASK;
 
 	if (likely(tag - 1 < HS_SMALL_CLASSES)) {
-		struct hs_tc *tc = _hs_tc_direct[tag - 1];
+		struct hs_tc *tc = _hs_tc_direct[tag];
 
 		if (likely(tc != NULL)) {
 			uint64_t s = tc->c.state;
@@ -150,17 +172,7 @@ EXPORT void free(void *p)
 		}
 	}
 #endif
-	/* NULL, the bootstrap area, or not ours: nothing to give back. */
-	if (!owner)
-		return;
-	saved = errno;
-	if (enter()) {
-		_hs_heap_free_slow(p, owner);
-		leave();
-	}
-	/* (A nested free from the library's own glibc call leaks; it is
-	 * one of the library's few, during set-up.) */
-	errno = saved;
+	free_slow(p, owner);
 }
 
 EXPORT void *calloc(size_t nmemb, size_t size)
@@ -188,6 +200,7 @@ static size_t usable(const void *p)
 
 EXPORT void *realloc(void *p, size_t n)
 {
+	uintptr_t owner, tag;
 	void *q;
 
 	if (!p)
@@ -202,6 +215,24 @@ EXPORT void *realloc(void *p, size_t n)
 			memcpy(q, p, HS_MIN(n, boot_size(p)));
 		return q;
 	}
+	owner = _hs_map_get(p);
+	tag = owner & HS_TAG_MASK;
+	if (tag && tag != HS_TAG_LARGE) {
+		/* A size class's block: kept if it still fits its class and
+		 * would not fit one less than half the size, else moved by
+		 * malloc() and free(), which guard themselves. */
+		size_t size = _hs_class_size((unsigned int)tag - 1);
+
+		if (n <= size && (n > size / 2 || tag == 1))
+			return p;
+		q = malloc(n);
+		if (!q)
+			return NULL;
+		memcpy(q, p, HS_MIN(n, size));
+		free(p);
+		return q;
+	}
+	/* Large blocks (grown in place), foreign and pool blocks. */
 	if (!enter()) {
 		q = boot_alloc(n, 16);
 		if (q)

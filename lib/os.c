@@ -75,7 +75,7 @@ uint64_t _hs_os_epoch(void)
 	return __atomic_load_n(&epoch, __ATOMIC_RELAXED);
 }
 
-void _hs_os_keep_memory_on_fork(void)
+void _hs_os_malloc_mode(void)
 {
 	keep_on_fork = true;
 }
@@ -218,9 +218,18 @@ static void backend_choose(void)
 		return;
 	}
 
-	for (b = HS_BACKEND_KMOD; b <= HS_BACKEND_PAGES; b++)
+	for (b = HS_BACKEND_KMOD; b <= HS_BACKEND_PAGES; b++) {
+		/* A malloc's memory must follow fork(), and the module's
+		 * regions never do: there it is used only when asked for. */
+		if (b == HS_BACKEND_KMOD && keep_on_fork) {
+			snprintf(why[0], sizeof(why[0]),
+				 "the malloc drop-in uses %s only with HUGESLAB_BACKEND=kmod (its memory would not follow fork)",
+				 HUGESLAB_DEVICE);
+			continue;
+		}
 		if (backend_try(b, why[b - 1], sizeof(why[0])))
 			break;
+	}
 	backend = b;
 	switch (b) {
 	case HS_BACKEND_KMOD:
@@ -375,7 +384,7 @@ static int mbind_node(void *p, size_t bytes, int node)
 	return 0;
 }
 
-static int hugetlb_map(size_t bytes, size_t align, int node,
+static int hugetlb_map(size_t bytes, size_t align, int node, bool populate,
 		       struct _hs_mem *mem)
 {
 	void *p, *at = reserve_aligned(bytes, align);
@@ -384,9 +393,15 @@ static int hugetlb_map(size_t bytes, size_t align, int node,
 	if (at == MAP_FAILED)
 		return _hs_fail(errno, "reserving %zu bytes of address space: %s",
 				bytes, strerror(errno));
+	/*
+	 * No reservation for the whole range: it would hold huge pages the
+	 * process may never use. Units are populated when used (here for a
+	 * public region, by the arena for its spans), so an empty pool is
+	 * an error then, not a SIGBUS later.
+	 */
 	p = mmap(at, bytes, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB |
-		 (at ? MAP_FIXED : 0), -1, 0);
+		 MAP_NORESERVE | (at ? MAP_FIXED : 0), -1, 0);
 	if (p == MAP_FAILED) {
 		err = errno;
 		if (at)
@@ -397,11 +412,11 @@ static int hugetlb_map(size_t bytes, size_t align, int node,
 	}
 	if (node >= 0 && mbind_node(p, bytes, node) < 0)
 		goto fail;
-	/* Fault everything in now: an empty pool is an error here, not a
-	 * SIGBUS later. */
-	if (madvise(p, bytes, MADV_POPULATE_WRITE) < 0 && errno != EINVAL) {
-		_hs_fail(errno, "populating %zu bytes of 2 MiB pages: %s (pool exhausted? raise vm.nr_hugepages)",
-			 bytes, strerror(errno));
+	if (populate && madvise(p, bytes, MADV_POPULATE_WRITE) < 0 &&
+	    errno != EINVAL) {
+		err = errno == EFAULT ? ENOMEM : errno;	/* an empty pool */
+		_hs_fail(err, "populating %zu bytes of 2 MiB pages: %s (no free huge pages? see HugePages_Free; raise vm.nr_hugepages)",
+			 bytes, strerror(err));
 		goto fail;
 	}
 	mem->base = p;
@@ -451,13 +466,14 @@ static int anon_map(size_t bytes, size_t align, int node, bool thp,
 }
 
 static int map_from(hs_backend_t b, size_t bytes, size_t align, int node,
-		    struct _hs_mem *mem)
+		    unsigned int flags, struct _hs_mem *mem)
 {
 	switch (b) {
 	case HS_BACKEND_KMOD:
 		return kmod_map(bytes, align, node, mem);
 	case HS_BACKEND_HUGETLB:
-		return hugetlb_map(bytes, align, node, mem);
+		return hugetlb_map(bytes, align, node,
+				   flags & HS_MAP_POPULATE, mem);
 	default:
 		return anon_map(bytes, align, node, b == HS_BACKEND_THP, mem);
 	}
@@ -486,15 +502,17 @@ int _hs_os_map(size_t bytes, size_t align, int node, unsigned int flags,
 	HS_ASSERT(bytes && bytes % HS_UNIT == 0);
 	HS_ASSERT(align >= HS_UNIT && !(align & (align - 1)));
 	memset(mem, 0, sizeof(*mem));
-	if (b == HS_BACKEND_NONE)
-		return _hs_fail(backend_err, "%s", backend_reason);
+	/* (The fallbacks serve the heap also when the backend asked for
+	 * cannot be had at all.) */
 	if (flags & HS_MAP_FALLBACK_ONLY)
 		b = fallback_of(b);
-	err = map_from(b, bytes, align, node, mem);
+	if (b == HS_BACKEND_NONE)
+		return _hs_fail(backend_err, "%s", backend_reason);
+	err = map_from(b, bytes, align, node, flags, mem);
 	/* THP on but unusable here (a limit, no memory): plain pages. */
 	if (err && (flags & HS_MAP_FALLBACK_ONLY) && b == HS_BACKEND_THP) {
 		b = HS_BACKEND_PAGES;
-		err = map_from(b, bytes, align, node, mem);
+		err = map_from(b, bytes, align, node, flags, mem);
 	}
 	if (err)
 		return err;
@@ -523,12 +541,16 @@ int _hs_os_decommit(struct _hs_mem *mem, size_t off, size_t len)
 
 int _hs_os_commit(struct _hs_mem *mem, size_t off, size_t len)
 {
+	/* Huge pages are faulted in now, so an empty pool is an error here
+	 * and not a SIGBUS later; other pages fill on first touch. */
 	if (mem->backend != HS_BACKEND_HUGETLB)
 		return 0;
+	/* An empty pool makes the population fault fail: EFAULT. */
 	if (madvise((char *)mem->base + off, len, MADV_POPULATE_WRITE) < 0 &&
 	    errno != EINVAL)
-		return _hs_fail(errno, "re-populating %zu bytes of huge pages: %s (pool exhausted? raise vm.nr_hugepages)",
-				len, strerror(errno));
+		return _hs_fail(errno == EFAULT ? ENOMEM : errno,
+				"populating %zu bytes of 2 MiB pages: %s (no free huge pages? see HugePages_Free; raise vm.nr_hugepages)",
+				len, strerror(errno == EFAULT ? ENOMEM : errno));
 	return 0;
 }
 
@@ -553,22 +575,25 @@ void _hs_os_unmap(struct _hs_mem *mem)
 
 /* ---- the module's pool stats area -------------------------------------- */
 
+/*
+ * The stats area needs the device, not the kmod backend: with the module
+ * loaded, pools and the heap are listed whatever their memory comes from.
+ */
 struct hugeslab_pool_stat *_hs_os_stats_area(void)
 {
 	struct hugeslab_pool_stat *area;
+	char why[160];
 	void *p;
 
-	if (_hs_os_backend() != HS_BACKEND_KMOD)
-		return NULL;
-	if (kmod_get_fd() < 0) {
-		_hs_err_failed();
-		return NULL;
-	}
+	_hs_os_backend();	/* the kmod backend opens the device itself */
 	pthread_mutex_lock(&kmod_lock);
-	if (!stats_area && !stats_unavailable && kmod_fd >= 0) {
-		p = mmap(NULL, HUGESLAB_STATS_BYTES, PROT_READ | PROT_WRITE,
+	if (!stats_area && !stats_unavailable) {
+		if (kmod_fd < 0)
+			kmod_fd = kmod_open(why, sizeof(why));
+		p = kmod_fd < 0 ? MAP_FAILED :
+		    mmap(NULL, HUGESLAB_STATS_BYTES, PROT_READ | PROT_WRITE,
 			 MAP_SHARED, kmod_fd, HUGESLAB_STATS_OFFSET);
-		/* An older module, or out of memory: pools stay unlisted. */
+		/* No module, no access, an older module: pools stay unlisted. */
 		if (p == MAP_FAILED)
 			stats_unavailable = true;
 		else

@@ -214,8 +214,12 @@ hs_pool_t *_hs_pool_create_heap(const char *name, size_t size, size_t align,
 		return NULL;
 	p = pool_new(name, size, align, &o, -1, id);
 	if (p) {
+		pthread_mutex_lock(&p->lock);
 		p->tag = tag;
 		p->fallback = fallback;
+		p->trim_ns = _hs_heap_trim_ns();
+		p->trim_at = _hs_now_ns() + p->trim_ns;
+		pthread_mutex_unlock(&p->lock);
 	}
 	return p;
 }

@@ -35,7 +35,7 @@ struct _hs_pub {
 };
 
 /* Most objects a magazine holds: held and room are 8-bit fields. */
-#define MAG_MAX		128
+#define MAG_MAX		240
 _Static_assert(MAG_MAX <= HS_CACHE_HELD_MASK,
 	       "held and room are 8-bit fields of a cache's state word");
 
@@ -138,6 +138,7 @@ struct hs_pool {
 	uint64_t trim_at;		/* when the current interval ends */
 	uint64_t min_full;		/* fewest full magazines seen in it */
 	uint64_t trim_debt;		/* magazines still to send back */
+	uint64_t ticks;			/* slow paths, to look at the clock */
 	/* slab.c */
 	struct hs_slab *lists[SLAB_LISTS];
 	struct hs_slab *all;		/* every slab, for destroy and fork */
@@ -175,6 +176,9 @@ static inline struct hs_slab *_hs_slab_of(const void *addr)
 {
 	return (struct hs_slab *)(_hs_map_get(addr) & ~HS_TAG_MASK);
 }
+
+/* Bytes of all slabs from a fallback arena (the heap's), atomically. */
+extern uint64_t _hs_fallback_bytes;
 
 /* Slab sizes for @p's objects: sets slab_min/max_chunks. */
 void _hs_slab_size(hs_pool_t *p);
@@ -229,10 +233,12 @@ void _hs_depot_destroy(hs_pool_t *p);
 
 /*
  * Pool ids below HS_DIRECT_IDS have their thread caches in a TLS array the
- * fast paths index directly; the first HS_HEAP_IDS ids are kept for the
- * heap's small size classes (pool.c never gives them to other pools).
+ * fast paths index directly; ids 1 to 32 are kept for the heap's small size
+ * classes (id = class + 1 = (size + 15) / 16, the class's map tag), and id
+ * 0 for nothing, so malloc(0) takes the slow path; pool.c gives ids from
+ * HS_HEAP_IDS up to other pools.
  */
-#define HS_HEAP_IDS	32
+#define HS_HEAP_IDS	33
 #define HS_DIRECT_IDS	(HS_HEAP_IDS + 16)
 extern __thread struct hs_tc *_hs_tc_direct[HS_DIRECT_IDS]
 	__attribute__((tls_model("initial-exec")));
@@ -275,7 +281,7 @@ void _hs_pub_drop(struct _hs_pub *pub);
 extern pthread_mutex_t _hs_pools_lock;
 
 /*
- * A pool for the heap: id @id (below HS_HEAP_IDS) or any if -1, map tag
+ * A pool for the heap: id @id (1 to HS_HEAP_IDS - 1) or any if -1, map tag
  * @tag, and a fallback arena. Never destroyed. NULL + errno + message.
  */
 hs_pool_t *_hs_pool_create_heap(const char *name, size_t size, size_t align,

@@ -44,8 +44,8 @@ HS_EXPORT hs_region_t *hs_region_create(size_t bytes,
 		_hs_fail(ENOMEM, "hs_region_create: out of memory for bookkeeping");
 		goto fail;
 	}
-	if (_hs_os_map(HS_ALIGN_UP(bytes, HS_UNIT), HS_UNIT, node, 0,
-		       &r->mem) < 0) {
+	if (_hs_os_map(HS_ALIGN_UP(bytes, HS_UNIT), HS_UNIT, node,
+		       HS_MAP_POPULATE, &r->mem) < 0) {
 		int err = errno;
 
 		_hs_meta_free(r, sizeof(*r));

@@ -28,6 +28,8 @@
 
 #define SLAB_MAX_BYTES	HS_UNIT
 
+uint64_t _hs_fallback_bytes;
+
 /* ---- sizes --------------------------------------------------------------- */
 
 /* Chunks for @k objects of @stride. */
@@ -203,8 +205,10 @@ void _hs_slab_add_locked(hs_pool_t *p, struct hs_slab *s)
 	p->all = s;
 	p->nslabs++;
 	p->slab_bytes += bytes;
-	if (_hs_span_fallback(&s->span))
+	if (_hs_span_fallback(&s->span)) {
 		p->fallback_bytes += bytes;
+		__atomic_add_fetch(&_hs_fallback_bytes, bytes, __ATOMIC_RELAXED);
+	}
 	if (p->next_chunks < p->slab_max_chunks &&
 	    s->span.chunks >= p->next_chunks)
 		p->next_chunks *= 2;
@@ -357,8 +361,12 @@ static void slab_unlink(hs_pool_t *p, struct hs_slab *s)
 	}
 	p->nslabs--;
 	p->slab_bytes -= (size_t)s->span.chunks << HS_CHUNK_SHIFT;
-	if (_hs_span_fallback(&s->span))
+	if (_hs_span_fallback(&s->span)) {
 		p->fallback_bytes -= (size_t)s->span.chunks << HS_CHUNK_SHIFT;
+		__atomic_sub_fetch(&_hs_fallback_bytes,
+				   (size_t)s->span.chunks << HS_CHUNK_SHIFT,
+				   __ATOMIC_RELAXED);
+	}
 	p->slab_free -= s->nfree;
 	p->carved -= s->ncarved - s->nraw;
 	p->released++;

@@ -524,11 +524,24 @@ static int fill_locked(hs_pool_t *p, struct hs_magazine *m, uint32_t want,
 		got++;
 	}
 	while (got < want) {
-		uint32_t n = _hs_slab_carve_locked(p, (void **)fresh + nfresh,
-						   want - got);
+		uint32_t n, i;
 		struct hs_slab *s;
 
-		nfresh += (int)n;
+		if (p->ctor) {
+			n = _hs_slab_carve_locked(p, fresh + nfresh, want - got);
+			nfresh += (int)n;
+		} else {
+			/* Nothing to construct (the heap's classes): straight
+			 * into the magazine, no second pass. */
+			n = _hs_slab_carve_locked(p, m->objs + mag_rounds(m),
+						  want - got);
+			for (i = 0; i < n; i++) {
+				_hs_dbg_carve(p, m->objs[mag_rounds(m) + i]);
+				_hs_dbg_enter(p, m->objs[mag_rounds(m) + i]);
+			}
+			mag_set_rounds(m, mag_rounds(m) + n);
+			p->carved += n;
+		}
 		got += n;
 		if (n || got == want)
 			continue;

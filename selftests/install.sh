@@ -15,7 +15,7 @@ notok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
 check() { name=$1; shift; if "$@" >"$tmp/log" 2>&1; then ok "$name"; else sed 's/^/# /' "$tmp/log"; notok "$name"; fi; }
 
 echo "TAP version 13"
-echo "1..10"
+echo "1..12"
 
 # PREFIX only: a tree a user could add to their paths.
 check "install PREFIX" make -s --no-print-directory -C "$top" install PREFIX="$tmp/prefix"
@@ -23,11 +23,13 @@ check "installed files" test -f "$tmp/prefix/include/hugeslab.h" -a \
 	-f "$tmp/prefix/include/linux/hugeslab.h" -a \
 	-f "$tmp/prefix/lib/libhugeslab.a" -a \
 	-L "$tmp/prefix/lib/libhugeslab.so" -a \
-	-f "$tmp/prefix/lib/$(readlink "$tmp/prefix/lib/libhugeslab.so.1")" -a \
+	-f "$tmp/prefix/lib/libhugeslab.so.1" -a \
 	-x "$tmp/prefix/bin/hsstat" -a \
 	-f "$tmp/prefix/lib/pkgconfig/hugeslab.pc" -a \
 	-f "$tmp/prefix/share/man/man1/hsstat.1" -a \
-	-f "$tmp/prefix/share/man/man4/hugeslab.4"
+	-f "$tmp/prefix/share/man/man4/hugeslab.4" -a \
+	-f "$tmp/prefix/lib/libhugeslab-malloc.so" -a \
+	-f "$tmp/prefix/share/man/man7/hugeslab-malloc.7"
 flags=$(PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig" pkg-config --cflags --libs hugeslab)
 check "pkg-config build (shared)" cc "$top/examples/pools_demo.c" $flags -o "$tmp/demo"
 check "runs against the installed library" env LD_LIBRARY_PATH="$tmp/prefix/lib" \
@@ -74,6 +76,13 @@ int main()
 EOF2
 check "C++ -pedantic build against the header" sh -c \
 	"g++ -std=c++11 -pedantic -Wall -Wextra -Werror -I'$tmp/prefix/include' '$tmp/cxx.cc' -L'$tmp/prefix/lib' -lhugeslab -o '$tmp/cxx' && LD_LIBRARY_PATH='$tmp/prefix/lib' HUGESLAB_BACKEND=pages '$tmp/cxx'"
+
+# The installed drop-in replaces malloc in an unmodified program, and the
+# plain library does not.
+check "LD_PRELOAD of the installed libhugeslab-malloc.so" sh -c \
+	"HUGESLAB_BACKEND=pages LD_PRELOAD='$tmp/prefix/lib/libhugeslab-malloc.so' sh -c 'grep -q libhugeslab-malloc /proc/self/maps && ls / >/dev/null'"
+check "libhugeslab.so does not export malloc" sh -c \
+	"! nm -D --defined-only '$tmp/prefix/lib/libhugeslab.so.1' | grep -qw malloc"
 
 # DESTDIR: a package build stages /usr into a directory.
 check "install DESTDIR" make -s --no-print-directory -C "$top" install PREFIX=/usr DESTDIR="$tmp/stage"

@@ -38,16 +38,25 @@ ST_CFLAGS	:= $(HS_CFLAGS) -I$(KSFT_DIR) -Wno-missing-prototypes \
 #   numa      NUMA placement and 1 GiB pages (VM, "numa" profile)
 #   lockdown  what stays readable under lockdown (VM, "lockdown" profile)
 #   debug     planted bugs the ASan/Valgrind builds must catch
+#   malloc    the malloc drop-in, linked into each test (host and VM)
+#   heap      the drop-in on the module, seen by hsstat (VM)
 ST_GROUPS	:= $(sort $(patsubst selftests/%/,%,$(dir $(wildcard selftests/*/*.c))))
 # Another .mk may add groups with ST_EXTRA_LIB_GROUPS, and archives (and
 # other prerequisites) for a group g with ST_EXTRA_LIBS_g (ST_EXTRA_DEPS_g),
 # linked before the library: lib/uring/uring.mk does.
 ST_LIB_GROUPS	:= lib pools debug $(ST_EXTRA_LIB_GROUPS)
 ifeq ($(LIB_A),)
-ST_GROUPS	:= $(filter-out $(ST_LIB_GROUPS),$(ST_GROUPS))
+ST_GROUPS	:= $(filter-out $(ST_LIB_GROUPS) malloc heap,$(ST_GROUPS))
 endif
 $(foreach g,$(ST_GROUPS),$(eval ST_LIBS_$(g) := $(ST_EXTRA_LIBS_$(g)) $(if $(filter $(g),$(ST_LIB_GROUPS)),$(LIB_A)) -luring))
 $(foreach g,$(ST_LIB_GROUPS),$(eval ST_DEPS_$(g) := $(ST_EXTRA_DEPS_$(g)) $(LIB_A)))
+# The malloc group links the drop-in itself (as a program may, instead of
+# LD_PRELOAD), first, so its malloc is the process's.
+ST_LIBS_malloc	:= -L$(BUILD)/lib -Wl,-rpath,$(abspath $(BUILD)/lib) \
+		   -Wl,--no-as-needed -lhugeslab-malloc -Wl,--as-needed -ldl -lm
+ST_DEPS_malloc	:= $(MALLOC_SO)
+ST_LIBS_heap	:= $(ST_LIBS_malloc)
+ST_DEPS_heap	:= $(MALLOC_SO)
 
 ST_SRCS		:= $(foreach g,$(ST_GROUPS),$(wildcard selftests/$(g)/*.c))
 ST_BINS		:= $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(ST_SRCS))
@@ -101,3 +110,13 @@ $(ST_RUNNER): selftests/run_tests.sh selftests/vm_suite.sh
 	$(Q)install -m 755 selftests/vm_suite.sh $(@D)/vm_suite.sh
 
 -include $(wildcard $(ST_DEPDIR)/*/*.d)
+
+# Real programs on the malloc drop-in (selftests/programs/run.sh): the C++
+# one is built here; the others are Debian's (CPython, redis, sqlite3).
+ST_CXX		:= $(BUILD)/selftests/programs/cxx
+selftests: $(ST_CXX)
+$(ST_CXX): selftests/programs/cxx.cc
+	$(quiet) CXX $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -O2 -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
+		-pthread -o $@ $<

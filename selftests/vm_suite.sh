@@ -37,6 +37,8 @@ case "${1:-main}" in
 main)
 	group kmod kmod
 	group "lib (backend kmod)" lib HUGESLAB_BACKEND=kmod
+	group "malloc (backend kmod)" malloc HUGESLAB_BACKEND=kmod
+	group heap heap HUGESLAB_BACKEND=kmod HSSTAT=/opt/hs/hsstat
 	group pools pools HUGESLAB_BACKEND=kmod
 	# io_uring buffer sets: O_DIRECT on the scratch disk past what kmod's
 	# odirect test uses, and on files in a directory where O_DIRECT works

@@ -271,9 +271,11 @@ TEST(fork_child_does_not_keep_the_device_open)
 
 	ASSERT_NE(NULL, p);
 	ASSERT_NE(NULL, o = hs_pool_alloc(p));
-	/* The parent holds the device exactly when it uses the module. */
-	ASSERT_EQ(hs_backend() == HS_BACKEND_KMOD ? 1 : 0,
-		  fds_naming("/dev/hugeslab"));
+	/* The parent holds the device when it uses the module (for regions,
+	 * or to publish its pools' counters), once. */
+	if (hs_backend() == HS_BACKEND_KMOD)
+		ASSERT_EQ(1, fds_naming("/dev/hugeslab"));
+	ASSERT_LE(fds_naming("/dev/hugeslab"), 1);
 	pid = fork();
 	ASSERT_GE(pid, 0);
 	if (pid == 0)	/* No hugeslab call here: it must be closed already. */

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Description: the heap's API on one thread - every function's edge cases
+ * as their C/POSIX counterparts have them (malloc(0), calloc overflow,
+ * realloc(NULL, n) and realloc(p, 0), ENOMEM, any power-of-two alignment,
+ * free keeps errno), blocks that are distinct, writable and hold their
+ * bytes across realloc, large blocks grown in place, foreign pointers left
+ * alone, and the heap's size classes visible as pools and in the stats.
+ */
+#include <errno.h>
+#include <malloc.h>
+
+#include "kselftest_harness.h"
+#include "hs_lib.h"
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+TEST(malloc_zero_and_small)
+{
+	void *a = hs_malloc(0), *b = hs_malloc(0);
+
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_NE(a, b);
+	ASSERT_EQ(0, (uintptr_t)a % 16);
+	ASSERT_GE(hs_malloc_usable_size(a), 0);
+	hs_free(a);
+	hs_free(b);
+	hs_free(NULL);
+	ASSERT_EQ(0, hs_malloc_usable_size(NULL));
+}
+
+/* Every size up to a few KiB and some big ones: distinct, 16-byte aligned,
+ * as big as asked, and holding what was written. */
+TEST(sizes_are_distinct_aligned_and_hold_their_bytes)
+{
+	enum { N = 6000 };
+	unsigned char **v = calloc(N, sizeof(*v));
+	size_t *sz = calloc(N, sizeof(*sz));
+	void **sorted = calloc(N, sizeof(*sorted));
+	size_t i, j;
+
+	ASSERT_NE(NULL, v);
+	for (i = 0; i < N; i++) {
+		sz[i] = i < 5000 ? i : ((size_t)1 << (10 + i % 12)) + i;
+		v[i] = hs_malloc(sz[i]);
+		ASSERT_NE(NULL, v[i]) TH_LOG("%zu bytes: %s", sz[i], hs_last_error());
+		ASSERT_EQ(0, (uintptr_t)v[i] % 16);
+		ASSERT_GE(hs_malloc_usable_size(v[i]), sz[i]);
+		memset(v[i], (int)(i & 0xff), sz[i]);
+		sorted[i] = v[i];
+	}
+	for (i = 0; i < N; i++)
+		for (j = 0; j < sz[i]; j += 97)
+			ASSERT_EQ(i & 0xff, v[i][j]);
+	qsort(sorted, N, sizeof(*sorted), cmp_ptr);
+	for (i = 1; i < N; i++)
+		ASSERT_NE(sorted[i - 1], sorted[i]);
+	for (i = 0; i < N; i++) {
+		if (i % 2)
+			hs_free_sized(v[i], sz[i]);
+		else
+			hs_free(v[i]);
+	}
+	free(v);
+	free(sz);
+	free(sorted);
+}
+
+TEST(calloc_zeroes_and_catches_overflow)
+{
+	unsigned char *p;
+	size_t i, n;
+
+	/* Reused memory too: dirty a block first, free it, calloc again. */
+	for (n = 8; n <= (4 << 20); n *= 4) {
+		p = hs_malloc(n);
+		ASSERT_NE(NULL, p);
+		memset(p, 0xee, n);
+		hs_free(p);
+		p = hs_calloc(n / 8, 8);
+		ASSERT_NE(NULL, p);
+		for (i = 0; i < n; i++)
+			ASSERT_EQ(0, p[i]) TH_LOG("byte %zu of %zu", i, n);
+		hs_free(p);
+	}
+	errno = 0;
+	ASSERT_EQ(NULL, hs_calloc(SIZE_MAX / 2, 4));
+	ASSERT_EQ(ENOMEM, errno);
+	ASSERT_NE(NULL, p = hs_calloc(0, 100));
+	hs_free(p);
+}
+
+TEST(too_big_is_enomem)
+{
+	errno = 0;
+	ASSERT_EQ(NULL, hs_malloc(SIZE_MAX - 4096));
+	ASSERT_EQ(ENOMEM, errno);
+	ASSERT_STRNE("", hs_last_error());
+	errno = 0;
+	ASSERT_EQ(NULL, hs_malloc((size_t)1 << 60));
+	ASSERT_EQ(ENOMEM, errno);
+	errno = 0;
+	ASSERT_EQ(NULL, hs_aligned_alloc(4096, SIZE_MAX - 100));
+	ASSERT_EQ(ENOMEM, errno);
+}
+
+TEST(realloc_semantics)
+{
+	unsigned char *p, *q;
+	size_t n, i;
+
+	p = hs_realloc(NULL, 100);		/* realloc(NULL, n) = malloc(n) */
+	ASSERT_NE(NULL, p);
+	memset(p, 7, 100);
+	/* Grow through every kind of block, then shrink back: the bytes
+	 * that fit stay. */
+	for (n = 150; n <= (24 << 20); n = n * 3 / 2) {
+		q = hs_realloc(p, n);
+		ASSERT_NE(NULL, q) TH_LOG("%zu: %s", n, hs_last_error());
+		for (i = 0; i < 100; i += 9)
+			ASSERT_EQ(7, q[i]);
+		memset(q + 100, 9, n - 100);
+		p = q;
+	}
+	for (; n > 100; n /= 3) {
+		q = hs_realloc(p, n);
+		ASSERT_NE(NULL, q);
+		for (i = 0; i < 100; i += 9)
+			ASSERT_EQ(7, q[i]);
+		p = q;
+	}
+	/* realloc(p, 0) frees p and returns NULL, as glibc's does. */
+	ASSERT_EQ(NULL, hs_realloc(p, 0));
+	/* A failed realloc leaves the block as it was. */
+	p = hs_malloc(64);
+	memset(p, 3, 64);
+	errno = 0;
+	ASSERT_EQ(NULL, hs_realloc(p, SIZE_MAX - 8192));
+	ASSERT_EQ(ENOMEM, errno);
+	ASSERT_EQ(3, p[63]);
+	hs_free(p);
+}
+
+/*
+ * A large block followed by free chunks grows where it is. (Elsewhere than
+ * on the kmod backend a big block's region has room after it, which costs
+ * only address space; the module's regions are populated whole, so there
+ * a block moves when it outgrows its region.)
+ */
+TEST(large_blocks_grow_and_shrink_in_place)
+{
+	unsigned char *p, *q;
+
+	hs_heap_trim();
+	p = hs_malloc(3 << 20);
+	ASSERT_NE(NULL, p);
+	memset(p, 5, 3 << 20);
+	q = hs_realloc(p, 5 << 20);
+	ASSERT_NE(NULL, q);
+	if (hs_backend() != HS_BACKEND_KMOD)
+		ASSERT_EQ(p, q) TH_LOG("a lone large block did not grow in place");
+	ASSERT_EQ(5, q[(3 << 20) - 1]);
+	memset(q, 6, 5 << 20);
+	p = hs_realloc(q, (2 << 20) + 1);
+	ASSERT_EQ(q, p);
+	ASSERT_GE(hs_malloc_usable_size(p), (2 << 20) + 1);
+	ASSERT_LT(hs_malloc_usable_size(p), 5 << 20);
+	ASSERT_EQ(6, p[2 << 20]);
+	hs_free(p);
+}
+
+TEST(aligned_alloc_any_power_of_two)
+{
+	size_t align, n;
+	void *p;
+
+	for (align = 1; align <= ((size_t)1 << 28); align <<= 1) {
+		for (n = 0; n <= 5000; n += 2500) {
+			p = hs_aligned_alloc(align, n);
+			ASSERT_NE(NULL, p) TH_LOG("align %zu, %zu bytes: %s", align, n,
+						  hs_last_error());
+			ASSERT_EQ(0, (uintptr_t)p % align);
+			ASSERT_GE(hs_malloc_usable_size(p), n);
+			memset(p, 1, n);
+			hs_free(p);
+		}
+	}
+	errno = 0;
+	ASSERT_EQ(NULL, hs_aligned_alloc(24, 10));
+	ASSERT_EQ(EINVAL, errno);
+	errno = 0;
+	ASSERT_EQ(NULL, hs_aligned_alloc(0, 10));
+	ASSERT_EQ(EINVAL, errno);
+}
+
+TEST(free_keeps_errno)
+{
+	void *p = hs_malloc(100), *q = hs_malloc(10 << 20);
+
+	errno = 1234;
+	hs_free(p);
+	hs_free(q);
+	hs_free(NULL);
+	ASSERT_EQ(1234, errno);
+}
+
+/* Pointers the heap never handed out are left alone. */
+TEST(foreign_pointers_are_ignored)
+{
+	char stack[64], *m = malloc(64);
+	unsigned char *q;
+
+	strcpy(m, "from another allocator");
+	hs_free(m);
+	hs_free(stack);
+	ASSERT_EQ(0, hs_malloc_usable_size(m));
+	ASSERT_STREQ("from another allocator", m);
+	/* realloc copies what it can see of it, and keeps it. */
+	q = hs_realloc(m, 16);
+	ASSERT_NE(NULL, q);
+	ASSERT_EQ(0, memcmp(q, "from another all", 16));
+	ASSERT_STREQ("from another allocator", m);
+	hs_free(q);
+	free(m);
+}
+
+/* A pool's object handed to hs_free() goes back to its pool. */
+TEST(hs_free_of_a_pool_object)
+{
+	hs_pool_t *p = hs_pool_create("heapfree", 48, NULL);
+	struct hs_pool_stats st;
+	void *o;
+
+	ASSERT_NE(NULL, p);
+	o = hs_pool_alloc(p);
+	ASSERT_EQ(48, hs_malloc_usable_size(o));
+	hs_free(o);
+	ASSERT_EQ(0, hs_pool_stats(p, &st));
+	ASSERT_EQ(0, st.in_use);
+	hs_pool_destroy(p);
+}
+
+TEST(stats_and_trim)
+{
+	struct hs_heap_stats st;
+	void *v[1000];
+	int i;
+
+	for (i = 0; i < 1000; i++)
+		ASSERT_NE(NULL, v[i] = hs_malloc(100));
+	v[0] = hs_realloc(v[0], 8 << 20);
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_GE(st.blocks, 1000);
+	ASSERT_GE(st.in_use_bytes, 999 * 100 + (8 << 20));
+	ASSERT_GE(st.bytes, st.in_use_bytes);
+	ASSERT_EQ(1, st.large_blocks);
+	ASSERT_GE(st.large_bytes, 8 << 20);
+	ASSERT_GE(st.classes, 1);
+	ASSERT_EQ(0, st.fallback_bytes);
+	for (i = 0; i < 1000; i++)
+		hs_free(v[i]);
+	ASSERT_GT(hs_heap_trim(), 0);
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_EQ(0, st.large_blocks);
+	ASSERT_EQ(0, st.large_bytes);
+	/* Objects still in this thread's caches keep a little. */
+	ASSERT_LE(st.bytes, 4 << 20);
+	errno = 0;
+	ASSERT_EQ(-1, hs_heap_stats(NULL));
+	ASSERT_EQ(EINVAL, errno);
+}
+
+TEST_HARNESS_MAIN

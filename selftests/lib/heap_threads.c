@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Description: the heap across threads - blocks made on one thread and
+ * freed on another (producer/consumer), many threads mixing every kind of
+ * block, threads that exit holding cached blocks, and fork() while other
+ * threads allocate: no block is handed out twice, every byte survives,
+ * and the counts add up once the threads are gone.
+ */
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "hs_lib.h"
+
+#define RING	1024
+
+static void *ring[RING];
+static unsigned int head, tail;	/* head: written by the producer */
+static volatile int stop;
+
+static size_t size_of(unsigned int i)
+{
+	static const size_t sizes[] = { 8, 24, 100, 500, 700, 3000, 40000,
+					300000, 3 << 20 };
+
+	return sizes[i % (sizeof(sizes) / sizeof(sizes[0]))];
+}
+
+static void *producer(void *arg)
+{
+	unsigned int i, n = (unsigned int)(uintptr_t)arg;
+
+	for (i = 0; i < n; i++) {
+		unsigned char *b = hs_malloc(size_of(i));
+
+		if (!b)
+			return (void *)1;
+		/* The ends are what the consumer checks. */
+		b[0] = b[size_of(i) - 1] = (unsigned char)i;
+		while (__atomic_load_n(&head, __ATOMIC_ACQUIRE) -
+		       __atomic_load_n(&tail, __ATOMIC_ACQUIRE) == RING)
+			;
+		ring[head % RING] = b;
+		__atomic_store_n(&head, head + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	unsigned int i, n = (unsigned int)(uintptr_t)arg;
+
+	for (i = 0; i < n; i++) {
+		unsigned char *b;
+
+		while (__atomic_load_n(&tail, __ATOMIC_ACQUIRE) ==
+		       __atomic_load_n(&head, __ATOMIC_ACQUIRE))
+			;
+		b = ring[tail % RING];
+		__atomic_store_n(&tail, tail + 1, __ATOMIC_RELEASE);
+		if (b[0] != (i & 0xff) || b[size_of(i) - 1] != (i & 0xff))
+			return (void *)1;
+		hs_free(b);
+	}
+	return NULL;
+}
+
+TEST(producer_consumer)
+{
+	unsigned int n = 100000;
+	struct hs_heap_stats st;
+	pthread_t p, c;
+	void *rp, *rc;
+
+	ASSERT_EQ(0, pthread_create(&p, NULL, producer, (void *)(uintptr_t)n));
+	ASSERT_EQ(0, pthread_create(&c, NULL, consumer, (void *)(uintptr_t)n));
+	ASSERT_EQ(0, pthread_join(p, &rp));
+	ASSERT_EQ(0, pthread_join(c, &rc));
+	ASSERT_EQ(NULL, rp);
+	ASSERT_EQ(NULL, rc);
+	/* Both threads are gone: their caches went back. */
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_EQ(0, st.blocks);
+	ASSERT_EQ(0, st.in_use_bytes);
+}
+
+/* Each thread keeps a set of blocks and replaces them at random. */
+static void *mixer(void *arg)
+{
+	enum { SET = 500 };
+	unsigned int seed = (unsigned int)(uintptr_t)arg, i, k;
+	unsigned char *set[SET] = { 0 };
+	size_t sz[SET] = { 0 };
+
+	for (i = 0; i < 20000; i++) {
+		k = rand_r(&seed) % SET;
+		if (set[k]) {
+			if (set[k][0] != (unsigned char)k ||
+			    set[k][sz[k] - 1] != (unsigned char)k)
+				return (void *)1;
+			if (i % 3 || sz[k] > (1 << 20)) {
+				hs_free(set[k]);
+			} else {
+				set[k] = hs_realloc(set[k], sz[k] * 2);
+				if (!set[k])
+					return (void *)2;
+				sz[k] *= 2;
+				set[k][sz[k] - 1] = (unsigned char)k;
+				continue;
+			}
+		}
+		sz[k] = size_of(rand_r(&seed)) / (1 + rand_r(&seed) % 8) + 1;
+		set[k] = (i % 7) ? hs_malloc(sz[k]) : hs_aligned_alloc(256, sz[k]);
+		if (!set[k])
+			return (void *)3;
+		/* The ends are what is checked (and realloc keeps). */
+		set[k][0] = set[k][sz[k] - 1] = (unsigned char)k;
+	}
+	for (k = 0; k < SET; k++)
+		hs_free(set[k]);
+	return NULL;
+}
+
+/* (A fixture only for its longer timeout: slow under TCG and TSan.) */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
+TEST_F_TIMEOUT(slow, many_threads_mixing_every_kind_of_block, 600)
+{
+	struct hs_heap_stats st;
+	pthread_t t[8];
+	void *rc;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, mixer, (void *)(uintptr_t)(i + 1)));
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], &rc));
+		ASSERT_EQ(NULL, rc);
+	}
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_EQ(0, st.blocks);
+}
+
+static void *churn(void *arg)
+{
+	void *v[300];
+	int i;
+
+	(void)arg;
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		for (i = 0; i < 300; i++)
+			v[i] = hs_malloc(size_of((unsigned int)i) / 16 + 1);
+		for (i = 0; i < 300; i++)
+			hs_free(v[i]);
+	}
+	return NULL;
+}
+
+/* The library's own heap memory stays out of a child (as its pools' does);
+ * the child's hs_malloc works and never deadlocks. */
+TEST(fork_while_other_threads_allocate)
+{
+	pthread_t t[2];
+	int i, st;
+	pid_t pid;
+
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn, NULL));
+	for (i = 0; i < 50; i++) {
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			void *v[1000];
+			int k;
+
+			for (k = 0; k < 1000; k++) {
+				v[k] = hs_malloc((size_t)k * 3 + 1);
+				if (!v[k])
+					_exit(1);
+				memset(v[k], 1, (size_t)k * 3 + 1);
+			}
+			for (k = 0; k < 1000; k++)
+				hs_free(v[k]);
+			_exit(0);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		ASSERT_TRUE(WIFEXITED(st));
+		ASSERT_EQ(0, WEXITSTATUS(st));
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Description: the malloc drop-in (libhugeslab-malloc.so, linked here, as
+ * a program may instead of LD_PRELOAD) replaces the whole family - malloc,
+ * free, calloc, realloc, reallocarray, posix_memalign, aligned_alloc,
+ * memalign, valloc, pvalloc, malloc_usable_size - with glibc's semantics,
+ * and C++-style new/delete through them; the plain libhugeslab does not.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+/* The shared object a function of the process comes from. */
+static const char *origin(void *fn)
+{
+	Dl_info info;
+
+	return dladdr(fn, &info) && info.dli_fname ? info.dli_fname : "?";
+}
+
+TEST(every_function_is_the_drop_ins)
+{
+	void *fns[] = { (void *)malloc, (void *)free, (void *)calloc,
+			(void *)realloc, (void *)reallocarray,
+			(void *)posix_memalign, (void *)aligned_alloc,
+			(void *)memalign, (void *)valloc, (void *)pvalloc,
+			(void *)malloc_usable_size };
+	size_t i;
+
+	for (i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		const char *from = origin(fns[i]);
+
+		ASSERT_NE(NULL, strstr(from, "libhugeslab-malloc"))
+			TH_LOG("function %zu comes from %s", i, from);
+	}
+	/* And libc's own calls land there too (strdup allocates in libc). */
+	{
+		char *s = strdup("hugeslab");
+
+		ASSERT_NE(NULL, s);
+		ASSERT_EQ(16, malloc_usable_size(s));	/* a 16-byte class */
+		free(s);
+	}
+}
+
+/* Sizes the compiler cannot see, so it does not warn about them. */
+static volatile size_t huge = SIZE_MAX, eighth = SIZE_MAX / 8;
+
+TEST(semantics)
+{
+	void *p, *q;
+	int rc;
+
+	p = malloc(0);
+	ASSERT_NE(NULL, p);
+	free(p);
+	errno = 0;
+	ASSERT_EQ(NULL, malloc(huge));
+	ASSERT_EQ(ENOMEM, errno);
+	errno = 0;
+	ASSERT_EQ(NULL, calloc(eighth, 16));
+	ASSERT_EQ(ENOMEM, errno);
+	errno = 0;
+	ASSERT_EQ(NULL, reallocarray(NULL, eighth, 16));
+	ASSERT_EQ(ENOMEM, errno);
+	p = reallocarray(NULL, 10, 10);
+	ASSERT_NE(NULL, p);
+	ASSERT_GE(malloc_usable_size(p), 100);
+	ASSERT_EQ(NULL, realloc(p, 0));		/* frees, like glibc */
+	ASSERT_EQ(0, malloc_usable_size(NULL));
+
+	ASSERT_EQ(EINVAL, posix_memalign(&p, 3, 10));
+	ASSERT_EQ(EINVAL, posix_memalign(&p, 4, 10));	/* < sizeof(void *) */
+	rc = posix_memalign(&p, 1 << 16, 10);
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(0, (uintptr_t)p % (1 << 16));
+	free(p);
+	errno = 0;
+	ASSERT_EQ(NULL, aligned_alloc(48, 10));
+	ASSERT_EQ(EINVAL, errno);
+	p = aligned_alloc(256, 1000);
+	ASSERT_EQ(0, (uintptr_t)p % 256);
+	free(p);
+	p = memalign(100, 10);		/* rounded up to a power of two */
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, (uintptr_t)p % 128);
+	free(p);
+	p = valloc(10);
+	ASSERT_EQ(0, (uintptr_t)p % sysconf(_SC_PAGESIZE));
+	free(p);
+	p = pvalloc(10);
+	ASSERT_EQ(0, (uintptr_t)p % sysconf(_SC_PAGESIZE));
+	ASSERT_GE(malloc_usable_size(p), (size_t)sysconf(_SC_PAGESIZE));
+	free(p);
+
+	/* realloc keeps the bytes, from small to large and back. */
+	p = malloc(10);
+	memcpy(p, "0123456789", 10);
+	q = realloc(p, 5 << 20);
+	ASSERT_EQ(0, memcmp(q, "0123456789", 10));
+	p = realloc(q, 20);
+	ASSERT_EQ(0, memcmp(p, "0123456789", 10));
+	free(p);
+
+	errno = 4321;
+	free(malloc(100));
+	free(malloc(8 << 20));
+	free(NULL);
+	ASSERT_EQ(4321, errno);
+}
+
+/* calloc memory is zero even when reused. */
+TEST(calloc_reuse_is_zero)
+{
+	unsigned char *p;
+	int i, j;
+
+	for (i = 0; i < 1000; i++) {
+		p = malloc(200);
+		memset(p, 0xab, 200);
+		free(p);
+		p = calloc(1, 200);
+		for (j = 0; j < 200; j++)
+			ASSERT_EQ(0, p[j]);
+		free(p);
+	}
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Description: fork() under the malloc drop-in, from a process whose other
+ * threads are allocating and freeing: the child never deadlocks, malloc
+ * works in it, and the parent's heap follows fork as glibc's does (the
+ * child reads and writes its copy, the parent keeps its own) - except on
+ * the kmod backend, whose regions a child never gets: there the child
+ * starts a heap of its own and the parent's blocks are not mapped in it.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+
+static volatile int stop;
+
+static void *churn(void *arg)
+{
+	void *v[500];
+	int i, n;
+
+	(void)arg;
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		for (i = 0; i < 500; i++)
+			v[i] = malloc((size_t)(i * 37) % 3000 + 1);
+		for (i = 0; i < 500; i++)
+			free(v[i]);
+		n = rand() % 3;
+		free(malloc((size_t)(2 + n) << 20));
+	}
+	return NULL;
+}
+
+static bool on_kmod(void)
+{
+	const char *b = getenv("HUGESLAB_BACKEND");
+
+	return b && !strcmp(b, "kmod");
+}
+
+static bool mapped(const void *p)
+{
+	unsigned char vec;
+
+	return !mincore((void *)((uintptr_t)p & ~4095UL), 4096, &vec);
+}
+
+/* In the child: use the heap, and the parent's blocks as allowed. */
+static int child(char **blocks, int n)
+{
+	void *v[3000];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (on_kmod()) {
+			if (mapped(blocks[i]))
+				return 10;
+			continue;
+		}
+		if (blocks[i][0] != (char)i || blocks[i][999] != (char)i)
+			return 11;
+		blocks[i][0] = 'c';	/* the child's copy */
+		free(blocks[i]);
+	}
+	for (i = 0; i < 3000; i++) {
+		v[i] = malloc((size_t)i + 1);
+		if (!v[i])
+			return 12;
+		memset(v[i], 1, (size_t)i + 1);
+	}
+	for (i = 0; i < 3000; i++)
+		free(v[i]);
+	return 0;
+}
+
+TEST(fork_while_other_threads_allocate)
+{
+	enum { N = 200 };
+	char *blocks[N];
+	pthread_t t[2];
+	int i, k, st;
+	pid_t pid;
+
+	for (i = 0; i < N; i++) {
+		blocks[i] = malloc(1000 + (size_t)i * 4000);
+		memset(blocks[i], i, 1000);
+	}
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn, NULL));
+	for (k = 0; k < 60; k++) {
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0)
+			_exit(child(blocks, N));
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		ASSERT_TRUE(WIFEXITED(st)) TH_LOG("child killed by signal %d",
+						  WTERMSIG(st));
+		ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("round %d", k);
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	/* The parent's blocks are as they were. */
+	for (i = 0; i < N; i++) {
+		ASSERT_EQ((char)i, blocks[i][0]);
+		free(blocks[i]);
+	}
+}
+
+TEST_HARNESS_MAIN
