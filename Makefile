@@ -8,6 +8,7 @@
 #   make check        every test: host, then the module on Debian 6.1 and 6.12
 #   make lint         checkpatch --strict and sparse (W=1) over the module
 #   make check-debug  the module's VM tests on a KASAN/lockdep/kmemleak 6.12 kernel
+#   make bench-uring  io_uring buffers on huge pages, measured (bench/uring/)
 #   make install      PREFIX=/usr/local DESTDIR=
 #
 # V=1 shows full commands.
@@ -60,9 +61,11 @@ endif
 all:
 
 include lib/lib.mk
+include lib/uring/uring.mk
 include tools/hsstat/hsstat.mk
 include examples/examples.mk
 include bench/bench.mk
+include bench/uring/bench-uring.mk
 include selftests/selftests.mk
 
 # ---- the kernel module ------------------------------------------------------

@@ -2,7 +2,8 @@
 # Examples link the shared library as a user's program would; the run path
 # lets them run from the build tree without installing.
 
-EX_SRCS	:= $(wildcard examples/*.c)
+# uring_*.c link libhugeslab-uring and liburing too: lib/uring/uring.mk.
+EX_SRCS	:= $(filter-out examples/uring_%.c,$(wildcard examples/*.c))
 EX_BINS	:= $(EX_SRCS:examples/%.c=$(BUILD)/examples/%)
 
 all: $(EX_BINS)

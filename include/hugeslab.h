@@ -261,6 +261,29 @@ size_t hs_pool_trim(hs_pool_t *pool);
  */
 int hs_pool_stats_json(hs_pool_t *pool, char *buf, size_t len);
 
+/* ---- external pools: other objects, listed with the pools ---------------- */
+
+/*
+ * Objects a program carves from hugeslab memory itself (libhugeslab-uring's
+ * io_uring buffer sets do) can be listed beside the pools: in debugfs
+ * "pools" and hsstat on the kmod backend, like a pool. hs_extpool_create()
+ * names the listing (1 to HS_POOL_NAME_MAX - 1 bytes; NULL + errno EINVAL
+ * or ENOMEM). hs_extpool_update() copies obj_size, in_use, total, bytes,
+ * allocs, frees and cache_hits of @stats into the module's stats area
+ * (the other fields are ignored): a few plain stores once listed, never a
+ * system call on the way. Nothing is listed, and nothing fails, off the
+ * kmod backend or while every slot of the area is taken (then a later
+ * update tries again). hs_extpool_destroy() removes the listing; NULL is
+ * ignored. Calls on one handle must not run concurrently; different
+ * handles are independent. In a fork child a handle made before the fork
+ * lists nothing of the parent's; its next update lists the child's.
+ */
+typedef struct hs_extpool hs_extpool_t;
+
+hs_extpool_t *hs_extpool_create(const char *name);
+void hs_extpool_update(hs_extpool_t *extpool, const struct hs_pool_stats *stats);
+void hs_extpool_destroy(hs_extpool_t *extpool);
+
 /* ---- the heap ------------------------------------------------------------ */
 
 /*

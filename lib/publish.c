@@ -11,6 +11,9 @@
  * is exact for threads that are not allocating right now: it adds what
  * every cache did since its last visit.
  *
+ * External pools (hs_extpool_*) publish counters a caller keeps for
+ * objects it manages itself, through the same slots.
+ *
  * The stats area has HUGESLAB_STATS_SLOTS slots per process; a pool made
  * while all are taken tries again, at most every PUB_RETRY_MS, and is
  * listed as soon as one is free.
@@ -165,6 +168,87 @@ void _hs_publish_fork_child(void)
 	memset(taken, 0, sizeof(taken));
 	retry_at = 0;
 	pthread_mutex_unlock(&pub_lock);
+}
+
+/* ---- external pools -------------------------------------------------------- */
+
+/*
+ * Objects a caller manages itself (libhugeslab-uring's buffer sets), listed
+ * beside the pools. The slot is taken on the first update, as a pool's is;
+ * a handle from before a fork (another epoch) holds a slot in the parent's
+ * area, which the child neither has nor may clear, so it starts over.
+ */
+struct hs_extpool {
+	struct _hs_pub pub;
+	uint64_t epoch;			/* _hs_os_epoch() it was made in */
+	char name[HS_POOL_NAME_MAX];
+};
+
+HS_EXPORT hs_extpool_t *hs_extpool_create(const char *name)
+{
+	hs_extpool_t *ep;
+
+	_hs_fork_init();
+	if (!name || !*name || strlen(name) >= HS_POOL_NAME_MAX) {
+		_hs_fail(EINVAL, "hs_extpool_create: the name must be 1 to %d bytes",
+			 HS_POOL_NAME_MAX - 1);
+		return NULL;
+	}
+	ep = _hs_meta_alloc(sizeof(*ep));
+	if (!ep) {
+		_hs_fail(ENOMEM, "hs_extpool_create(%s): out of memory", name);
+		return NULL;
+	}
+	strcpy(ep->name, name);
+	ep->epoch = _hs_os_epoch();
+	ep->pub.wanted = true;
+	return ep;
+}
+
+/* A handle made before a fork lists nothing of the parent's in the child. */
+static void extpool_follow_fork(hs_extpool_t *ep)
+{
+	uint64_t now = _hs_os_epoch();
+
+	if (ep->epoch != now) {
+		ep->epoch = now;
+		ep->pub.slot = NULL;
+		ep->pub.wanted = true;
+	}
+}
+
+HS_EXPORT void hs_extpool_update(hs_extpool_t *ep, const struct hs_pool_stats *st)
+{
+	struct _hs_pub_counts c;
+	int saved;
+
+	if (!ep || !st)
+		return;
+	/* The first update may choose the backend and map the stats area:
+	 * whatever that tried leaves no trace in errno or the message. */
+	saved = _hs_err_begin();
+	extpool_follow_fork(ep);
+	c.obj_size = st->obj_size;
+	c.in_use = st->in_use;
+	c.total = st->total;
+	c.bytes = st->bytes;
+	c.allocs = st->allocs;
+	c.frees = st->frees;
+	c.cache_hits = st->cache_hits;
+	_hs_pub_write(&ep->pub, ep->name, &c);
+	_hs_err_ok(saved);
+}
+
+HS_EXPORT void hs_extpool_destroy(hs_extpool_t *ep)
+{
+	int saved = errno;
+
+	if (!ep)
+		return;
+	extpool_follow_fork(ep);
+	_hs_pub_drop(&ep->pub);
+	_hs_meta_free(ep, sizeof(*ep));
+	errno = saved;
 }
 
 /* ---- hs_pool_stats() ------------------------------------------------------ */

@@ -41,12 +41,15 @@ ST_CFLAGS	:= $(HS_CFLAGS) -I$(KSFT_DIR) -Wno-missing-prototypes \
 #   malloc    the malloc drop-in, linked into each test (host and VM)
 #   heap      the drop-in on the module, seen by hsstat (VM)
 ST_GROUPS	:= $(sort $(patsubst selftests/%/,%,$(dir $(wildcard selftests/*/*.c))))
-ST_LIB_GROUPS	:= lib pools debug
+# Another .mk may add groups with ST_EXTRA_LIB_GROUPS, and archives (and
+# other prerequisites) for a group g with ST_EXTRA_LIBS_g (ST_EXTRA_DEPS_g),
+# linked before the library: lib/uring/uring.mk does.
+ST_LIB_GROUPS	:= lib pools debug $(ST_EXTRA_LIB_GROUPS)
 ifeq ($(LIB_A),)
 ST_GROUPS	:= $(filter-out $(ST_LIB_GROUPS) malloc heap,$(ST_GROUPS))
 endif
-$(foreach g,$(ST_GROUPS),$(eval ST_LIBS_$(g) := $(if $(filter $(g),$(ST_LIB_GROUPS)),$(LIB_A)) -luring))
-$(foreach g,$(ST_LIB_GROUPS),$(eval ST_DEPS_$(g) := $(LIB_A)))
+$(foreach g,$(ST_GROUPS),$(eval ST_LIBS_$(g) := $(ST_EXTRA_LIBS_$(g)) $(if $(filter $(g),$(ST_LIB_GROUPS)),$(LIB_A)) -luring))
+$(foreach g,$(ST_LIB_GROUPS),$(eval ST_DEPS_$(g) := $(ST_EXTRA_DEPS_$(g)) $(LIB_A)))
 # The malloc group links the drop-in itself (as a program may, instead of
 # LD_PRELOAD), first, so its malloc is the process's.
 ST_LIBS_malloc	:= -L$(BUILD)/lib -Wl,-rpath,$(abspath $(BUILD)/lib) \

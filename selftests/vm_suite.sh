@@ -16,6 +16,23 @@ group() { # NAME DIR [ENV...]
 	echo "## group $name"
 	env "$@" ./run_tests.sh -s -t 600 "$dir" || rc=1
 }
+# A directory whose files take O_DIRECT: tmpfs has it only from Linux 6.6,
+# so an ext2 file system on a loop device (the profile loads loop), in
+# memory; where there is no loop device (a kernel built without it) /tmp,
+# which then must be new enough.
+odirect_dir() {
+	img=/tmp/hs-odirect.img dir=/mnt/hs-odirect
+	mkdir -p $dir
+	if dd if=/dev/zero of=$img bs=1M count=96 >/dev/null 2>&1 &&
+		dev=$(losetup -f 2>/dev/null) && losetup "$dev" $img >/dev/null 2>&1 &&
+		mke2fs -q "$dev" >/dev/null 2>&1 &&
+		mount -t ext2 "$dev" $dir >/dev/null 2>&1; then
+		echo $dir
+	else
+		rm -f $img
+		echo /tmp
+	fi
+}
 case "${1:-main}" in
 main)
 	group kmod kmod
@@ -23,6 +40,12 @@ main)
 	group "malloc (backend kmod)" malloc HUGESLAB_BACKEND=kmod
 	group heap heap HUGESLAB_BACKEND=kmod HSSTAT=/opt/hs/hsstat
 	group pools pools HUGESLAB_BACKEND=kmod
+	# io_uring buffer sets: O_DIRECT on the scratch disk past what kmod's
+	# odirect test uses, and on files in a directory where O_DIRECT works
+	# (see odirect_dir); the echo tests run /opt/hs/examples.
+	group "uring (backend kmod)" uring HUGESLAB_BACKEND=kmod \
+		HS_URING_DISK=/dev/vda TMPDIR="$(odirect_dir)"
+	group uring_kmod uring_kmod HUGESLAB_BACKEND=kmod HSSTAT=/opt/hs/hsstat
 	group tools tools HSSTAT=/opt/hs/hsstat
 	group stress stress
 	group page_sizes numa/page_sizes
