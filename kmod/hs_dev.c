@@ -87,12 +87,18 @@ static long hs_ioctl_query(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 	return 0;
 }
 
+/*
+ * A struct from any version of the ABI is accepted: a smaller one (an older
+ * binary) reads as zero past its end and gets no more back than it passed,
+ * a bigger one must be zero past ours (copy_struct_from_user()).
+ */
 static long hs_ioctl_create(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 {
 	struct hugeslab_create c;
 	int err;
 
-	if (usize < sizeof(c))
+	BUILD_BUG_ON(sizeof(c) < HUGESLAB_CREATE_SIZE_VER0);
+	if (usize < HUGESLAB_CREATE_SIZE_VER0)
 		return -EINVAL;
 	err = copy_struct_from_user(&c, sizeof(c), uarg, usize);
 	if (err)
@@ -103,7 +109,7 @@ static long hs_ioctl_create(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 	err = hs_region_create(ctx, &c);
 	if (err)
 		return err;
-	if (copy_to_user(uarg, &c, sizeof(c))) {
+	if (copy_to_user(uarg, &c, min(usize, sizeof(c)))) {
 		/* The caller cannot know the region: do not leave it behind. */
 		hs_region_destroy(ctx, c.id);
 		return -EFAULT;
@@ -117,7 +123,8 @@ static long hs_ioctl_destroy(struct hs_ctx *ctx, void __user *uarg,
 	struct hugeslab_destroy d;
 	int err;
 
-	if (usize < sizeof(d))
+	BUILD_BUG_ON(sizeof(d) < HUGESLAB_DESTROY_SIZE_VER0);
+	if (usize < HUGESLAB_DESTROY_SIZE_VER0)
 		return -EINVAL;
 	err = copy_struct_from_user(&d, sizeof(d), uarg, usize);
 	if (err)

@@ -118,6 +118,9 @@ struct hugeslab_create {
 	__u32 pad;
 };
 
+/* Size of the first version of struct hugeslab_create: all later are larger. */
+#define HUGESLAB_CREATE_SIZE_VER0	48
+
 /**
  * struct hugeslab_destroy - free a region
  * @id:		in: region id from struct hugeslab_create
@@ -132,6 +135,9 @@ struct hugeslab_destroy {
 	__u32 flags;
 	__u32 pad;
 };
+
+/* Size of the first version of struct hugeslab_destroy. */
+#define HUGESLAB_DESTROY_SIZE_VER0	16
 
 /*
  * Pool statistics a process publishes for admins (hsstat, debugfs "pools").
