@@ -30,6 +30,9 @@ static int hs_open(struct inode *inode, struct file *file)
 	mutex_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->regions);
 	INIT_LIST_HEAD(&ctx->snode);
+	/* Whoever uses the file later, its opener is charged. */
+	ctx->file = file;
+	ctx->uid = hs_charged_uid(file->f_cred);
 	file->private_data = ctx;
 	return 0;
 }
@@ -80,7 +83,7 @@ static long hs_ioctl_query(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 	mutex_unlock(&ctx->lock);
 	q.nr_nodes = num_node_state(N_MEMORY);
 	q.user_max_bytes = t.user_max_bytes;
-	q.user_bytes = hs_user_bytes(current_uid());
+	q.user_bytes = hs_user_bytes(ctx->uid);
 
 	if (copy_to_user(uarg, &q, min(usize, sizeof(q))))
 		return -EFAULT;

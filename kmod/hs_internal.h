@@ -86,6 +86,8 @@ struct hs_region {
  * @regions:	live regions created through this file
  * @bytes:	sum of their sizes
  * @count:	their number
+ * @file:	the open file: its credentials (who opened it) are charged
+ * @uid:	the user its regions are charged to (hs_charged_uid())
  * @stats:	the pool stats area user space writes, or NULL (hs_pools.c)
  * @snode:	entry in hs_stat_ctxs while @stats is set, under hs_lock
  * @pid:	tgid of the process that mapped @stats
@@ -96,6 +98,8 @@ struct hs_ctx {
 	struct list_head regions;
 	u64 bytes;
 	u64 count;
+	struct file *file;
+	kuid_t uid;
 	struct hugeslab_pool_stat *stats;
 	struct list_head snode;
 	pid_t pid;
@@ -143,6 +147,7 @@ extern struct hs_tier hs_tiers[HS_TIER_COUNT];
 
 int hs_regions_init(void);
 void hs_regions_exit(void);
+kuid_t hs_charged_uid(const struct cred *cred);
 int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req);
 int hs_region_destroy(struct hs_ctx *ctx, u64 id);
 void hs_ctx_release(struct hs_ctx *ctx);

@@ -25,7 +25,7 @@ MODULE_PARM_DESC(max_mb,
 unsigned int hs_user_max_mb;
 module_param_named(user_max_mb, hs_user_max_mb, uint, 0644);
 MODULE_PARM_DESC(user_max_mb,
-		 "MiB the regions of one user may hold; CAP_IPC_LOCK is exempt; 0 = no limit (default 0)");
+		 "MiB the regions of one user (who opened the file) may hold; files opened with CAP_IPC_LOCK are exempt; 0 = no limit (default 0)");
 
 static int __init hs_init(void)
 {

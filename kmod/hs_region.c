@@ -29,6 +29,7 @@
 #include <linux/nodemask.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/user_namespace.h>
 #include <linux/workqueue.h>
 
 #include "hs_compat.h"
@@ -160,21 +161,49 @@ u64 hs_user_bytes(kuid_t uid)
 }
 
 /*
- * Admit @bytes for @uid against max_mb and user_max_mb (which callers
- * with CAP_IPC_LOCK, like mlock's limit, do not count against). @spare is
- * a free hs_user for a user not seen yet; it is used or freed here.
+ * The user a file's regions are charged to: the one who opened it, by its
+ * real uid. A user namespace's uids are its creator's: a user with a range
+ * of subordinate uids does not get an allowance for each of them, whether
+ * its processes take them before opening the device or after.
  */
-static int hs_charge(kuid_t uid, u64 bytes, unsigned int shift, bool exempt,
+kuid_t hs_charged_uid(const struct cred *cred)
+{
+	const struct user_namespace *ns = cred->user_ns;
+
+	if (ns == &init_user_ns)
+		return cred->uid;
+	while (ns->parent != &init_user_ns)
+		ns = ns->parent;
+	return ns->owner;
+}
+
+/*
+ * Whether @ctx's opener is exempt from user_max_mb: like mlock's limit, a
+ * file opened with CAP_IPC_LOCK (in the initial namespace) is. Asked only
+ * when a request is over the limit: a capability check can be audited and
+ * marks the task as having used privilege (PF_SUPERPRIV, acct's ASU).
+ */
+static bool hs_exempt(const struct hs_ctx *ctx)
+{
+	return file_ns_capable(ctx->file, &init_user_ns, CAP_IPC_LOCK);
+}
+
+/*
+ * Admit @bytes for @ctx's user against max_mb and user_max_mb. @spare is a
+ * free hs_user for a user not seen yet; it is used or freed here.
+ */
+static int hs_charge(const struct hs_ctx *ctx, u64 bytes, unsigned int shift,
 		     struct hs_user *spare)
 {
 	u64 max = (u64)READ_ONCE(hs_max_mb) << 20;
 	u64 umax = (u64)READ_ONCE(hs_user_max_mb) << 20;
+	kuid_t uid = ctx->uid;
 	struct hs_user *u;
 
 	lockdep_assert_held(&hs_lock);
 	u = hs_user_find(uid);
 	if ((max && hs_used + bytes > max) ||
-	    (umax && !exempt && (u ? u->bytes : 0) + bytes > umax)) {
+	    (umax && (u ? u->bytes : 0) + bytes > umax && !hs_exempt(ctx))) {
 		kfree(spare);
 		hs_failed_limit++;
 		return -EDQUOT;
@@ -432,7 +461,7 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 	int node = req->node == HUGESLAB_NODE_ANY ? NUMA_NO_NODE : req->node;
 	const struct cred *old_cred;
 	struct hs_user *spare;
-	kuid_t uid = current_uid();
+	kuid_t uid = ctx->uid;
 	struct path root;
 	struct hs_region *r;
 	struct file *file;
@@ -464,8 +493,7 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 
 	mutex_lock(&hs_lock);
 	hs_reap_locked();
-	err = hs_charge(uid, req->bytes, t->shift, capable(CAP_IPC_LOCK),
-			spare);
+	err = hs_charge(ctx, req->bytes, t->shift, spare);
 	spare = NULL;
 	mutex_unlock(&hs_lock);
 	if (err)

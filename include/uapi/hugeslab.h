@@ -56,8 +56,9 @@
  * @nr_nodes:		out: NUMA nodes that have memory
  * @pad:		must be 0
  * @user_max_bytes:	out: per-user limit (module parameter user_max_mb),
- *			0 = none; callers with CAP_IPC_LOCK are exempt
- * @user_bytes:		out: bytes held by regions of the caller's user
+ *			0 = none; files opened with CAP_IPC_LOCK are exempt
+ * @user_bytes:		out: bytes held by regions of the user this file
+ *			charges: who opened it (see hugeslab(4))
  *
  * A caller may pass a smaller struct (an older binary): the kernel fills only
  * the bytes it was given.
