@@ -23,8 +23,9 @@ static int hs_open(struct inode *inode, struct file *file)
 {
 	struct hs_ctx *ctx;
 
+	/* A process can open the device many times: charge its cgroup. */
 	ctx = hs_should_fail(HS_FAULT_CTX) ? NULL :
-		kzalloc(sizeof(*ctx), GFP_KERNEL);
+		kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
 	mutex_init(&ctx->lock);

@@ -47,8 +47,14 @@ int hs_stats_mmap(struct hs_ctx *ctx, struct vm_area_struct *vma)
 
 	mutex_lock(&ctx->lock);
 	if (!ctx->stats) {
+		/*
+		 * 64 KiB per open file, as many as the process opens: charged
+		 * to its memory cgroup. A failure is the caller's ENOMEM, not
+		 * a warning in the kernel log.
+		 */
 		ctx->stats = hs_should_fail(HS_FAULT_STATS) ? NULL :
-			vmalloc_user(HUGESLAB_STATS_BYTES);
+			__vmalloc(HUGESLAB_STATS_BYTES, GFP_KERNEL_ACCOUNT |
+				  __GFP_ZERO | __GFP_NOWARN);
 		if (!ctx->stats) {
 			err = -ENOMEM;
 			goto out;

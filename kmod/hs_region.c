@@ -477,15 +477,16 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 		return err;
 
 	r = hs_should_fail(HS_FAULT_REGION) ? NULL :
-		kzalloc(sizeof(*r), GFP_KERNEL);
+		kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
 	spare = hs_should_fail(HS_FAULT_USER) ? NULL :
-		kzalloc(sizeof(*spare), GFP_KERNEL);
+		kzalloc(sizeof(*spare), GFP_KERNEL_ACCOUNT);
 	if (!r || !spare) {
 		err = -ENOMEM;
 		goto out_free;
 	}
 	id = hs_should_fail(HS_FAULT_ID) ? -ENOMEM :
-		ida_alloc_range(&hs_ids, 1, HS_REGION_MAX_ID, GFP_KERNEL);
+		ida_alloc_range(&hs_ids, 1, HS_REGION_MAX_ID,
+				GFP_KERNEL_ACCOUNT);
 	if (id < 0) {
 		err = id == -ENOSPC ? -EMFILE : id;
 		goto out_free;
