@@ -15,6 +15,28 @@
 
 static struct dentry *hs_debugfs_dir;
 
+/*
+ * A name a process chose (its command, a pool's name) as one field that is
+ * safe to print: every byte that is not printable ASCII, the blank and the
+ * backslash are written as \ooo, which hsstat decodes. A process names
+ * itself with any bytes (prctl(PR_SET_NAME)): a carriage return or an
+ * escape sequence must not reach an admin's terminal, and nothing may
+ * split a line or a field for a parser. At most @len bytes, up to a NUL.
+ */
+void hs_seq_put_name(struct seq_file *m, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && name[i]; i++) {
+		unsigned char c = name[i];
+
+		if (c <= ' ' || c >= 0x7f || c == '\\')
+			seq_printf(m, "\\%03o", c);
+		else
+			seq_putc(m, c);
+	}
+}
+
 static int stats_show(struct seq_file *m, void *v)
 {
 	struct hs_totals t;
@@ -53,8 +75,7 @@ static int regions_show(struct seq_file *m, void *v)
 		seq_printf(m, "%u %d %llu %llu %d %s ", r->id, r->pid,
 			   r->bytes, 1ULL << r->shift, r->node,
 			   hs_region_mapped(r) ? "yes" : "no");
-		/* comm is chosen by the process: keep it one field. */
-		seq_escape(m, r->comm, " \t\n\\");
+		hs_seq_put_name(m, r->comm, sizeof(r->comm));
 		seq_putc(m, '\n');
 	}
 	mutex_unlock(&hs_lock);

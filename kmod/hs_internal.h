@@ -178,5 +178,6 @@ extern const struct attribute_group *hs_sysfs_groups[];
 /* hs_debugfs.c */
 void hs_debugfs_init(void);
 void hs_debugfs_exit(void);
+void hs_seq_put_name(struct seq_file *m, const char *name, size_t len);
 
 #endif /* _HS_INTERNAL_H */

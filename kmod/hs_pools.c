@@ -103,7 +103,7 @@ static void hs_put_name(struct seq_file *m, const char *src, size_t len)
 	if (!i)
 		seq_putc(m, '-');
 	else
-		seq_escape(m, name, " \t\n\\");
+		hs_seq_put_name(m, name, i);
 }
 
 static void hs_pool_line(struct seq_file *m, const struct hs_ctx *ctx,
@@ -121,7 +121,7 @@ static void hs_pool_line(struct seq_file *m, const struct hs_ctx *ctx,
 	hs_put_name(m, s->name, sizeof(s->name));
 	seq_printf(m, " %llu %llu %llu %llu %llu %llu %llu ", obj_size, in_use,
 		   total, bytes, allocs, frees, hits);
-	seq_escape(m, ctx->comm, " \t\n\\");
+	hs_seq_put_name(m, ctx->comm, sizeof(ctx->comm));
 	seq_putc(m, '\n');
 }
 
