@@ -18,6 +18,7 @@
 #include <linux/cred.h>
 #include <linux/falloc.h>
 #include <linux/file.h>
+#include <linux/freezer.h>
 #include <linux/fs.h>
 #include <linux/hashtable.h>
 #include <linux/hugetlb.h>
@@ -244,18 +245,47 @@ static void hs_uncharge(kuid_t uid, u64 bytes, unsigned int shift)
 /* ---- populating ------------------------------------------------------ */
 
 /*
+ * Fill @file with @bytes of huge pages, one page at a time: a fatal signal
+ * (in the caller's context) or a cancel (in the kernel thread, @cancel)
+ * stops it at the next page, however large the request, and the loop
+ * yields between pages.
+ */
+static int hs_fill(struct file *file, u64 bytes, unsigned int shift,
+		   const bool *cancel)
+{
+	u64 off, step = 1ULL << shift;
+	int err;
+
+	for (off = 0; off < bytes; off += step) {
+		if (cancel ? READ_ONCE(*cancel) : fatal_signal_pending(current))
+			return -EINTR;
+		if (cancel)
+			try_to_freeze();
+		err = hs_should_fail(HS_FAULT_POPULATE) ? -ENOMEM :
+			vfs_fallocate(file, 0, off, step);
+		if (err)
+			return err;
+		cond_resched();
+	}
+	return 0;
+}
+
+/*
  * hugetlbfs allocates under the policy of the task that fills the file.
  * For a region on a given node that task is a kernel thread on the node's
  * CPUs, put into the caller's cgroups so the hugetlb controller still
- * charges the caller.
+ * charges the caller. The caller waits for it killably: on SIGKILL it
+ * cancels the thread, which stops at the next page, and waits for that.
  */
-struct hs_populate {
+struct hs_filler {
 	struct file *file;
 	u64 bytes;
+	unsigned int shift;
 	int node;
 	struct task_struct *caller;
 	struct mempolicy *mpol;		/* the caller's, for node ANY */
 	struct completion done;
+	bool cancel;
 	int err;
 };
 
@@ -264,64 +294,80 @@ struct hs_populate {
  * takes a reference on the caller's memory policy and uses it as its own,
  * so placement still follows the caller; do_exit() drops it.
  */
-static void hs_take_policy(struct hs_populate *p)
+static void hs_take_policy(struct hs_filler *f)
 {
 #ifdef CONFIG_NUMA
 	task_lock(current);
-	p->mpol = current->mempolicy;
-	mpol_get(p->mpol);
+	f->mpol = current->mempolicy;
+	mpol_get(f->mpol);
 	task_unlock(current);
 #endif
 }
 
-static void hs_use_policy(struct hs_populate *p)
+static void hs_use_policy(struct hs_filler *f)
 {
 #ifdef CONFIG_NUMA
 	task_lock(current);
-	current->mempolicy = p->mpol;
+	current->mempolicy = f->mpol;
 	task_unlock(current);
 #endif
 }
 
-static int hs_populate_fn(void *arg)
+static int hs_filler_fn(void *arg)
 {
-	struct hs_populate *p = arg;
+	struct hs_filler *f = arg;
 	int err;
 
-	err = cgroup_attach_task_all(p->caller, current);
-	if (!err && p->node != NUMA_NO_NODE)
-		err = set_cpus_allowed_ptr(current, cpumask_of_node(p->node));
+	set_freezable();
+	err = cgroup_attach_task_all(f->caller, current);
+	if (!err && f->node != NUMA_NO_NODE)
+		err = set_cpus_allowed_ptr(current, cpumask_of_node(f->node));
 	/* Even on failure: do_exit() drops the reference. */
-	if (p->node == NUMA_NO_NODE)
-		hs_use_policy(p);
+	if (f->node == NUMA_NO_NODE)
+		hs_use_policy(f);
 	if (!err)
-		err = vfs_fallocate(p->file, 0, 0, p->bytes);
-	p->err = err;
-	complete(&p->done);
-	return 0;
+		err = hs_fill(f->file, f->bytes, f->shift, &f->cancel);
+	f->err = err;
+	/*
+	 * The caller may unload the module as soon as it is woken: leave
+	 * from kthread code, never returning into ours.
+	 */
+	kthread_complete_and_exit(&f->done, 0);
 }
 
-static int hs_populate_in_thread(struct file *file, u64 bytes, int node)
+static int hs_fill_in_thread(struct file *file, u64 bytes, unsigned int shift,
+			     int node)
 {
-	struct hs_populate p = {
-		.file = file, .bytes = bytes, .node = node, .caller = current,
+	struct hs_filler f = {
+		.file = file, .bytes = bytes, .shift = shift, .node = node,
+		.caller = current,
 	};
 	struct task_struct *t;
 
-	init_completion(&p.done);
-	t = kthread_create_on_node(hs_populate_fn, &p, node, "hugeslab/%d",
-				   node);
+	init_completion(&f.done);
+	if (node == NUMA_NO_NODE)
+		t = kthread_create(hs_filler_fn, &f, "hugeslab/any");
+	else
+		t = kthread_create_on_node(hs_filler_fn, &f, node,
+					   "hugeslab/%d", node);
 	if (IS_ERR(t))
 		return PTR_ERR(t);
 	/* Only once the thread exists: its exit drops the reference. */
 	if (node == NUMA_NO_NODE)
-		hs_take_policy(&p);
+		hs_take_policy(&f);
 	wake_up_process(t);
-	wait_for_completion(&p.done);
-	return p.err;
+	/* A huge request takes minutes: SIGKILL and the freezer may come. */
+	if (wait_for_completion_state(&f.done, TASK_KILLABLE | TASK_FREEZABLE)) {
+		WRITE_ONCE(f.cancel, true);
+		/* At most a page more: f lives on this stack until then. */
+		wait_for_completion(&f.done);
+		return -EINTR;
+	}
+	return f.err;
 }
 
-static int hs_populate(struct file *file, u64 bytes, int node)
+static int hs_populate(struct file *file, u64 bytes, unsigned int shift,
+		       int node)
 {
 	const struct cred *old_cred;
 	sigset_t block, old_mask;
@@ -333,7 +379,7 @@ static int hs_populate(struct file *file, u64 bytes, int node)
 	 * would make fallocate raise SIGXFSZ, goes through a kernel thread.
 	 */
 	if (node != NUMA_NO_NODE || rlimit(RLIMIT_FSIZE) < bytes)
-		return hs_populate_in_thread(file, bytes, node);
+		return hs_fill_in_thread(file, bytes, shift, node);
 
 	/*
 	 * hugetlbfs stops filling at any pending signal; a timer or SIGCHLD
@@ -343,7 +389,7 @@ static int hs_populate(struct file *file, u64 bytes, int node)
 	sigdelset(&block, SIGKILL);
 	sigprocmask(SIG_BLOCK, &block, &old_mask);
 	old_cred = override_creds(hs_cred);
-	err = vfs_fallocate(file, 0, 0, bytes);
+	err = hs_fill(file, bytes, shift, NULL);
 	revert_creds(old_cred);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	return err;
@@ -515,8 +561,7 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 		err = PTR_ERR(file);
 		goto out_uncharge;
 	}
-	err = hs_should_fail(HS_FAULT_POPULATE) ? -ENOMEM :
-		hs_populate(file, req->bytes, node);
+	err = hs_populate(file, req->bytes, t->shift, node);
 	if (err == -ENOSPC)
 		err = -ENOMEM;	/* the pool is empty, not a quota */
 	if (err)

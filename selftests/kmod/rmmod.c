@@ -21,6 +21,9 @@
  */
 #include <dirent.h>
 #include <liburing.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -364,6 +367,85 @@ TEST_F(rmmod, pinned_pages_do_not_hold_module)
 	EXPECT_EQ(0, hs_wait_snap(&self->base, &now, HS_FREE_TIMEOUT_MS))
 		TH_LOG("free %lld/%lld rsvd %lld/%lld", now.hp_free,
 		       self->base.hp_free, now.hp_rsvd, self->base.hp_rsvd);
+}
+
+/*
+ * A node request is filled by a kernel thread running module code; the
+ * create returns when the thread says it is done. The thread must not be
+ * in the module's code any more by then: unloading the module right after
+ * (destroy, close, rmmod) must never pull it from under the thread. To
+ * make the thread as late as it can be, busy threads keep the CPUs and the
+ * filling thread is put to SCHED_IDLE as soon as it appears, so it is
+ * preempted wherever it can be. Any oops fails the run.
+ */
+static atomic_int race_stop;
+
+static void *busy(void *arg)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET((int)(long)arg, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	while (!atomic_load(&race_stop))
+		;
+	return NULL;
+}
+
+/* Put every "hugeslab/..." kernel thread there is to SCHED_IDLE. */
+static void *demote(void *arg)
+{
+	struct sched_param sp = { 0 };
+	char path[300], comm[64];
+	struct dirent *d;
+	DIR *dir;
+
+	(void)arg;
+	while (!atomic_load(&race_stop)) {
+		dir = opendir("/proc");
+		if (!dir)
+			continue;
+		while ((d = readdir(dir))) {
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+			if (hs_read_file(path, comm, sizeof(comm)) > 0 &&
+			    !strncmp(comm, "hugeslab/", 9))
+				sched_setscheduler(atoi(d->d_name), SCHED_IDLE,
+						   &sp);
+		}
+		closedir(dir);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(rmmod, unload_right_after_thread_filled_create, 300)
+{
+	pthread_t hogs[2], dem;
+	struct hugeslab_create c;
+	int i, fd, err;
+
+	atomic_store(&race_stop, 0);
+	ASSERT_EQ(0, pthread_create(&dem, NULL, demote, NULL));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&hogs[i], NULL, busy, (void *)(long)i));
+	for (i = 0; i < 20; i++) {
+		fd = hs_open();
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, hs_create_node(fd, REGION_BYTES, 0, &c));
+		ASSERT_EQ(0, hs_destroy(fd, c.id));
+		ASSERT_EQ(0, close(fd));
+		ASSERT_EQ(0, wait_refcnt(0));
+		err = unload();
+		ASSERT_EQ(0, err) TH_LOG("unload: %s", strerror(-err));
+		err = load(self->ko, self->params);
+		ASSERT_EQ(0, err) TH_LOG("load: %s", strerror(-err));
+		ASSERT_EQ(0, wait_path(HUGESLAB_DEVICE, true));
+	}
+	atomic_store(&race_stop, 1);
+	for (i = 0; i < 2; i++)
+		pthread_join(hogs[i], NULL);
+	pthread_join(dem, NULL);
 }
 
 TEST_F(rmmod, unload_and_reload)
