@@ -60,6 +60,7 @@ struct vm_area_struct;
  *		closed while still mapped), under hs_lock
  * @id:		global id, also the mmap offset's high bits
  * @bytes:	size
+ * @populated:	bytes of pages in the file so far, charged as held
  * @shift:	log2 of the page size
  * @node:	node of all pages, or NUMA_NO_NODE if spread
  * @uid:	user charged for the region
@@ -73,6 +74,7 @@ struct hs_region {
 	struct hs_ctx *ctx;
 	u32 id;
 	u64 bytes;
+	u64 populated;
 	unsigned int shift;
 	int node;
 	kuid_t uid;

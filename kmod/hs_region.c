@@ -45,8 +45,12 @@ static DEFINE_IDA(hs_ids);
 static const struct cred *hs_cred;
 static unsigned int hs_detached;	/* under hs_lock */
 
-/* Global counters, under hs_lock. */
-static u64 hs_used, hs_count, hs_peak, hs_created, hs_destroyed;
+/*
+ * Global counters, under hs_lock. hs_used counts the huge pages regions
+ * hold (as they are filled), hs_pending what admitted requests have still
+ * to fill: limits count both, the peak only pages really held.
+ */
+static u64 hs_used, hs_pending, hs_count, hs_peak, hs_created, hs_destroyed;
 /*
  * The reserve in bytes (whole 2 MiB pages) and what 2 MiB regions use of
  * it: 1 GiB regions never come from the reserve.
@@ -55,13 +59,14 @@ static u64 hs_reserve_bytes, hs_used_2m;
 static u64 hs_failed_limit, hs_failed_nomem, hs_failed_other;
 
 /*
- * Bytes each user's regions hold, under hs_lock; entries for users with
- * regions only.
+ * Bytes each user's regions hold, and its admitted requests have still to
+ * fill, under hs_lock; entries for users with either only.
  */
 struct hs_user {
 	struct hlist_node node;
 	kuid_t uid;
 	u64 bytes;
+	u64 pending;
 };
 
 static DEFINE_HASHTABLE(hs_users, 6);
@@ -190,11 +195,41 @@ static bool hs_exempt(const struct hs_ctx *ctx)
 }
 
 /*
- * Admit @bytes for @ctx's user against max_mb and user_max_mb. @spare is a
- * free hs_user for a user not seen yet; it is used or freed here.
+ * Huge pages the pool could give a request now: the free ones nobody has
+ * reserved, what is left of the module's reserve and what overcommit
+ * allows, and for a node no more than are free there. Read without
+ * hugetlb's lock: an estimate, enough to refuse at once a request that
+ * cannot be met (which would otherwise take every page it could, hold its
+ * admission, drain the reserve, then fail and give it all back).
  */
-static int hs_charge(const struct hs_ctx *ctx, u64 bytes, unsigned int shift,
-		     struct hs_user *spare)
+static unsigned long hs_pool_room(const struct hs_tier *t, int node)
+{
+	struct hstate *h = hstate_inode(d_inode(t->mnt->mnt_root));
+	struct hugepage_subpool *spool = HUGETLBFS_SB(t->mnt->mnt_sb)->spool;
+	long over = (long)READ_ONCE(h->nr_overcommit_huge_pages) -
+		    (long)READ_ONCE(h->surplus_huge_pages);
+	long room;
+
+	room = (long)READ_ONCE(h->free_huge_pages) -
+	       (long)READ_ONCE(h->resv_huge_pages);
+	if (spool)
+		room += READ_ONCE(spool->rsv_hpages);
+	if (node != NUMA_NO_NODE)
+		room = min_t(long, room,
+			     READ_ONCE(h->free_huge_pages_node[node]));
+	room += max(over, 0L);
+	return max(room, 0L);
+}
+
+/*
+ * Admit @bytes of @t's pages for @ctx's user: EDQUOT past max_mb or
+ * user_max_mb, ENOMEM if the pool cannot have them (both counted as
+ * refusals). Admitted bytes are pending until filled (hs_account_page).
+ * @spare is a free hs_user for a user not seen yet; it is used or freed
+ * here.
+ */
+static int hs_admit(const struct hs_ctx *ctx, const struct hs_tier *t,
+		    u64 bytes, int node, struct hs_user *spare)
 {
 	u64 max = (u64)READ_ONCE(hs_max_mb) << 20;
 	u64 umax = (u64)READ_ONCE(hs_user_max_mb) << 20;
@@ -203,11 +238,17 @@ static int hs_charge(const struct hs_ctx *ctx, u64 bytes, unsigned int shift,
 
 	lockdep_assert_held(&hs_lock);
 	u = hs_user_find(uid);
-	if ((max && hs_used + bytes > max) ||
-	    (umax && (u ? u->bytes : 0) + bytes > umax && !hs_exempt(ctx))) {
+	if ((max && hs_used + hs_pending + bytes > max) ||
+	    (umax && (u ? u->bytes + u->pending : 0) + bytes > umax &&
+	     !hs_exempt(ctx))) {
 		kfree(spare);
 		hs_failed_limit++;
 		return -EDQUOT;
+	}
+	if (bytes >> t->shift > hs_pool_room(t, node)) {
+		kfree(spare);
+		hs_failed_nomem++;
+		return -ENOMEM;
 	}
 	if (!u) {
 		u = spare;
@@ -216,27 +257,48 @@ static int hs_charge(const struct hs_ctx *ctx, u64 bytes, unsigned int shift,
 	} else {
 		kfree(spare);
 	}
-	u->bytes += bytes;
-	hs_used += bytes;
-	if (shift == HS_2M_SHIFT)
-		hs_used_2m += bytes;
-	hs_peak = max(hs_peak, hs_used);
+	u->pending += bytes;
+	hs_pending += bytes;
 	return 0;
 }
 
-static void hs_uncharge(kuid_t uid, u64 bytes, unsigned int shift)
+/* A page of @r was filled: it is held now, no longer pending. */
+static void hs_account_page(struct hs_region *r)
 {
+	u64 bytes = 1ULL << r->shift;
+	struct hs_user *u;
+
+	mutex_lock(&hs_lock);
+	u = hs_user_find(r->uid);
+	if (!WARN_ON_ONCE(!u)) {
+		u->pending -= bytes;
+		u->bytes += bytes;
+	}
+	hs_pending -= bytes;
+	hs_used += bytes;
+	if (r->shift == HS_2M_SHIFT)
+		hs_used_2m += bytes;
+	hs_peak = max(hs_peak, hs_used);
+	mutex_unlock(&hs_lock);
+}
+
+/* Give back what @r was admitted for: the pages it holds and the rest. */
+static void hs_uncharge(struct hs_region *r)
+{
+	u64 rest = r->bytes - r->populated;
 	struct hs_user *u;
 
 	lockdep_assert_held(&hs_lock);
-	hs_used -= bytes;
-	if (shift == HS_2M_SHIFT)
-		hs_used_2m -= bytes;
-	u = hs_user_find(uid);
+	hs_used -= r->populated;
+	hs_pending -= rest;
+	if (r->shift == HS_2M_SHIFT)
+		hs_used_2m -= r->populated;
+	u = hs_user_find(r->uid);
 	if (WARN_ON_ONCE(!u))
 		return;
-	u->bytes -= bytes;
-	if (!u->bytes) {
+	u->bytes -= r->populated;
+	u->pending -= rest;
+	if (!u->bytes && !u->pending) {
 		hash_del(&u->node);
 		kfree(u);
 	}
@@ -245,26 +307,38 @@ static void hs_uncharge(kuid_t uid, u64 bytes, unsigned int shift)
 /* ---- populating ------------------------------------------------------ */
 
 /*
- * Fill @file with @bytes of huge pages, one page at a time: a fatal signal
+ * Fill @r's file up to its size, one huge page at a time: a fatal signal
  * (in the caller's context) or a cancel (in the kernel thread, @cancel)
  * stops it at the next page, however large the request, and the loop
- * yields between pages.
+ * yields between pages. Each page is charged as held when it is in, and
+ * its node noted; a request for @node fails at the first page elsewhere.
  */
-static int hs_fill(struct file *file, u64 bytes, unsigned int shift,
-		   const bool *cancel)
+static int hs_fill(struct hs_region *r, int node, const bool *cancel)
 {
-	u64 off, step = 1ULL << shift;
-	int err;
+	unsigned int order = r->shift - PAGE_SHIFT;
+	u64 step = 1ULL << r->shift;
+	int err, nid;
 
-	for (off = 0; off < bytes; off += step) {
+	while (r->populated < r->bytes) {
 		if (cancel ? READ_ONCE(*cancel) : fatal_signal_pending(current))
 			return -EINTR;
 		if (cancel)
 			try_to_freeze();
 		err = hs_should_fail(HS_FAULT_POPULATE) ? -ENOMEM :
-			vfs_fallocate(file, 0, off, step);
+			vfs_fallocate(r->file, 0, r->populated, step);
 		if (err)
-			return err;
+			return err == -ENOSPC ? -ENOMEM : err;
+		nid = hs_hugepage_nid(r->file->f_mapping,
+				      r->populated >> r->shift, order);
+		hs_account_page(r);
+		if (!r->populated)
+			r->node = nid;
+		else if (nid != r->node)
+			r->node = NUMA_NO_NODE;
+		r->populated += step;
+		/* The pool lent a page of another node: no use going on. */
+		if (node != NUMA_NO_NODE && nid != node)
+			return -ENOMEM;
 		cond_resched();
 	}
 	return 0;
@@ -278,9 +352,7 @@ static int hs_fill(struct file *file, u64 bytes, unsigned int shift,
  * cancels the thread, which stops at the next page, and waits for that.
  */
 struct hs_filler {
-	struct file *file;
-	u64 bytes;
-	unsigned int shift;
+	struct hs_region *r;
 	int node;
 	struct task_struct *caller;
 	struct mempolicy *mpol;		/* the caller's, for node ANY */
@@ -326,7 +398,7 @@ static int hs_filler_fn(void *arg)
 	if (f->node == NUMA_NO_NODE)
 		hs_use_policy(f);
 	if (!err)
-		err = hs_fill(f->file, f->bytes, f->shift, &f->cancel);
+		err = hs_fill(f->r, f->node, &f->cancel);
 	f->err = err;
 	/*
 	 * The caller may unload the module as soon as it is woken: leave
@@ -335,13 +407,9 @@ static int hs_filler_fn(void *arg)
 	kthread_complete_and_exit(&f->done, 0);
 }
 
-static int hs_fill_in_thread(struct file *file, u64 bytes, unsigned int shift,
-			     int node)
+static int hs_fill_in_thread(struct hs_region *r, int node)
 {
-	struct hs_filler f = {
-		.file = file, .bytes = bytes, .shift = shift, .node = node,
-		.caller = current,
-	};
+	struct hs_filler f = { .r = r, .node = node, .caller = current };
 	struct task_struct *t;
 
 	init_completion(&f.done);
@@ -366,8 +434,7 @@ static int hs_fill_in_thread(struct file *file, u64 bytes, unsigned int shift,
 	return f.err;
 }
 
-static int hs_populate(struct file *file, u64 bytes, unsigned int shift,
-		       int node)
+static int hs_populate(struct hs_region *r, int node)
 {
 	const struct cred *old_cred;
 	sigset_t block, old_mask;
@@ -378,8 +445,8 @@ static int hs_populate(struct file *file, u64 bytes, unsigned int shift,
 	 * and charges its cgroups. A node request, or an RLIMIT_FSIZE that
 	 * would make fallocate raise SIGXFSZ, goes through a kernel thread.
 	 */
-	if (node != NUMA_NO_NODE || rlimit(RLIMIT_FSIZE) < bytes)
-		return hs_fill_in_thread(file, bytes, shift, node);
+	if (node != NUMA_NO_NODE || rlimit(RLIMIT_FSIZE) < r->bytes)
+		return hs_fill_in_thread(r, node);
 
 	/*
 	 * hugetlbfs stops filling at any pending signal; a timer or SIGCHLD
@@ -389,27 +456,10 @@ static int hs_populate(struct file *file, u64 bytes, unsigned int shift,
 	sigdelset(&block, SIGKILL);
 	sigprocmask(SIG_BLOCK, &block, &old_mask);
 	old_cred = override_creds(hs_cred);
-	err = hs_fill(file, bytes, shift, NULL);
+	err = hs_fill(r, NUMA_NO_NODE, NULL);
 	revert_creds(old_cred);
 	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	return err;
-}
-
-/* The node all the file's pages are on, or NUMA_NO_NODE if several. */
-static int hs_file_node(struct file *file, u64 bytes, unsigned int shift)
-{
-	unsigned int order = shift - PAGE_SHIFT;
-	pgoff_t idx, n = bytes >> shift;
-	int nid = NUMA_NO_NODE;
-
-	for (idx = 0; idx < n; idx++) {
-		int this = hs_hugepage_nid(file->f_mapping, idx, order);
-
-		if (idx && this != nid)
-			return NUMA_NO_NODE;
-		nid = this;
-	}
-	return nid;
 }
 
 /* ---- regions --------------------------------------------------------- */
@@ -423,7 +473,7 @@ static void hs_region_free_locked(struct hs_region *r)
 {
 	lockdep_assert_held(&hs_lock);
 	list_del(&r->gnode);
-	hs_uncharge(r->uid, r->bytes, r->shift);
+	hs_uncharge(r);
 	hs_count--;
 	hs_destroyed++;
 	fput(r->file);
@@ -511,6 +561,7 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 	struct path root;
 	struct hs_region *r;
 	struct file *file;
+	bool refused = false;
 	int err, id;
 
 	if (!t->mnt)
@@ -538,13 +589,19 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 		goto out_free;
 	}
 
+	r->bytes = req->bytes;
+	r->shift = t->shift;
+	r->uid = uid;
+	r->node = NUMA_NO_NODE;
 	mutex_lock(&hs_lock);
 	hs_reap_locked();
-	err = hs_charge(ctx, req->bytes, t->shift, spare);
+	err = hs_admit(ctx, t, req->bytes, node, spare);
 	spare = NULL;
 	mutex_unlock(&hs_lock);
-	if (err)
+	if (err) {
+		refused = true;
 		goto out_id;
+	}
 
 	root.mnt = t->mnt;
 	root.dentry = t->mnt->mnt_root;
@@ -561,23 +618,13 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 		err = PTR_ERR(file);
 		goto out_uncharge;
 	}
-	err = hs_populate(file, req->bytes, t->shift, node);
-	if (err == -ENOSPC)
-		err = -ENOMEM;	/* the pool is empty, not a quota */
+	r->file = file;
+	err = hs_populate(r, node);
 	if (err)
 		goto out_fput;
-	r->node = hs_file_node(file, req->bytes, t->shift);
-	if (node != NUMA_NO_NODE && r->node != node) {
-		err = -ENOMEM;	/* no free huge pages on that node */
-		goto out_fput;
-	}
 
-	r->file = file;
 	r->ctx = ctx;
 	r->id = id;
-	r->bytes = req->bytes;
-	r->shift = t->shift;
-	r->uid = uid;
 	r->pid = task_tgid_nr(current);
 	get_task_comm(r->comm, current);
 	__module_get(THIS_MODULE);	/* rmmod waits for the last region */
@@ -610,15 +657,18 @@ out_fput:
 	fput(file);
 out_uncharge:
 	mutex_lock(&hs_lock);
-	hs_uncharge(uid, req->bytes, t->shift);
+	hs_uncharge(r);
 	mutex_unlock(&hs_lock);
 out_id:
 	ida_free(&hs_ids, id);
 out_free:
 	kfree(spare);
 	kfree(r);
-	/* Refusals by a limit were counted when charging. */
-	if (err != -EDQUOT) {
+	/*
+	 * Refusals at admission were counted there; a request refused before
+	 * (EMFILE: no id) is not a failed request.
+	 */
+	if (!refused && err != -EMFILE) {
 		mutex_lock(&hs_lock);
 		if (err == -ENOMEM)
 			hs_failed_nomem++;
