@@ -30,6 +30,7 @@ static int hs_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	mutex_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->regions);
+	INIT_LIST_HEAD(&ctx->partials);
 	INIT_LIST_HEAD(&ctx->snode);
 	/* Whoever uses the file later, its opener is charged. */
 	ctx->file = file;

@@ -66,6 +66,10 @@ struct vm_area_struct;
  * @uid:	user charged for the region
  * @pid:	creator's tgid, in the initial pid namespace
  * @comm:	creator's command
+ * @restart:	while its create is interrupted (on ctx->partials): the
+ *		thread whose restarted call resumes it
+ * @req_flags:	the request's flags and node, to match the restart
+ * @req_node:	see @req_flags
  */
 struct hs_region {
 	struct list_head gnode;
@@ -80,12 +84,18 @@ struct hs_region {
 	kuid_t uid;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
+	struct pid *restart;
+	u32 req_flags;
+	s32 req_node;
 };
 
 /**
  * struct hs_ctx - what one open of /dev/hugeslab owns
- * @lock:	protects @regions, the fields of regions it holds, and @stats
+ * @lock:	protects @regions, @partials, the fields of regions they
+ *		hold, and @stats
  * @regions:	live regions created through this file
+ * @partials:	creates interrupted by a signal that is not fatal, kept for
+ *		their restarted calls (hs_region.c)
  * @bytes:	sum of their sizes
  * @count:	their number
  * @file:	the open file: its credentials (who opened it) are charged
@@ -98,6 +108,7 @@ struct hs_region {
 struct hs_ctx {
 	struct mutex lock;	/* see @lock above */
 	struct list_head regions;
+	struct list_head partials;
 	u64 bytes;
 	u64 count;
 	struct file *file;

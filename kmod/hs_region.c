@@ -28,6 +28,7 @@
 #include <linux/module.h>
 #include <linux/mount.h>
 #include <linux/nodemask.h>
+#include <linux/pid.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/user_namespace.h>
@@ -449,11 +450,14 @@ static int hs_populate(struct hs_region *r, int node)
 		return hs_fill_in_thread(r, node);
 
 	/*
-	 * hugetlbfs stops filling at any pending signal; a timer or SIGCHLD
-	 * must not make a create fail, only SIGKILL may.
+	 * hugetlbfs stops filling at any pending signal. Caught signals (a
+	 * timer, SIGCHLD) wait until the create is done; SIGKILL ends it, and
+	 * a stop (SIGSTOP, or another thread's), the freezer or task work
+	 * interrupt it for a restart (hs_partial_keep()).
 	 */
 	sigfillset(&block);
 	sigdelset(&block, SIGKILL);
+	sigdelset(&block, SIGSTOP);
 	sigprocmask(SIG_BLOCK, &block, &old_mask);
 	old_cred = override_creds(hs_cred);
 	err = hs_fill(r, NUMA_NO_NODE, NULL);
@@ -550,28 +554,44 @@ static int hs_check_node(int node)
 	return 0;
 }
 
-int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
+/* A create that failed after its arguments were found good. */
+static void hs_count_failure(int err)
 {
-	struct hs_tier *t = &hs_tiers[req->flags & HUGESLAB_CREATE_1G ?
-				      HS_TIER_1G : HS_TIER_2M];
-	int node = req->node == HUGESLAB_NODE_ANY ? NUMA_NO_NODE : req->node;
+	mutex_lock(&hs_lock);
+	if (err == -ENOMEM)
+		hs_failed_nomem++;
+	else
+		hs_failed_other++;
+	mutex_unlock(&hs_lock);
+}
+
+/* Undo an admitted region that never was one: pages, charges and id. */
+static void hs_region_discard(struct hs_region *r)
+{
+	if (r->file)
+		fput(r->file);
+	mutex_lock(&hs_lock);
+	hs_uncharge(r);
+	mutex_unlock(&hs_lock);
+	ida_free(&hs_ids, r->id);
+	put_pid(r->restart);
+	kfree(r);
+}
+
+/*
+ * A new region for @req: an id, admitted, with an empty file. Failures are
+ * counted here (refusals at admission by hs_admit()).
+ */
+static int hs_region_new(struct hs_ctx *ctx, const struct hs_tier *t,
+			 const struct hugeslab_create *req, int node,
+			 struct hs_region **out)
+{
 	const struct cred *old_cred;
 	struct hs_user *spare;
-	kuid_t uid = ctx->uid;
 	struct path root;
 	struct hs_region *r;
 	struct file *file;
-	bool refused = false;
 	int err, id;
-
-	if (!t->mnt)
-		return -EOPNOTSUPP;
-	if (!req->bytes || req->bytes > HS_REGION_MAX_BYTES ||
-	    req->bytes & ((1ULL << t->shift) - 1))
-		return -EINVAL;
-	err = hs_check_node(req->node);
-	if (err)
-		return err;
 
 	r = hs_should_fail(HS_FAULT_REGION) ? NULL :
 		kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
@@ -588,19 +608,22 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 		err = id == -ENOSPC ? -EMFILE : id;
 		goto out_free;
 	}
-
+	r->id = id;
 	r->bytes = req->bytes;
 	r->shift = t->shift;
-	r->uid = uid;
+	r->uid = ctx->uid;
 	r->node = NUMA_NO_NODE;
+	r->req_flags = req->flags;
+	r->req_node = req->node;
+
 	mutex_lock(&hs_lock);
 	hs_reap_locked();
 	err = hs_admit(ctx, t, req->bytes, node, spare);
-	spare = NULL;
 	mutex_unlock(&hs_lock);
 	if (err) {
-		refused = true;
-		goto out_id;
+		ida_free(&hs_ids, id);
+		kfree(r);
+		return err;
 	}
 
 	root.mnt = t->mnt;
@@ -616,15 +639,115 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 	revert_creds(old_cred);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
-		goto out_uncharge;
+		hs_region_discard(r);
+		hs_count_failure(err);
+		return err;
 	}
 	r->file = file;
-	err = hs_populate(r, node);
+	*out = r;
+	return 0;
+
+out_free:
+	kfree(spare);
+	kfree(r);
+	/* Without an id (EMFILE) a request is refused, not failed. */
+	if (err != -EMFILE)
+		hs_count_failure(err);
+	return err;
+}
+
+static bool hs_same_request(const struct hs_region *r,
+			    const struct hugeslab_create *req)
+{
+	return r->bytes == req->bytes && r->req_flags == req->flags &&
+	       r->req_node == req->node;
+}
+
+/*
+ * The region this thread's interrupted create left for its restart, if it
+ * is the same request. Whatever else the thread left, and what threads
+ * that are gone left, is discarded.
+ */
+static struct hs_region *hs_partial_take(struct hs_ctx *ctx,
+					 const struct hugeslab_create *req)
+{
+	struct hs_region *r, *tmp, *found = NULL;
+	struct pid *me = task_pid(current);
+	LIST_HEAD(stale);
+
+	mutex_lock(&ctx->lock);
+	list_for_each_entry_safe(r, tmp, &ctx->partials, cnode) {
+		bool gone;
+
+		rcu_read_lock();
+		gone = !pid_task(r->restart, PIDTYPE_PID);
+		rcu_read_unlock();
+		if (r->restart == me && !found && hs_same_request(r, req)) {
+			list_del(&r->cnode);
+			found = r;
+		} else if (r->restart == me || gone) {
+			list_move(&r->cnode, &stale);
+		}
+	}
+	mutex_unlock(&ctx->lock);
+	list_for_each_entry_safe(r, tmp, &stale, cnode) {
+		hs_region_discard(r);
+		hs_count_failure(-EINTR);
+	}
+	return found;
+}
+
+/*
+ * A create interrupted by a signal that is not fatal - a stop, the
+ * freezer, io_uring's task work - must let the kernel deal with it in user
+ * space, and then go on: it returns -ERESTARTNOINTR, which restarts the
+ * call, and keeps what it filled for the restart of this thread.
+ */
+static int hs_partial_keep(struct hs_ctx *ctx, struct hs_region *r)
+{
+	r->restart = get_pid(task_pid(current));
+	mutex_lock(&ctx->lock);
+	list_add_tail(&r->cnode, &ctx->partials);
+	mutex_unlock(&ctx->lock);
+	return -ERESTARTNOINTR;
+}
+
+int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
+{
+	struct hs_tier *t = &hs_tiers[req->flags & HUGESLAB_CREATE_1G ?
+				      HS_TIER_1G : HS_TIER_2M];
+	int node = req->node == HUGESLAB_NODE_ANY ? NUMA_NO_NODE : req->node;
+	struct hs_region *r;
+	int err;
+
+	if (!t->mnt)
+		return -EOPNOTSUPP;
+	if (!req->bytes || req->bytes > HS_REGION_MAX_BYTES ||
+	    req->bytes & ((1ULL << t->shift) - 1))
+		return -EINVAL;
+	err = hs_check_node(req->node);
 	if (err)
-		goto out_fput;
+		return err;
+
+	r = hs_partial_take(ctx, req);
+	if (r) {
+		put_pid(r->restart);
+		r->restart = NULL;
+	} else {
+		err = hs_region_new(ctx, t, req, node, &r);
+		if (err)
+			return err;
+	}
+	err = hs_populate(r, node);
+	if (err == -EINTR && !fatal_signal_pending(current))
+		return hs_partial_keep(ctx, r);
+	if (err) {
+		hs_region_discard(r);
+		hs_count_failure(err);
+		return err;
+	}
 
 	r->ctx = ctx;
-	r->id = id;
 	r->pid = task_tgid_nr(current);
 	get_task_comm(r->comm, current);
 	__module_get(THIS_MODULE);	/* rmmod waits for the last region */
@@ -652,31 +775,6 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 	ctx->count++;
 	mutex_unlock(&ctx->lock);
 	return 0;
-
-out_fput:
-	fput(file);
-out_uncharge:
-	mutex_lock(&hs_lock);
-	hs_uncharge(r);
-	mutex_unlock(&hs_lock);
-out_id:
-	ida_free(&hs_ids, id);
-out_free:
-	kfree(spare);
-	kfree(r);
-	/*
-	 * Refusals at admission were counted there; a request refused before
-	 * (EMFILE: no id) is not a failed request.
-	 */
-	if (!refused && err != -EMFILE) {
-		mutex_lock(&hs_lock);
-		if (err == -ENOMEM)
-			hs_failed_nomem++;
-		else
-			hs_failed_other++;
-		mutex_unlock(&hs_lock);
-	}
-	return err;
 }
 
 struct hs_region *hs_ctx_find(struct hs_ctx *ctx, u64 id)
@@ -715,7 +813,14 @@ int hs_region_destroy(struct hs_ctx *ctx, u64 id)
 
 void hs_ctx_release(struct hs_ctx *ctx)
 {
-	struct hs_region *r;
+	struct hs_region *r, *tmp;
+
+	/* Creates interrupted for a restart that will not come now. */
+	list_for_each_entry_safe(r, tmp, &ctx->partials, cnode) {
+		list_del(&r->cnode);
+		hs_region_discard(r);
+		hs_count_failure(-EINTR);
+	}
 
 	/*
 	 * Last reference to the file: nobody else can reach ctx, but
