@@ -100,6 +100,7 @@ static long hs_ioctl_query(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 static long hs_ioctl_create(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 {
 	struct hugeslab_create c;
+	struct hs_region *r;
 	int err;
 
 	BUILD_BUG_ON(sizeof(c) < HUGESLAB_CREATE_SIZE_VER0);
@@ -111,14 +112,15 @@ static long hs_ioctl_create(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 	if (c.flags & ~HUGESLAB_CREATE_VALID || c.pad)
 		return -EINVAL;
 
-	err = hs_region_create(ctx, &c);
+	err = hs_region_create(ctx, &c, &r);
 	if (err)
 		return err;
 	if (copy_to_user(uarg, &c, min(usize, sizeof(c)))) {
 		/* The caller cannot know the region: do not leave it behind. */
-		hs_region_destroy(ctx, c.id);
+		hs_region_abandon(r);
 		return -EFAULT;
 	}
+	hs_region_publish(ctx, r);
 	return 0;
 }
 

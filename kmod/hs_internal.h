@@ -161,7 +161,10 @@ extern struct hs_tier hs_tiers[HS_TIER_COUNT];
 int hs_regions_init(void);
 void hs_regions_exit(void);
 kuid_t hs_charged_uid(const struct cred *cred);
-int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req);
+int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req,
+		     struct hs_region **out);
+void hs_region_publish(struct hs_ctx *ctx, struct hs_region *r);
+void hs_region_abandon(struct hs_region *r);
 int hs_region_destroy(struct hs_ctx *ctx, u64 id);
 void hs_ctx_release(struct hs_ctx *ctx);
 struct hs_region *hs_ctx_find(struct hs_ctx *ctx, u64 id);

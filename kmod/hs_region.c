@@ -712,7 +712,14 @@ static int hs_partial_keep(struct hs_ctx *ctx, struct hs_region *r)
 	return -ERESTARTNOINTR;
 }
 
-int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
+/*
+ * Create a region for @req and fill in its results. It is counted and
+ * listed, but not on @ctx yet: until hs_region_publish(), once its result
+ * has reached user space, nobody can map or destroy it by id; if the result
+ * cannot be written, hs_region_abandon() frees this region, and only it.
+ */
+int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req,
+		     struct hs_region **out)
 {
 	struct hs_tier *t = &hs_tiers[req->flags & HUGESLAB_CREATE_1G ?
 				      HS_TIER_1G : HS_TIER_2M];
@@ -757,24 +764,36 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req)
 	req->page_size = 1ULL << r->shift;
 	req->page_node = r->node;
 
-	/*
-	 * Global list first, the file's last: once on ctx->regions, another
-	 * thread sharing the file can destroy the region by id, which takes
-	 * it off hs_regions and frees it. So it must be there already, and
-	 * r is not touched again here.
-	 */
 	mutex_lock(&hs_lock);
 	list_add_tail(&r->gnode, &hs_regions);
 	hs_count++;
 	hs_created++;
 	mutex_unlock(&hs_lock);
+	*out = r;
+	return 0;
+}
 
+/*
+ * The caller has the region's id: put it on the file, where another thread
+ * sharing the file can map it, or destroy it (and free it: r is not
+ * touched here after).
+ */
+void hs_region_publish(struct hs_ctx *ctx, struct hs_region *r)
+{
 	mutex_lock(&ctx->lock);
 	list_add_tail(&r->cnode, &ctx->regions);
 	ctx->bytes += r->bytes;
 	ctx->count++;
 	mutex_unlock(&ctx->lock);
-	return 0;
+}
+
+/* The caller could not be told about the region: free it, never seen. */
+void hs_region_abandon(struct hs_region *r)
+{
+	mutex_lock(&hs_lock);
+	hs_failed_other++;
+	hs_region_free_locked(r);
+	mutex_unlock(&hs_lock);
 }
 
 struct hs_region *hs_ctx_find(struct hs_ctx *ctx, u64 id)
