@@ -239,6 +239,7 @@ static int hs_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct hs_ctx *ctx = file->private_data;
 	struct hs_region *r;
+	unsigned long mask;
 	struct file *rf;
 	u64 off;
 	int err;
@@ -256,6 +257,19 @@ static int hs_mmap(struct file *file, struct vm_area_struct *vma)
 			  &off);
 	if (!r)
 		return -EINVAL;
+	/*
+	 * get_unmapped_area() aligned the address to the page size of the
+	 * region with this id then; the id may have been destroyed and reused
+	 * for a region of another page size since. hugetlbfs trusts the
+	 * address it is given (a 1 GiB mapping at a 2 MiB boundary would
+	 * map a PUD past the VMA and BUG at unmap): check it here, against
+	 * the region mapped, as device-dax does.
+	 */
+	mask = (1UL << r->shift) - 1;
+	if ((vma->vm_start | vma->vm_end) & mask) {
+		mutex_unlock(&ctx->lock);
+		return -EINVAL;
+	}
 	rf = r->file;
 
 	/*
