@@ -632,10 +632,18 @@ static int hs_region_new(struct hs_ctx *ctx, const struct hs_tier *t,
 	 * The file is the module's: create it as the module. The tmpfile
 	 * permission check on the mount's root uses the current creds, so
 	 * a caller without CAP_DAC_OVERRIDE would get -EACCES.
+	 *
+	 * Write-only: the module fills it (and MADV_REMOVE punches it), but
+	 * nobody may mmap() it as a file. A mapping of the region has it as
+	 * vm_file, and remap_file_pages() maps vm_file again at any offset
+	 * through do_mmap(), which refuses a file not open for reading: were
+	 * it readable, a process could map it past the region's end and have
+	 * hugetlbfs reserve and fill pages there, outside every limit and
+	 * out of the module's reserve.
 	 */
 	old_cred = override_creds(hs_cred);
 	file = hs_should_fail(HS_FAULT_FILE) ? ERR_PTR(-ENOMEM) :
-		hs_tmpfile_open(&root, 0600, O_RDWR | O_LARGEFILE, hs_cred);
+		hs_tmpfile_open(&root, 0600, O_WRONLY | O_LARGEFILE, hs_cred);
 	revert_creds(old_cred);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
