@@ -41,7 +41,7 @@ static int stats_show(struct seq_file *m, void *v)
 {
 	struct hs_totals t;
 
-	hs_reap();
+	hs_flush_releases();
 	hs_totals(&t);
 	seq_printf(m, "hugeslab stats %d\n", HS_STATS_VERSION);
 	seq_printf(m, "abi_version %d\n", HUGESLAB_ABI_VERSION);
@@ -67,7 +67,7 @@ static int regions_show(struct seq_file *m, void *v)
 {
 	struct hs_region *r;
 
-	hs_reap();
+	hs_flush_releases();
 	seq_printf(m, "hugeslab regions %d\n", HS_REGIONS_VERSION);
 	seq_puts(m, "# id pid bytes page_size node mapped comm\n");
 	mutex_lock(&hs_lock);

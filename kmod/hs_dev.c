@@ -66,7 +66,7 @@ static long hs_ioctl_query(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 	if (q.flags || q.pad)
 		return -EINVAL;
 
-	hs_reap();
+	hs_flush_releases();
 	hs_totals(&t);
 	memset(&q, 0, sizeof(q));
 	q.abi_version = HUGESLAB_ABI_VERSION;
@@ -210,6 +210,76 @@ fail:
 	return NULL;
 }
 
+/*
+ * A region's VMAs keep hugetlb's operations, wrapped to count the VMAs in
+ * the region's users (ipc/shm.c wraps them the same way): when the last
+ * one goes, the region is released at once, not found later by polling.
+ * Every VMA of a region is made here, or split or copied from one made
+ * here (->open): its file is the region's, and nobody else may map it
+ * (it is open write-only). hugetlbfs_file_mmap() sets hugetlb_vm_ops, which
+ * is not exported: the first mapping tells its address.
+ */
+static const struct vm_operations_struct *hs_hugetlb_vm_ops;
+
+static struct hs_region *hs_vma_region(struct vm_area_struct *vma)
+{
+	return vma->vm_file->private_data;
+}
+
+static vm_fault_t hs_vm_fault(struct vm_fault *vmf)
+{
+	return hs_hugetlb_vm_ops->fault(vmf);
+}
+
+static void hs_vm_open(struct vm_area_struct *vma)
+{
+	hs_region_get(hs_vma_region(vma));
+	if (hs_hugetlb_vm_ops->open)
+		hs_hugetlb_vm_ops->open(vma);
+}
+
+static void hs_vm_close(struct vm_area_struct *vma)
+{
+	struct hs_region *r = hs_vma_region(vma);
+
+	if (hs_hugetlb_vm_ops->close)
+		hs_hugetlb_vm_ops->close(vma);
+	hs_region_put_vma(r);
+}
+
+static int hs_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	if (hs_hugetlb_vm_ops->may_split)
+		return hs_hugetlb_vm_ops->may_split(vma, addr);
+	return 0;
+}
+
+static unsigned long hs_vm_pagesize(struct vm_area_struct *vma)
+{
+	return hs_hugetlb_vm_ops->pagesize(vma);
+}
+
+static const struct vm_operations_struct hs_region_vm_ops = {
+	.fault		= hs_vm_fault,
+	.open		= hs_vm_open,
+	.close		= hs_vm_close,
+	.may_split	= hs_vm_may_split,
+	.pagesize	= hs_vm_pagesize,
+};
+
+/* hugetlbfs set @vma up for @r: count it, and keep its operations. */
+static int hs_vma_wrap(struct vm_area_struct *vma, struct hs_region *r)
+{
+	const struct vm_operations_struct *ops;
+
+	ops = cmpxchg(&hs_hugetlb_vm_ops, NULL, vma->vm_ops);
+	if (WARN_ON_ONCE(ops && ops != vma->vm_ops))
+		return -EINVAL;
+	hs_region_get(r);
+	vma->vm_ops = &hs_region_vm_ops;
+	return 0;
+}
+
 static unsigned long hs_get_unmapped_area(struct file *file, unsigned long addr,
 					  unsigned long len, unsigned long pgoff,
 					  unsigned long flags)
@@ -278,9 +348,10 @@ static int hs_mmap(struct file *file, struct vm_area_struct *vma)
 	 */
 	hs_vm_flags_set(vma, VM_DONTCOPY);
 	vma->vm_pgoff = off >> PAGE_SHIFT;
-	/* Takes a reference on rf, so the region stays while mapped. */
 	vma_set_file(vma, rf);
 	err = rf->f_op->mmap(rf, vma);
+	if (!err)
+		err = hs_vma_wrap(vma, r);
 	mutex_unlock(&ctx->lock);
 	return err;
 }

@@ -15,9 +15,11 @@
 #include <linux/list.h>
 #include <linux/seq_file.h>
 #include <linux/mutex.h>
+#include <linux/refcount.h>
 #include <linux/sched.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+#include <linux/workqueue.h>
 
 #include "uapi/hugeslab.h"
 
@@ -55,9 +57,12 @@ struct vm_area_struct;
  * struct hs_region - a run of huge pages handed to user space
  * @gnode:	entry in hs_regions, under hs_lock
  * @cnode:	entry in the owning context's list, under ctx->lock
- * @file:	the unlinked hugetlbfs file holding the pages
- * @ctx:	owning context; NULL once detached (destroyed or its file
- *		closed while still mapped), under hs_lock
+ * @file:	the unlinked hugetlbfs file holding the pages; its
+ *		private_data points back here
+ * @users:	what keeps the region in use: its context (until destroyed,
+ *		or the file closed) and each VMA mapping it. The last to go
+ *		releases it: it is freed once nobody holds its pages
+ * @release:	the work that releases it when a VMA was last (hs_region.c)
  * @id:		global id, also the mmap offset's high bits
  * @bytes:	size
  * @populated:	bytes of pages in the file so far, charged as held
@@ -70,12 +75,15 @@ struct vm_area_struct;
  *		thread whose restarted call resumes it
  * @req_flags:	the request's flags and node, to match the restart
  * @req_node:	see @req_flags
+ * @idle:	once released: huge pages [0, @idle) seen held by nobody
+ * @backoff:	once released: jiffies until its pages are looked at again
  */
 struct hs_region {
 	struct list_head gnode;
 	struct list_head cnode;
 	struct file *file;
-	struct hs_ctx *ctx;
+	refcount_t users;
+	struct delayed_work release;
 	u32 id;
 	u64 bytes;
 	u64 populated;
@@ -87,6 +95,8 @@ struct hs_region {
 	struct pid *restart;
 	u32 req_flags;
 	s32 req_node;
+	pgoff_t idle;
+	unsigned long backoff;
 };
 
 /**
@@ -168,7 +178,9 @@ void hs_region_abandon(struct hs_region *r);
 int hs_region_destroy(struct hs_ctx *ctx, u64 id);
 void hs_ctx_release(struct hs_ctx *ctx);
 struct hs_region *hs_ctx_find(struct hs_ctx *ctx, u64 id);
-void hs_reap(void);
+void hs_region_get(struct hs_region *r);
+void hs_region_put_vma(struct hs_region *r);
+void hs_flush_releases(void);
 void hs_totals(struct hs_totals *t);
 u64 hs_user_bytes(kuid_t uid);
 u64 hs_page_sizes(void);

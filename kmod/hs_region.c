@@ -8,10 +8,13 @@
  * requests inside it cannot fail. Every region is fully populated when it is
  * created, so a fault on region memory never allocates and never SIGBUSes.
  *
- * A region is freed when it is destroyed (or its file closed) and nothing
- * maps it any more. A mapping holds a reference on the region's file, so a
- * region still mapped at destroy time is "detached": it stays accounted and
- * listed until the reaper sees that our reference is the last one.
+ * A region is freed when it is destroyed (or its file closed), nothing maps
+ * it any more, and nothing else holds its pages. Its file and every VMA
+ * mapping it count as users (hs_dev.c wraps hugetlb's VMA operations to
+ * know): the last to go releases the region there and then. Until the
+ * pages are really free - a pipe (vmsplice), a pin (io_uring, O_DIRECT)
+ * may hold them long after - the region stays listed and charged to its
+ * user, its limits and the reserve.
  */
 #include <linux/capability.h>
 #include <linux/cgroup.h>
@@ -37,14 +40,15 @@
 #include "hs_compat.h"
 #include "hs_internal.h"
 
-/* Guards hs_regions, region->ctx, hs_stat_ctxs, hs_users and the counters. */
+/* Guards hs_regions, hs_stat_ctxs, hs_users and the counters. */
 DEFINE_MUTEX(hs_lock);
 LIST_HEAD(hs_regions);
 struct hs_tier hs_tiers[HS_TIER_COUNT];
 
 static DEFINE_IDA(hs_ids);
 static const struct cred *hs_cred;
-static unsigned int hs_detached;	/* under hs_lock */
+/* Releases regions: punching their files needs locks a VMA close holds. */
+static struct workqueue_struct *hs_wq;
 
 /*
  * Global counters, under hs_lock. hs_used counts the huge pages regions
@@ -52,11 +56,8 @@ static unsigned int hs_detached;	/* under hs_lock */
  * to fill: limits count both, the peak only pages really held.
  */
 static u64 hs_used, hs_pending, hs_count, hs_peak, hs_created, hs_destroyed;
-/*
- * The reserve in bytes (whole 2 MiB pages) and what 2 MiB regions use of
- * it: 1 GiB regions never come from the reserve.
- */
-static u64 hs_reserve_bytes, hs_used_2m;
+/* The reserve in bytes: whole 2 MiB pages. */
+static u64 hs_reserve_bytes;
 static u64 hs_failed_limit, hs_failed_nomem, hs_failed_other;
 
 /*
@@ -75,8 +76,13 @@ static DEFINE_HASHTABLE(hs_users, 6);
 /* The hugetlbfs size= of the reserve mount: beyond any real pool. */
 #define HS_MOUNT_MAX_BYTES	BIT_ULL(50)
 
-static void hs_reap_work_fn(struct work_struct *work);
-static DECLARE_DELAYED_WORK(hs_reap_work, hs_reap_work_fn);
+/*
+ * A released region whose pages someone still holds is looked at again
+ * after HS_HELD_MIN, then at twice the interval each time, up to
+ * HS_HELD_MAX: see hs_region_release().
+ */
+#define HS_HELD_MIN	(HZ / 100 ? HZ / 100 : 1)
+#define HS_HELD_MAX	HZ
 
 /* ---- mounts ---------------------------------------------------------- */
 
@@ -126,12 +132,26 @@ u64 hs_page_sizes(void)
 
 /* ---- counters -------------------------------------------------------- */
 
+/*
+ * What is left of the reserve: the reserved pages of the 2 MiB mount's
+ * subpool no file uses. hugetlb counts a page of a file as used until the
+ * page is really freed, so this is the truth even while a region's pages
+ * are held somewhere after it is gone, or after MADV_REMOVE gave some back.
+ */
+static u64 hs_reserve_free(void)
+{
+	struct vfsmount *mnt = hs_tiers[HS_TIER_2M].mnt;
+	struct hugepage_subpool *spool = HUGETLBFS_SB(mnt->mnt_sb)->spool;
+
+	return spool ? (u64)max(READ_ONCE(spool->rsv_hpages), 0L) <<
+		       HS_2M_SHIFT : 0;
+}
+
 void hs_totals(struct hs_totals *t)
 {
+	t->reserve_free = hs_reserve_free();
 	mutex_lock(&hs_lock);
 	t->reserve_bytes = hs_reserve_bytes;
-	t->reserve_free = hs_reserve_bytes > hs_used_2m ?
-			  hs_reserve_bytes - hs_used_2m : 0;
 	t->max_bytes = (u64)READ_ONCE(hs_max_mb) << 20;
 	t->user_max_bytes = (u64)READ_ONCE(hs_user_max_mb) << 20;
 	t->used_bytes = hs_used;
@@ -277,8 +297,6 @@ static void hs_account_page(struct hs_region *r)
 	}
 	hs_pending -= bytes;
 	hs_used += bytes;
-	if (r->shift == HS_2M_SHIFT)
-		hs_used_2m += bytes;
 	hs_peak = max(hs_peak, hs_used);
 	mutex_unlock(&hs_lock);
 }
@@ -292,8 +310,6 @@ static void hs_uncharge(struct hs_region *r)
 	lockdep_assert_held(&hs_lock);
 	hs_used -= r->populated;
 	hs_pending -= rest;
-	if (r->shift == HS_2M_SHIFT)
-		hs_used_2m -= r->populated;
 	u = hs_user_find(r->uid);
 	if (WARN_ON_ONCE(!u))
 		return;
@@ -473,13 +489,33 @@ bool hs_region_mapped(const struct hs_region *r)
 	return mapping_mapped(r->file->f_mapping);
 }
 
-static void hs_region_free_locked(struct hs_region *r)
+/*
+ * Free a released region whose pages nobody holds. Its pages go back to
+ * the pool first (punched out of the file, whoever still has a reference
+ * to the file itself), and only then do the counters let another request
+ * have them.
+ */
+static void hs_punch(struct hs_region *r)
 {
-	lockdep_assert_held(&hs_lock);
+	const struct cred *old_cred;
+
+	if (!r->populated)
+		return;
+	old_cred = override_creds(hs_cred);
+	vfs_fallocate(r->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+		      r->populated);
+	revert_creds(old_cred);
+}
+
+static void hs_region_free(struct hs_region *r)
+{
+	hs_punch(r);
+	mutex_lock(&hs_lock);
 	list_del(&r->gnode);
 	hs_uncharge(r);
 	hs_count--;
 	hs_destroyed++;
+	mutex_unlock(&hs_lock);
 	fput(r->file);
 	ida_free(&hs_ids, r->id);
 	kfree(r);
@@ -487,57 +523,84 @@ static void hs_region_free_locked(struct hs_region *r)
 }
 
 /*
- * Our reference is the last one when nothing maps the file: every VMA
- * holds one, taken in hs_mmap() while the region is still reachable.
+ * Whether nobody but the file holds the released region's pages. Once
+ * released, nothing maps the region and nothing can reach its file, so a
+ * page seen held by nobody stays that way (a holder can only hand its
+ * reference on, tee(2) for a pipe): r->idle remembers how far the pages
+ * have been seen free, and each look starts there.
  */
-static bool hs_region_busy(const struct hs_region *r)
+static bool hs_region_idle(struct hs_region *r)
 {
-	return file_count(r->file) > 1;
+	unsigned int order = r->shift - PAGE_SHIFT;
+	pgoff_t n = r->populated >> r->shift;
+
+	for (; r->idle < n; r->idle++) {
+		if (!hs_hugepage_idle(r->file->f_mapping, r->idle, order))
+			return false;
+		cond_resched();
+	}
+	return true;
 }
 
-static void hs_reap_locked(void)
+/*
+ * The region's last user is gone: free it, unless its pages are held
+ * elsewhere (a pipe it was vmspliced into, an io_uring buffer, O_DIRECT in
+ * flight). The kernel tells nobody when such a reference goes, so then it
+ * is looked at again later, less and less often (up to once every
+ * HS_HELD_MAX), each look going only over the pages not yet seen free:
+ * the cost is bounded by the region's size plus one page per look, for
+ * regions someone really holds. Meanwhile it stays listed and charged:
+ * memory anyone still holds counts for the user the region was charged to.
+ */
+static void hs_region_release(struct hs_region *r)
 {
-	struct hs_region *r, *tmp;
-
-	lockdep_assert_held(&hs_lock);
-	if (!hs_detached)
+	if (!hs_region_idle(r)) {
+		r->backoff = r->backoff ? min(2 * r->backoff, HS_HELD_MAX) :
+			     HS_HELD_MIN;
+		queue_delayed_work(hs_wq, &r->release, r->backoff);
 		return;
-	list_for_each_entry_safe(r, tmp, &hs_regions, gnode) {
-		if (r->ctx || hs_region_busy(r))
-			continue;
-		hs_detached--;
-		hs_region_free_locked(r);
 	}
+	hs_region_free(r);
 }
 
-void hs_reap(void)
+static void hs_region_release_work(struct work_struct *work)
 {
-	mutex_lock(&hs_lock);
-	hs_reap_locked();
-	mutex_unlock(&hs_lock);
+	hs_region_release(container_of(to_delayed_work(work), struct hs_region,
+				       release));
 }
 
-static void hs_reap_work_fn(struct work_struct *work)
+/* A VMA mapping the region is made (split or copied) from another one. */
+void hs_region_get(struct hs_region *r)
 {
-	mutex_lock(&hs_lock);
-	hs_reap_locked();
-	if (hs_detached)
-		schedule_delayed_work(&hs_reap_work, HZ / 4);
-	mutex_unlock(&hs_lock);
+	refcount_inc(&r->users);
 }
 
-/* The region has left its context: free it now or when unmapped. */
-static void hs_region_detach(struct hs_region *r)
+/*
+ * A VMA of the region is gone. Called with the mm's mmap_lock held, where
+ * the region's file cannot be punched (inode locks come before mmap_lock):
+ * the last one hands the release to hs_wq.
+ */
+void hs_region_put_vma(struct hs_region *r)
 {
-	mutex_lock(&hs_lock);
-	r->ctx = NULL;
-	if (hs_region_busy(r)) {
-		hs_detached++;
-		schedule_delayed_work(&hs_reap_work, HZ / 4);
-	} else {
-		hs_region_free_locked(r);
-	}
-	mutex_unlock(&hs_lock);
+	if (refcount_dec_and_test(&r->users))
+		queue_delayed_work(hs_wq, &r->release, 0);
+}
+
+/* The region left its file (destroyed, or the file closed). */
+static void hs_region_put_ctx(struct hs_region *r)
+{
+	if (refcount_dec_and_test(&r->users))
+		hs_region_release(r);
+}
+
+/*
+ * Releases already under way are done when this returns: what a caller
+ * unmapped before a create, a query or reading the counters is no longer
+ * counted. Releases waiting for held pages are not waited for.
+ */
+void hs_flush_releases(void)
+{
+	flush_workqueue(hs_wq);
 }
 
 /*
@@ -568,8 +631,10 @@ static void hs_count_failure(int err)
 /* Undo an admitted region that never was one: pages, charges and id. */
 static void hs_region_discard(struct hs_region *r)
 {
-	if (r->file)
+	if (r->file) {
+		hs_punch(r);
 		fput(r->file);
+	}
 	mutex_lock(&hs_lock);
 	hs_uncharge(r);
 	mutex_unlock(&hs_lock);
@@ -609,6 +674,7 @@ static int hs_region_new(struct hs_ctx *ctx, const struct hs_tier *t,
 		goto out_free;
 	}
 	r->id = id;
+	INIT_DELAYED_WORK(&r->release, hs_region_release_work);
 	r->bytes = req->bytes;
 	r->shift = t->shift;
 	r->uid = ctx->uid;
@@ -616,8 +682,8 @@ static int hs_region_new(struct hs_ctx *ctx, const struct hs_tier *t,
 	r->req_flags = req->flags;
 	r->req_node = req->node;
 
+	hs_flush_releases();
 	mutex_lock(&hs_lock);
-	hs_reap_locked();
 	err = hs_admit(ctx, t, req->bytes, node, spare);
 	mutex_unlock(&hs_lock);
 	if (err) {
@@ -651,6 +717,7 @@ static int hs_region_new(struct hs_ctx *ctx, const struct hs_tier *t,
 		hs_count_failure(err);
 		return err;
 	}
+	file->private_data = r;	/* for its VMAs (hs_dev.c) */
 	r->file = file;
 	*out = r;
 	return 0;
@@ -762,7 +829,6 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req,
 		return err;
 	}
 
-	r->ctx = ctx;
 	r->pid = task_tgid_nr(current);
 	get_task_comm(r->comm, current);
 	__module_get(THIS_MODULE);	/* rmmod waits for the last region */
@@ -788,6 +854,7 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req,
  */
 void hs_region_publish(struct hs_ctx *ctx, struct hs_region *r)
 {
+	refcount_set(&r->users, 1);	/* the file's */
 	mutex_lock(&ctx->lock);
 	list_add_tail(&r->cnode, &ctx->regions);
 	ctx->bytes += r->bytes;
@@ -800,8 +867,8 @@ void hs_region_abandon(struct hs_region *r)
 {
 	mutex_lock(&hs_lock);
 	hs_failed_other++;
-	hs_region_free_locked(r);
 	mutex_unlock(&hs_lock);
+	hs_region_free(r);
 }
 
 struct hs_region *hs_ctx_find(struct hs_ctx *ctx, u64 id)
@@ -834,7 +901,7 @@ int hs_region_destroy(struct hs_ctx *ctx, u64 id)
 	mutex_unlock(&ctx->lock);
 	if (!r)
 		return -ENOENT;
-	hs_region_detach(r);
+	hs_region_put_ctx(r);
 	return 0;
 }
 
@@ -852,14 +919,14 @@ void hs_ctx_release(struct hs_ctx *ctx)
 	/*
 	 * Last reference to the file: nobody else can reach ctx, but
 	 * hs_ctx_unlink() asserts ctx->lock, so take it as destroy does
-	 * (dropped before hs_region_detach() takes hs_lock).
+	 * (dropped before a release takes hs_lock).
 	 */
 	mutex_lock(&ctx->lock);
 	while ((r = list_first_entry_or_null(&ctx->regions, struct hs_region,
 					     cnode))) {
 		hs_ctx_unlink(ctx, r);
 		mutex_unlock(&ctx->lock);
-		hs_region_detach(r);
+		hs_region_put_ctx(r);
 		mutex_lock(&ctx->lock);
 	}
 	mutex_unlock(&ctx->lock);
@@ -874,9 +941,14 @@ int hs_regions_init(void)
 	struct cred *cred;
 	int err;
 
-	cred = prepare_kernel_cred(&init_task);
-	if (!cred)
+	hs_wq = alloc_workqueue("%s", WQ_UNBOUND, 0, HS_NAME);
+	if (!hs_wq)
 		return -ENOMEM;
+	cred = prepare_kernel_cred(&init_task);
+	if (!cred) {
+		err = -ENOMEM;
+		goto out_wq;
+	}
 	hs_cred = cred;
 
 	if (reserve != (u64)hs_reserve_mb << 20)
@@ -900,6 +972,8 @@ int hs_regions_init(void)
 
 out_cred:
 	put_cred(hs_cred);
+out_wq:
+	destroy_workqueue(hs_wq);
 	return err;
 }
 
@@ -907,8 +981,11 @@ void hs_regions_exit(void)
 {
 	int i;
 
-	/* Every region holds a module reference, so none is left here. */
-	cancel_delayed_work_sync(&hs_reap_work);
+	/*
+	 * Every region holds a module reference, so none is left here; the
+	 * last may still be returning from its release work.
+	 */
+	destroy_workqueue(hs_wq);
 	WARN_ON(!list_empty(&hs_regions));
 	for (i = 0; i < HS_TIER_COUNT; i++)
 		if (hs_tiers[i].mnt)
