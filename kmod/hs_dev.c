@@ -31,7 +31,6 @@ static int hs_open(struct inode *inode, struct file *file)
 	mutex_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->regions);
 	INIT_LIST_HEAD(&ctx->partials);
-	INIT_LIST_HEAD(&ctx->snode);
 	/* Whoever uses the file later, its opener is charged. */
 	ctx->file = file;
 	ctx->uid = hs_charged_uid(file->f_cred);

@@ -55,7 +55,6 @@ struct vm_area_struct;
 
 /**
  * struct hs_region - a run of huge pages handed to user space
- * @gnode:	entry in hs_regions, under hs_lock
  * @cnode:	entry in the owning context's list, under ctx->lock
  * @file:	the unlinked hugetlbfs file holding the pages; its
  *		private_data points back here
@@ -71,6 +70,7 @@ struct vm_area_struct;
  * @uid:	user charged for the region
  * @pid:	creator's tgid, in the initial pid namespace
  * @comm:	creator's command
+ * @listed:	created: counted in regions and shown in debugfs (hs_lock)
  * @restart:	while its create is interrupted (on ctx->partials): the
  *		thread whose restarted call resumes it
  * @req_flags:	the request's flags and node, to match the restart
@@ -79,7 +79,6 @@ struct vm_area_struct;
  * @backoff:	once released: jiffies until its pages are looked at again
  */
 struct hs_region {
-	struct list_head gnode;
 	struct list_head cnode;
 	struct file *file;
 	refcount_t users;
@@ -92,6 +91,7 @@ struct hs_region {
 	kuid_t uid;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
+	bool listed;
 	struct pid *restart;
 	u32 req_flags;
 	s32 req_node;
@@ -111,7 +111,7 @@ struct hs_region {
  * @file:	the open file: its credentials (who opened it) are charged
  * @uid:	the user its regions are charged to (hs_charged_uid())
  * @stats:	the pool stats area user space writes, or NULL (hs_pools.c)
- * @snode:	entry in hs_stat_ctxs while @stats is set, under hs_lock
+ * @stat_id:	its key in the registry of stats areas while @stats is set
  * @pid:	tgid of the process that mapped @stats
  * @comm:	its command
  */
@@ -124,7 +124,7 @@ struct hs_ctx {
 	struct file *file;
 	kuid_t uid;
 	struct hugeslab_pool_stat *stats;
-	struct list_head snode;
+	u32 stat_id;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
 };
@@ -165,7 +165,6 @@ enum hs_fault_site {
 
 /* hs_region.c */
 extern struct mutex hs_lock;
-extern struct list_head hs_regions;
 extern struct hs_tier hs_tiers[HS_TIER_COUNT];
 
 int hs_regions_init(void);
@@ -185,12 +184,12 @@ void hs_totals(struct hs_totals *t);
 u64 hs_user_bytes(kuid_t uid);
 u64 hs_page_sizes(void);
 bool hs_region_mapped(const struct hs_region *r);
+struct hs_region *hs_region_from(unsigned long *id);
 
 /* hs_pools.c: the pool stats area */
-extern struct list_head hs_stat_ctxs;
 int hs_stats_mmap(struct hs_ctx *ctx, struct vm_area_struct *vma);
 void hs_stats_release(struct hs_ctx *ctx);
-void hs_pools_show(struct seq_file *m);
+extern const struct seq_operations hs_pools_seq_ops;
 
 /* hs_fault.c */
 bool hs_should_fail(enum hs_fault_site site);

@@ -25,7 +25,7 @@
 #include <linux/fs.h>
 #include <linux/hashtable.h>
 #include <linux/hugetlb.h>
-#include <linux/idr.h>
+#include <linux/seqlock.h>
 #include <linux/kthread.h>
 #include <linux/mempolicy.h>
 #include <linux/module.h>
@@ -36,16 +36,24 @@
 #include <linux/slab.h>
 #include <linux/user_namespace.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 
 #include "hs_compat.h"
 #include "hs_internal.h"
 
-/* Guards hs_regions, hs_stat_ctxs, hs_users and the counters. */
+/*
+ * Guards hs_users, the counters (which change inside hs_seq too, so that
+ * hs_totals() needs no lock) and which regions hs_regions lists.
+ */
 DEFINE_MUTEX(hs_lock);
-LIST_HEAD(hs_regions);
+static seqcount_mutex_t hs_seq = SEQCNT_MUTEX_ZERO(hs_seq, &hs_lock);
 struct hs_tier hs_tiers[HS_TIER_COUNT];
 
-static DEFINE_IDA(hs_ids);
+/*
+ * Regions by id, the id allocator too: an entry from the id's allocation
+ * (not listed yet) to the region's free, erased under hs_lock.
+ */
+static DEFINE_XARRAY_ALLOC1(hs_regions);
 static const struct cred *hs_cred;
 /* Releases regions: punching their files needs locks a VMA close holds. */
 static struct workqueue_struct *hs_wq;
@@ -147,10 +155,21 @@ static u64 hs_reserve_free(void)
 		       HS_2M_SHIFT : 0;
 }
 
-void hs_totals(struct hs_totals *t)
+/* hs_lock, for a change of the counters (see hs_totals()). */
+static void hs_count_lock(void)
 {
-	t->reserve_free = hs_reserve_free();
 	mutex_lock(&hs_lock);
+	write_seqcount_begin(&hs_seq);
+}
+
+static void hs_count_unlock(void)
+{
+	write_seqcount_end(&hs_seq);
+	mutex_unlock(&hs_lock);
+}
+
+static void hs_totals_read(struct hs_totals *t)
+{
 	t->reserve_bytes = hs_reserve_bytes;
 	t->max_bytes = (u64)READ_ONCE(hs_max_mb) << 20;
 	t->user_max_bytes = (u64)READ_ONCE(hs_user_max_mb) << 20;
@@ -162,7 +181,21 @@ void hs_totals(struct hs_totals *t)
 	t->peak_bytes = hs_peak;
 	t->created = hs_created;
 	t->destroyed = hs_destroyed;
-	mutex_unlock(&hs_lock);
+}
+
+/*
+ * The counters, consistent, without hs_lock: the sysfs files are readable
+ * by everyone, and no reader should wait for, or make wait, a create.
+ */
+void hs_totals(struct hs_totals *t)
+{
+	unsigned int seq;
+
+	t->reserve_free = hs_reserve_free();
+	do {
+		seq = read_seqcount_begin(&hs_seq);
+		hs_totals_read(t);
+	} while (read_seqcount_retry(&hs_seq, seq));
 }
 
 static struct hs_user *hs_user_find(kuid_t uid)
@@ -289,7 +322,7 @@ static void hs_account_page(struct hs_region *r)
 	u64 bytes = 1ULL << r->shift;
 	struct hs_user *u;
 
-	mutex_lock(&hs_lock);
+	hs_count_lock();
 	u = hs_user_find(r->uid);
 	if (!WARN_ON_ONCE(!u)) {
 		u->pending -= bytes;
@@ -298,7 +331,7 @@ static void hs_account_page(struct hs_region *r)
 	hs_pending -= bytes;
 	hs_used += bytes;
 	hs_peak = max(hs_peak, hs_used);
-	mutex_unlock(&hs_lock);
+	hs_count_unlock();
 }
 
 /* Give back what @r was admitted for: the pages it holds and the rest. */
@@ -484,6 +517,22 @@ static int hs_populate(struct hs_region *r, int node)
 
 /* ---- regions --------------------------------------------------------- */
 
+/*
+ * The first listed region with an id from *@id up (and *@id set to it), or
+ * NULL. With hs_lock held, for debugfs: a region is freed only after it is
+ * erased, under hs_lock.
+ */
+struct hs_region *hs_region_from(unsigned long *id)
+{
+	struct hs_region *r;
+
+	lockdep_assert_held(&hs_lock);
+	xa_for_each_start(&hs_regions, *id, r, *id)
+		if (r->listed)
+			return r;
+	return NULL;
+}
+
 bool hs_region_mapped(const struct hs_region *r)
 {
 	return mapping_mapped(r->file->f_mapping);
@@ -510,14 +559,13 @@ static void hs_punch(struct hs_region *r)
 static void hs_region_free(struct hs_region *r)
 {
 	hs_punch(r);
-	mutex_lock(&hs_lock);
-	list_del(&r->gnode);
+	hs_count_lock();
+	xa_erase(&hs_regions, r->id);
 	hs_uncharge(r);
 	hs_count--;
 	hs_destroyed++;
-	mutex_unlock(&hs_lock);
+	hs_count_unlock();
 	fput(r->file);
-	ida_free(&hs_ids, r->id);
 	kfree(r);
 	module_put(THIS_MODULE);
 }
@@ -620,12 +668,12 @@ static int hs_check_node(int node)
 /* A create that failed after its arguments were found good. */
 static void hs_count_failure(int err)
 {
-	mutex_lock(&hs_lock);
+	hs_count_lock();
 	if (err == -ENOMEM)
 		hs_failed_nomem++;
 	else
 		hs_failed_other++;
-	mutex_unlock(&hs_lock);
+	hs_count_unlock();
 }
 
 /* Undo an admitted region that never was one: pages, charges and id. */
@@ -635,10 +683,10 @@ static void hs_region_discard(struct hs_region *r)
 		hs_punch(r);
 		fput(r->file);
 	}
-	mutex_lock(&hs_lock);
+	hs_count_lock();
+	xa_erase(&hs_regions, r->id);
 	hs_uncharge(r);
-	mutex_unlock(&hs_lock);
-	ida_free(&hs_ids, r->id);
+	hs_count_unlock();
 	put_pid(r->restart);
 	kfree(r);
 }
@@ -656,7 +704,8 @@ static int hs_region_new(struct hs_ctx *ctx, const struct hs_tier *t,
 	struct path root;
 	struct hs_region *r;
 	struct file *file;
-	int err, id;
+	u32 id;
+	int err;
 
 	r = hs_should_fail(HS_FAULT_REGION) ? NULL :
 		kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
@@ -666,11 +715,12 @@ static int hs_region_new(struct hs_ctx *ctx, const struct hs_tier *t,
 		err = -ENOMEM;
 		goto out_free;
 	}
-	id = hs_should_fail(HS_FAULT_ID) ? -ENOMEM :
-		ida_alloc_range(&hs_ids, 1, HS_REGION_MAX_ID,
-				GFP_KERNEL_ACCOUNT);
-	if (id < 0) {
-		err = id == -ENOSPC ? -EMFILE : id;
+	/* Stored now, listed once created: debugfs skips it until then. */
+	err = hs_should_fail(HS_FAULT_ID) ? -ENOMEM :
+		xa_alloc(&hs_regions, &id, r,
+			 XA_LIMIT(1, HS_REGION_MAX_ID), GFP_KERNEL_ACCOUNT);
+	if (err) {
+		err = err == -EBUSY ? -EMFILE : err;
 		goto out_free;
 	}
 	r->id = id;
@@ -683,11 +733,12 @@ static int hs_region_new(struct hs_ctx *ctx, const struct hs_tier *t,
 	r->req_node = req->node;
 
 	hs_flush_releases();
-	mutex_lock(&hs_lock);
+	hs_count_lock();
 	err = hs_admit(ctx, t, req->bytes, node, spare);
-	mutex_unlock(&hs_lock);
+	if (err)
+		xa_erase(&hs_regions, id);
+	hs_count_unlock();
 	if (err) {
-		ida_free(&hs_ids, id);
 		kfree(r);
 		return err;
 	}
@@ -838,11 +889,11 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req,
 	req->page_size = 1ULL << r->shift;
 	req->page_node = r->node;
 
-	mutex_lock(&hs_lock);
-	list_add_tail(&r->gnode, &hs_regions);
+	hs_count_lock();
+	r->listed = true;
 	hs_count++;
 	hs_created++;
-	mutex_unlock(&hs_lock);
+	hs_count_unlock();
 	*out = r;
 	return 0;
 }
@@ -865,9 +916,9 @@ void hs_region_publish(struct hs_ctx *ctx, struct hs_region *r)
 /* The caller could not be told about the region: free it, never seen. */
 void hs_region_abandon(struct hs_region *r)
 {
-	mutex_lock(&hs_lock);
+	hs_count_lock();
 	hs_failed_other++;
-	mutex_unlock(&hs_lock);
+	hs_count_unlock();
 	hs_region_free(r);
 }
 
@@ -986,10 +1037,10 @@ void hs_regions_exit(void)
 	 * last may still be returning from its release work.
 	 */
 	destroy_workqueue(hs_wq);
-	WARN_ON(!list_empty(&hs_regions));
+	WARN_ON(!xa_empty(&hs_regions));
 	for (i = 0; i < HS_TIER_COUNT; i++)
 		if (hs_tiers[i].mnt)
 			kern_unmount(hs_tiers[i].mnt);
 	put_cred(hs_cred);
-	ida_destroy(&hs_ids);
+	xa_destroy(&hs_regions);
 }
