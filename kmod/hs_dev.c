@@ -116,7 +116,7 @@ static long hs_ioctl_create(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 		return err;
 	if (copy_to_user(uarg, &c, min(usize, sizeof(c)))) {
 		/* The caller cannot know the region: do not leave it behind. */
-		hs_region_abandon(r);
+		hs_region_abandon(ctx, r);
 		return -EFAULT;
 	}
 	hs_region_publish(ctx, r);
@@ -178,26 +178,31 @@ static long hs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 /* ---- mapping --------------------------------------------------------- */
 
-/* Split an mmap page offset into region id and byte offset in the region. */
-static void hs_pgoff_split(unsigned long pgoff, u64 *id, u64 *off)
+/* Whether an mmap page offset is the stats area's (below 4 GiB). */
+static bool hs_is_stats(unsigned long pgoff)
 {
-	*id = pgoff >> HS_PGOFF_SHIFT;
-	*off = (u64)(pgoff & ((1UL << HS_PGOFF_SHIFT) - 1)) << PAGE_SHIFT;
+	return ((u64)pgoff << PAGE_SHIFT) < BIT_ULL(HS_COMPAT_SHIFT);
 }
 
 /*
- * Look up the region that [pgoff, pgoff + len) of the device falls in and
- * check the range is whole pages inside it. Returns it with ctx->lock held.
+ * Look up the region that [pgoff, pgoff + len) of the device falls in - by
+ * its id (id << 40) or its 32-bit slot (slot << 32) - and check the range
+ * is whole pages inside it. Returns it with ctx->lock held.
  */
 static struct hs_region *hs_map_lookup(struct hs_ctx *ctx, unsigned long pgoff,
 				       u64 len, u64 *off)
 {
+	u64 pos = (u64)pgoff << PAGE_SHIFT, mask;
 	struct hs_region *r;
-	u64 id, mask;
 
-	hs_pgoff_split(pgoff, &id, off);
 	mutex_lock(&ctx->lock);
-	r = hs_ctx_find(ctx, id);
+	if (pos >> HS_OFFSET_SHIFT) {
+		r = hs_ctx_find(ctx, pos >> HS_OFFSET_SHIFT);
+		*off = pos & (HS_REGION_MAX_BYTES - 1);
+	} else {
+		r = hs_ctx_find_slot(ctx, pos >> HS_COMPAT_SHIFT);
+		*off = pos & (BIT_ULL(HS_COMPAT_SHIFT) - 1);
+	}
 	if (!r)
 		goto fail;
 	mask = (1ULL << r->shift) - 1;
@@ -289,7 +294,7 @@ static unsigned long hs_get_unmapped_area(struct file *file, unsigned long addr,
 	unsigned long ret;
 	u64 off;
 
-	if (pgoff >> HS_PGOFF_SHIFT == 0)	/* the stats area */
+	if (hs_is_stats(pgoff))
 		return hs_mm_get_unmapped_area(NULL, addr, len, 0, flags);
 	r = hs_map_lookup(ctx, pgoff, len, &off);
 	if (!r)
@@ -319,7 +324,7 @@ static int hs_mmap(struct file *file, struct vm_area_struct *vma)
 	 */
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
-	if (vma->vm_pgoff >> HS_PGOFF_SHIFT == 0)
+	if (hs_is_stats(vma->vm_pgoff))
 		return hs_stats_mmap(ctx, vma);
 
 	r = hs_map_lookup(ctx, vma->vm_pgoff, vma->vm_end - vma->vm_start,

@@ -25,12 +25,20 @@
 
 #define HS_NAME "hugeslab"
 
-/* mmap offsets: region id in the high bits, byte offset in the low ones. */
+/*
+ * mmap offsets. A region's is its id in the high bits, the byte offset in
+ * the low ones. 32-bit programs cannot pass offsets of 16 TiB (2^44) and up
+ * (mmap2 takes a 32-bit page offset), and ids are global: a region a 32-bit
+ * caller creates also gets a slot of its file, 1 to HS_COMPAT_SLOTS, and
+ * that caller is given the slot's offset, slot << 32, which addresses the
+ * region's first 4 GiB. Below 4 GiB is the stats area (at 0).
+ */
 #define HS_OFFSET_SHIFT		40
 #define HS_REGION_MAX_BYTES	BIT_ULL(HS_OFFSET_SHIFT)
 #define HS_REGION_MAX_ID	((1U << (63 - HS_OFFSET_SHIFT)) - 1)
+#define HS_COMPAT_SHIFT		32
+#define HS_COMPAT_SLOTS		((1U << (HS_OFFSET_SHIFT - HS_COMPAT_SHIFT)) - 1)
 #define HS_2M_SHIFT		21
-#define HS_PGOFF_SHIFT		(HS_OFFSET_SHIFT - PAGE_SHIFT)
 
 /* Page size tiers, one private hugetlbfs mount each: index into hs_tiers[]. */
 enum hs_tier_idx {
@@ -63,6 +71,7 @@ struct vm_area_struct;
  *		releases it: it is freed once nobody holds its pages
  * @release:	the work that releases it when a VMA was last (hs_region.c)
  * @id:		global id, also the mmap offset's high bits
+ * @cslot:	its file's 32-bit mmap slot (made by a 32-bit caller), or 0
  * @bytes:	size
  * @populated:	bytes of pages in the file so far, charged as held
  * @shift:	log2 of the page size
@@ -84,6 +93,7 @@ struct hs_region {
 	refcount_t users;
 	struct delayed_work release;
 	u32 id;
+	u32 cslot;
 	u64 bytes;
 	u64 populated;
 	unsigned int shift;
@@ -102,12 +112,13 @@ struct hs_region {
 /**
  * struct hs_ctx - what one open of /dev/hugeslab owns
  * @lock:	protects @regions, @partials, the fields of regions they
- *		hold, and @stats
+ *		hold, @cslots and @stats
  * @regions:	live regions created through this file
  * @partials:	creates interrupted by a signal that is not fatal, kept for
  *		their restarted calls (hs_region.c)
  * @bytes:	sum of their sizes
  * @count:	their number
+ * @cslots:	32-bit mmap slots in use
  * @file:	the open file: its credentials (who opened it) are charged
  * @uid:	the user its regions are charged to (hs_charged_uid())
  * @stats:	the pool stats area user space writes, or NULL (hs_pools.c)
@@ -121,6 +132,7 @@ struct hs_ctx {
 	struct list_head partials;
 	u64 bytes;
 	u64 count;
+	DECLARE_BITMAP(cslots, HS_COMPAT_SLOTS + 1);
 	struct file *file;
 	kuid_t uid;
 	struct hugeslab_pool_stat *stats;
@@ -173,10 +185,11 @@ kuid_t hs_charged_uid(const struct cred *cred);
 int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req,
 		     struct hs_region **out);
 void hs_region_publish(struct hs_ctx *ctx, struct hs_region *r);
-void hs_region_abandon(struct hs_region *r);
+void hs_region_abandon(struct hs_ctx *ctx, struct hs_region *r);
 int hs_region_destroy(struct hs_ctx *ctx, u64 id);
 void hs_ctx_release(struct hs_ctx *ctx);
 struct hs_region *hs_ctx_find(struct hs_ctx *ctx, u64 id);
+struct hs_region *hs_ctx_find_slot(struct hs_ctx *ctx, u64 slot);
 void hs_region_get(struct hs_region *r);
 void hs_region_put_vma(struct hs_region *r);
 void hs_flush_releases(void);

@@ -16,8 +16,10 @@
  * may hold them long after - the region stays listed and charged to its
  * user, its limits and the reserve.
  */
+#include <linux/bitmap.h>
 #include <linux/capability.h>
 #include <linux/cgroup.h>
+#include <linux/compat.h>
 #include <linux/cred.h>
 #include <linux/falloc.h>
 #include <linux/file.h>
@@ -676,9 +678,44 @@ static void hs_count_failure(int err)
 	hs_count_unlock();
 }
 
-/* Undo an admitted region that never was one: pages, charges and id. */
-static void hs_region_discard(struct hs_region *r)
+/* Give back @r's 32-bit mmap slot in @ctx. */
+static void hs_cslot_free(struct hs_ctx *ctx, struct hs_region *r)
 {
+	if (!r->cslot)
+		return;
+	mutex_lock(&ctx->lock);
+	clear_bit(r->cslot, ctx->cslots);
+	mutex_unlock(&ctx->lock);
+	r->cslot = 0;
+}
+
+/*
+ * A 32-bit caller's region gets a slot of its file for an mmap offset the
+ * caller can pass (see HS_COMPAT_SHIFT); EMFILE if the file has none left.
+ */
+static int hs_cslot_alloc(struct hs_ctx *ctx, struct hs_region *r)
+{
+	unsigned long slot;
+	int err = 0;
+
+	if (!in_compat_syscall())
+		return 0;
+	mutex_lock(&ctx->lock);
+	slot = find_next_zero_bit(ctx->cslots, HS_COMPAT_SLOTS + 1, 1);
+	if (slot > HS_COMPAT_SLOTS) {
+		err = -EMFILE;
+	} else {
+		set_bit(slot, ctx->cslots);
+		r->cslot = slot;
+	}
+	mutex_unlock(&ctx->lock);
+	return err;
+}
+
+/* Undo an admitted region that never was one: pages, charges and id. */
+static void hs_region_discard(struct hs_ctx *ctx, struct hs_region *r)
+{
+	hs_cslot_free(ctx, r);
 	if (r->file) {
 		hs_punch(r);
 		fput(r->file);
@@ -764,12 +801,17 @@ static int hs_region_new(struct hs_ctx *ctx, const struct hs_tier *t,
 	revert_creds(old_cred);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
-		hs_region_discard(r);
+		hs_region_discard(ctx, r);
 		hs_count_failure(err);
 		return err;
 	}
 	file->private_data = r;	/* for its VMAs (hs_dev.c) */
 	r->file = file;
+	err = hs_cslot_alloc(ctx, r);
+	if (err) {
+		hs_region_discard(ctx, r);
+		return err;	/* EMFILE: refused, not failed */
+	}
 	*out = r;
 	return 0;
 
@@ -817,7 +859,7 @@ static struct hs_region *hs_partial_take(struct hs_ctx *ctx,
 	}
 	mutex_unlock(&ctx->lock);
 	list_for_each_entry_safe(r, tmp, &stale, cnode) {
-		hs_region_discard(r);
+		hs_region_discard(ctx, r);
 		hs_count_failure(-EINTR);
 	}
 	return found;
@@ -875,7 +917,7 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req,
 	if (err == -EINTR && !fatal_signal_pending(current))
 		return hs_partial_keep(ctx, r);
 	if (err) {
-		hs_region_discard(r);
+		hs_region_discard(ctx, r);
 		hs_count_failure(err);
 		return err;
 	}
@@ -885,7 +927,8 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req,
 	__module_get(THIS_MODULE);	/* rmmod waits for the last region */
 
 	req->id = r->id;
-	req->offset = (u64)r->id << HS_OFFSET_SHIFT;
+	req->offset = r->cslot ? (u64)r->cslot << HS_COMPAT_SHIFT :
+				 (u64)r->id << HS_OFFSET_SHIFT;
 	req->page_size = 1ULL << r->shift;
 	req->page_node = r->node;
 
@@ -914,8 +957,9 @@ void hs_region_publish(struct hs_ctx *ctx, struct hs_region *r)
 }
 
 /* The caller could not be told about the region: free it, never seen. */
-void hs_region_abandon(struct hs_region *r)
+void hs_region_abandon(struct hs_ctx *ctx, struct hs_region *r)
 {
+	hs_cslot_free(ctx, r);
 	hs_count_lock();
 	hs_failed_other++;
 	hs_count_unlock();
@@ -933,9 +977,22 @@ struct hs_region *hs_ctx_find(struct hs_ctx *ctx, u64 id)
 	return NULL;
 }
 
+struct hs_region *hs_ctx_find_slot(struct hs_ctx *ctx, u64 slot)
+{
+	struct hs_region *r;
+
+	lockdep_assert_held(&ctx->lock);
+	list_for_each_entry(r, &ctx->regions, cnode)
+		if (r->cslot == slot)
+			return r;
+	return NULL;
+}
+
 static void hs_ctx_unlink(struct hs_ctx *ctx, struct hs_region *r)
 {
 	lockdep_assert_held(&ctx->lock);
+	if (r->cslot)
+		clear_bit(r->cslot, ctx->cslots);
 	list_del(&r->cnode);
 	ctx->bytes -= r->bytes;
 	ctx->count--;
@@ -963,7 +1020,7 @@ void hs_ctx_release(struct hs_ctx *ctx)
 	/* Creates interrupted for a restart that will not come now. */
 	list_for_each_entry_safe(r, tmp, &ctx->partials, cnode) {
 		list_del(&r->cnode);
-		hs_region_discard(r);
+		hs_region_discard(ctx, r);
 		hs_count_failure(-EINTR);
 	}
 

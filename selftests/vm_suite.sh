@@ -19,11 +19,15 @@ group() { # NAME DIR [ENV...]
 case "${1:-main}" in
 main)
 	group kmod kmod
+	group compat compat
 	group "lib (backend kmod)" lib HUGESLAB_BACKEND=kmod
 	group pools pools HUGESLAB_BACKEND=kmod
 	group tools tools HSSTAT=/opt/hs/hsstat
 	group stress stress
 	group page_sizes numa/page_sizes
+	# The kernel's fault injection exists only in a kernel built with it
+	# (make check-debug's; debug_suite.sh requires it there).
+	[ -e /proc/self/fail-nth ] && group kfault kfault
 	;;
 numa) group numa numa ;;
 lockdown)

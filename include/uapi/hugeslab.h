@@ -95,7 +95,8 @@ struct hugeslab_query {
  * @flags:	in: HUGESLAB_CREATE_* bits; others give -EINVAL
  * @node:	in: NUMA node, or HUGESLAB_NODE_ANY
  * @id:		out: region id (as shown in debugfs)
- * @offset:	out: the mmap() offset of the region's first byte
+ * @offset:	out: the mmap() offset of the region's first byte (for a
+ *		32-bit caller, one below 16 TiB it can pass: see hugeslab(4))
  * @page_size:	out: page size backing the region
  * @page_node:	out: node of the region's pages, -1 if spread over several
  * @pad:	must be 0
