@@ -801,6 +801,9 @@ static int hs_region_new(struct hs_ctx *ctx, const struct hs_tier *t,
 	revert_creds(old_cred);
 	if (IS_ERR(file)) {
 		err = PTR_ERR(file);
+		/* hugetlbfs says ENOSPC when it cannot allocate an inode. */
+		if (err == -ENOSPC)
+			err = -ENOMEM;
 		hs_region_discard(ctx, r);
 		hs_count_failure(err);
 		return err;

@@ -25,9 +25,11 @@ main)
 	group tools tools HSSTAT=/opt/hs/hsstat
 	group stress stress
 	group page_sizes numa/page_sizes
-	# The kernel's fault injection exists only in a kernel built with it
-	# (make check-debug's; debug_suite.sh requires it there).
-	[ -e /proc/self/fail-nth ] && group kfault kfault
+	# The kernel's fault injection exists only in a kernel built with it:
+	# make check-debug's, which requires it (debug_suite.sh: HS_KFAULT=1).
+	if [ -e /proc/self/fail-nth ] || [ -n "${HS_KFAULT:-}" ]; then
+		group kfault kfault
+	fi
 	;;
 numa) group numa numa ;;
 lockdown)
