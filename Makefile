@@ -6,7 +6,7 @@
 #   make module       hugeslab.ko for the running kernel (KDIR=... to override)
 #   make demo         the end-to-end demo in a VM (installs what is missing)
 #   make check        every test: host, then the module on Debian 6.1 and 6.12
-#   make lint         checkpatch --strict and sparse (W=1) over the module
+#   make lint         checkpatch --strict, sparse (W=1) and coccicheck over the module
 #   make check-debug  the module's VM tests on a KASAN/lockdep/kmemleak 6.12 kernel
 #   make install      PREFIX=/usr/local DESTDIR=
 #

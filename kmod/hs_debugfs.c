@@ -6,6 +6,7 @@
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
+#include <linux/string_helpers.h>
 
 #include "hs_internal.h"
 
@@ -107,7 +108,7 @@ static int regions_show(struct seq_file *m, void *v)
 	}
 	seq_printf(m, "%u %d %llu %llu %d %s ", r->id, r->pid, r->bytes,
 		   1ULL << r->shift, r->node,
-		   hs_region_mapped(r) ? "yes" : "no");
+		   str_yes_no(hs_region_mapped(r)));
 	hs_seq_put_name(m, r->comm, sizeof(r->comm));
 	seq_putc(m, '\n');
 	return 0;
