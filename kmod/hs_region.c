@@ -916,7 +916,15 @@ int hs_region_create(struct hs_ctx *ctx, struct hugeslab_create *req,
 		if (err)
 			return err;
 	}
-	err = hs_populate(r, node);
+	/*
+	 * hugetlbfs saw a signal pending; by now it may be gone (a stop
+	 * undone by SIGCONT, once the signal mask is back): then go on, since
+	 * -ERESTARTNOINTR is only turned into a restart by a signal there is
+	 * to deal with on the way out, and would otherwise reach user space.
+	 */
+	do {
+		err = hs_populate(r, node);
+	} while (err == -EINTR && !signal_pending(current));
 	if (err == -EINTR && !fatal_signal_pending(current))
 		return hs_partial_keep(ctx, r);
 	if (err) {

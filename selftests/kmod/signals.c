@@ -9,6 +9,9 @@
  *    0 with the whole region (the call is restarted where it stopped);
  *    also when the module's kernel thread fills the region (a request
  *    for a node).
+ *  - SIGSTOP and SIGCONT sent in quick succession, many times: a stop
+ *    undone before the create notices it must not leak the restart
+ *    (ERESTARTNOINTR, 513) to user space.
  *  - the process's cgroup is frozen, then thawed: the same.
  *  - an io_uring completion arrives for the process (task work): the same.
  *  - SIGKILL: the process dies at once, taking no more pages on the way,
@@ -29,7 +32,7 @@
 /* Pages a create must have taken before the test interrupts it. */
 #define UNDER_WAY	8
 
-enum how { STOP, FREEZE, URING, KILL };
+enum how { STOP, STOP_BURST, FREEZE, URING, KILL };
 
 FIXTURE(sig) {
 	struct hs_snap base;
@@ -47,6 +50,10 @@ FIXTURE_VARIANT_ADD(sig, stop_and_continue) {
 
 FIXTURE_VARIANT_ADD(sig, stop_and_continue_thread) {
 	.how = STOP, .node = 0,
+};
+
+FIXTURE_VARIANT_ADD(sig, stop_and_continue_burst) {
+	.how = STOP_BURST, .node = HUGESLAB_NODE_ANY,
 };
 
 FIXTURE_VARIANT_ADD(sig, cgroup_freeze_and_thaw) {
@@ -227,6 +234,15 @@ TEST_F_TIMEOUT(sig, create_is_interrupted_only_by_sigkill, 300)
 					 err);
 		ASSERT_EQ(0, kill(pid, SIGCONT));
 		break;
+	case STOP_BURST: {
+		int i;
+
+		for (i = 0; i < 500; i++) {
+			ASSERT_EQ(0, kill(pid, SIGSTOP));
+			ASSERT_EQ(0, kill(pid, SIGCONT));
+		}
+		break;
+	}
 	case FREEZE: {
 		char ev[256];
 
