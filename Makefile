@@ -8,6 +8,7 @@
 #   make check        every test: host, then the module on Debian 6.1 and 6.12
 #   make lint         checkpatch --strict, sparse (W=1) and coccicheck over the module
 #   make check-debug  the module's VM tests on a KASAN/lockdep/kmemleak 6.12 kernel
+#   make fuzz         the fuzzer on that kernel: a million operations (hours)
 #   make install      PREFIX=/usr/local DESTDIR=
 #
 # V=1 shows full commands.
@@ -55,7 +56,7 @@ endif
 
 .DEFAULT_GOAL := all
 .PHONY: all clean install module module-clean demo check check-host \
-	check-vm check-debug deps lint
+	check-vm check-debug deps lint fuzz
 
 all:
 
@@ -110,6 +111,12 @@ lint: deps
 check-debug: deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all
 	$(Q)scripts/check-debug
+
+# The fuzzer alone on the debug kernel: HS_FUZZ_OPS (1000000) within
+# HS_FUZZ_SECONDS; see scripts/fuzz.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all
+	$(Q)scripts/fuzz
 
 clean:
 	rm -rf $(BUILD)

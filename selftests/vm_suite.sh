@@ -6,15 +6,16 @@
 # Each group ends with the runner's "# Cases:" and "# Totals:" lines, after
 # a "## group" line that scripts/check reads.
 #
-#   vm_suite.sh [main|numa|lockdown]     (default main)
+#   vm_suite.sh [main|numa|lockdown|fuzz]     (default main)
 cd "$(dirname "$0")" || exit 1
 rc=0
+tmo=600
 group() { # NAME DIR [ENV...]
 	name=$1 dir=$2
 	shift 2
 	[ -e "$dir" ] || return 0
 	echo "## group $name"
-	env "$@" ./run_tests.sh -s -t 600 "$dir" || rc=1
+	env "$@" ./run_tests.sh -s -t "$tmo" "$dir" || rc=1
 }
 case "${1:-main}" in
 main)
@@ -32,6 +33,11 @@ main)
 	fi
 	;;
 numa) group numa numa ;;
+fuzz)
+	# make fuzz: the fuzzer alone, HS_FUZZ_OPS within HS_FUZZ_SECONDS.
+	tmo=$((${HS_FUZZ_SECONDS:-3600} + 600))
+	group fuzz stress/fuzz
+	;;
 lockdown)
 	# Debian's kernels refuse unsigned modules once locked down, so the
 	# lockdown comes after insmod; the same level twice is EPERM.
