@@ -27,7 +27,6 @@
 #include <linux/fs.h>
 #include <linux/hashtable.h>
 #include <linux/hugetlb.h>
-#include <linux/seqlock.h>
 #include <linux/kthread.h>
 #include <linux/mempolicy.h>
 #include <linux/module.h>
@@ -35,6 +34,7 @@
 #include <linux/nodemask.h>
 #include <linux/pid.h>
 #include <linux/sched/signal.h>
+#include <linux/seqlock.h>
 #include <linux/slab.h>
 #include <linux/user_namespace.h>
 #include <linux/workqueue.h>
@@ -541,10 +541,9 @@ bool hs_region_mapped(const struct hs_region *r)
 }
 
 /*
- * Free a released region whose pages nobody holds. Its pages go back to
- * the pool first (punched out of the file, whoever still has a reference
- * to the file itself), and only then do the counters let another request
- * have them.
+ * Give the region's pages back to the pool now: punched out of its file,
+ * whoever still has a reference to the file itself (a VMA's fput may still
+ * be on its way).
  */
 static void hs_punch(struct hs_region *r)
 {
@@ -558,6 +557,11 @@ static void hs_punch(struct hs_region *r)
 	revert_creds(old_cred);
 }
 
+/*
+ * Free a released region whose pages nobody holds: the pages go back to
+ * the pool first, and only then do the counters let another request have
+ * them.
+ */
 static void hs_region_free(struct hs_region *r)
 {
 	hs_punch(r);
