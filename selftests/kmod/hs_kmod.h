@@ -10,6 +10,7 @@
 #ifndef _HS_KMOD_H
 #define _HS_KMOD_H
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -570,26 +571,52 @@ static inline int hs_wait_unlisted(unsigned long long id, int timeout_ms)
 
 #define HS_CGROUP_ROOT	"/sys/fs/cgroup"
 
+/* Whether @word is one of the blank-separated words of @list. */
+static inline bool hs_word_in(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word))) {
+		if ((p == list || isspace((unsigned char)p[-1])) &&
+		    (!p[len] || isspace((unsigned char)p[len])))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
 /*
  * Mount cgroup v2 at /sys/fs/cgroup unless it is there already (the test
- * VMs boot without it), with the memory controller on for child groups.
- * 0 or -errno.
+ * VMs boot without it), with controller @ctl ("memory", "cpu") on for
+ * child groups. 0 or -errno (-ENOENT: the kernel has no such controller).
  */
-static inline int hs_cgroup_setup(void)
+static inline int hs_cgroup_setup_ctl(const char *ctl)
 {
-	char buf[256];
+	char buf[256], add[32];
 
 	if (hs_read_file(HS_CGROUP_ROOT "/cgroup.controllers", buf,
-			 sizeof(buf)) < 0 &&
-	    mount("cgroup2", HS_CGROUP_ROOT, "cgroup2", 0, NULL))
-		return -errno;
+			 sizeof(buf)) < 0) {
+		if (mount("cgroup2", HS_CGROUP_ROOT, "cgroup2", 0, NULL) ||
+		    hs_read_file(HS_CGROUP_ROOT "/cgroup.controllers", buf,
+				 sizeof(buf)) < 0)
+			return -errno;
+	}
+	if (!hs_word_in(buf, ctl))
+		return -ENOENT;
 	if (hs_read_file(HS_CGROUP_ROOT "/cgroup.subtree_control", buf,
 			 sizeof(buf)) < 0)
 		return -errno;
-	if (strstr(buf, "memory"))
+	if (hs_word_in(buf, ctl))
 		return 0;
-	return hs_write_file(HS_CGROUP_ROOT "/cgroup.subtree_control",
-			     "+memory");
+	snprintf(add, sizeof(add), "+%s", ctl);
+	return hs_write_file(HS_CGROUP_ROOT "/cgroup.subtree_control", add);
+}
+
+/* The memory controller, which most cgroup tests use. */
+static inline int hs_cgroup_setup(void)
+{
+	return hs_cgroup_setup_ctl("memory");
 }
 
 /* Make the group @name (its path into @path): 0 or -errno. */

@@ -10,17 +10,15 @@
  * mapping at an address aligned to 2 MiB only.
  *
  * The test holds an mmap between its steps: the mapping is MAP_FIXED over
- * 512 MiB of populated small pages, which it must unmap first, and the
- * mapping thread runs SCHED_IDLE on a CPU two busy threads keep for
- * themselves. Once the
- * unmapping is seen under way (the process's resident memory drops),
- * another process sharing the file destroys the region of 2 MiB pages
- * and creates one of 1 GiB pages, which gets the same id; then the busy
- * thread stops. The mmap must fail with EINVAL. A plain MAP_FIXED of a
- * 1 GiB region at a 2 MiB-aligned address is EINVAL as well.
+ * 512 MiB of populated small pages, which the kernel unmaps first, and the
+ * mapping process runs in a cgroup whose CPU bandwidth (cpu.max) is 1 ms a
+ * second, so the unmapping takes minutes. Once it is seen under way (the
+ * process's resident memory drops), the test, sharing the file, destroys
+ * the region of 2 MiB pages and creates one of 1 GiB pages, which gets
+ * the same id; then it lifts the limit. The mmap must fail with EINVAL.
+ * A plain MAP_FIXED of a 1 GiB region at a 2 MiB-aligned address is
+ * EINVAL as well.
  */
-#include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <sys/wait.h>
 
@@ -29,56 +27,24 @@
 
 #define EXTRA_2M	512		/* pages for a 1 GiB region of 2 MiB */
 #define POPULATED	(512 * HS_MIB)	/* what the MAP_FIXED unmaps first */
-#define HOGS		2
 #define NR_PAGES	"/proc/sys/vm/nr_hugepages"
+#define GROUP		"hs_id_reuse"
+#define SLOW		"1000 1000000"	/* cpu.max: 1 ms of CPU a second */
+#define FAST		"max 1000000"
 
-/* Shared between the mapping process and the process that swaps regions. */
+/* Shared between the mapping process and the test. */
 struct race {
-	atomic_int hog_stop;
-	atomic_int mapping;		/* the mmap thread is about to call mmap */
+	atomic_int mapping;		/* the mapper is about to call mmap */
 	atomic_int mapped;		/* it returned: */
 	long ret;			/* its result, or -errno */
+	int misplaced;			/* a 1 GiB page mapping off 1 GiB */
+	long long resident;		/* its pages before the mmap */
 	unsigned long addr;		/* the MAP_FIXED address */
 	uint64_t offset;		/* of the 2 MiB region */
 	long long t_start, t_unmapping, t_swapped, t_mapped;	/* ms */
 };
 
 static struct race *rc;
-
-static int pin(int cpu)
-{
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	return sched_setaffinity(0, sizeof(set), &set);
-}
-
-static void *hog(void *arg)
-{
-	(void)arg;
-	pin(0);
-	while (!atomic_load(&rc->hog_stop))
-		;
-	return NULL;
-}
-
-static void *mapper(void *arg)
-{
-	struct sched_param sp = { 0 };
-	int fd = *(int *)arg;
-	void *p;
-
-	pin(0);
-	sched_setscheduler(0, SCHED_IDLE, &sp);
-	atomic_store(&rc->mapping, 1);
-	p = mmap((void *)rc->addr, HS_1G, PROT_READ | PROT_WRITE,
-		 MAP_SHARED | MAP_FIXED, fd, rc->offset);
-	rc->ret = p == MAP_FAILED ? -errno : (long)p;
-	rc->t_mapped = hs_now_ms();
-	atomic_store(&rc->mapped, 1);
-	return NULL;
-}
 
 static long long resident_pages(pid_t pid)
 {
@@ -96,10 +62,13 @@ FIXTURE(reuse) {
 	struct hs_numa_snap base;
 	long long nr_pages;
 	long long node_pages[HS_MAX_NODES];	/* 2 MiB pages per node */
+	bool cpu_was_on;	/* the cpu controller, for child groups */
+	char group[128];	/* the mapper's cgroup, once made */
 };
 
 FIXTURE_SETUP(reuse)
 {
+	char buf[256];
 	int n;
 
 	self->nr_pages = -1;
@@ -110,6 +79,11 @@ FIXTURE_SETUP(reuse)
 	for (n = 0; n < self->base.nodes; n++)
 		self->node_pages[n] = hs_hp(n, HS_KB_2M, "nr_hugepages");
 	self->nr_pages = hs_meminfo("HugePages_Total");
+	self->cpu_was_on =
+		hs_read_file(HS_CGROUP_ROOT "/cgroup.subtree_control", buf,
+			     sizeof(buf)) > 0 && hs_word_in(buf, "cpu");
+	ASSERT_EQ(0, hs_cgroup_setup_ctl("cpu"))
+		TH_LOG("no cgroup cpu controller (CONFIG_CFS_BANDWIDTH)");
 }
 
 /* Each node's pool as it was (the kernel shrinks them in its own order). */
@@ -120,6 +94,12 @@ FIXTURE_TEARDOWN_PARENT(reuse)
 	bool done;
 	int n;
 
+	if (self->group[0]) {
+		EXPECT_EQ(0, hs_cgroup_remove(self->group));
+		if (!self->cpu_was_on)
+			EXPECT_EQ(0, hs_write_file(HS_CGROUP_ROOT "/cgroup.subtree_control",
+						   "-cpu"));
+	}
 	if (self->nr_pages < 0)
 		return;
 	do {
@@ -136,6 +116,13 @@ FIXTURE_TEARDOWN_PARENT(reuse)
 		if (!done)
 			usleep(10000);
 	} while (!done && hs_now_ms() < end);
+	for (n = 0; !done && n < self->base.nodes; n++)
+		TH_LOG("node %d: %lld pages of 2 MiB (%lld free, %lld surplus), was %lld; %lld reserved in all",
+		       n, hs_hp(n, HS_KB_2M, "nr_hugepages"),
+		       hs_hp(n, HS_KB_2M, "free_hugepages"),
+		       hs_hp(n, HS_KB_2M, "surplus_hugepages"),
+		       self->node_pages[n],
+		       hs_hp(-1, HS_KB_2M, "resv_hugepages"));
 	EXPECT_TRUE(done) TH_LOG("cannot give back the test's extra pages");
 	HS_EXPECT_NUMA_BASELINE(&self->base);
 }
@@ -150,14 +137,6 @@ static char *keep_range(size_t len)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
-}
-
-/* Give [at, at + len) back to the kept range. */
-static int unkeep(char *at, size_t len)
-{
-	return mmap(at, len, PROT_NONE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
-		    -1, 0) == at ? 0 : -1;
 }
 
 TEST_F(reuse, fixed_2m_aligned_refused_for_1g)
@@ -185,70 +164,101 @@ TEST_F(reuse, fixed_2m_aligned_refused_for_1g)
 }
 
 /*
- * The process that swaps the regions: waits until the mapping thread's
- * unmapping is under way, destroys the 2 MiB region, creates the 1 GiB
- * one (which must get its id), lets the mapping thread go. Exit status 0
- * if the swap happened while the mmap was held, 1 if the mmap was already
- * done (try again), higher if something failed.
+ * The mapping process: populates what its MAP_FIXED replaces, with small
+ * pages (not transparent huge ones) so that unmapping it is long, enters
+ * the slow cgroup and maps the region. Its results go to *rc.
  */
-static int swap(int fd, pid_t mapper_pid, uint64_t id, long long resident)
+static void mapper(int fd, const char *group)
+{
+	char *at = (char *)rc->addr;
+	struct hs_smaps sm;
+	void *p;
+
+	if (mmap(at, HS_1G, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != at ||
+	    madvise(at, HS_1G, MADV_NOHUGEPAGE))
+		_exit(20);
+	memset(at, 1, POPULATED);
+	rc->resident = resident_pages(getpid());
+	if (hs_cgroup_enter(group, getpid()))
+		_exit(21);
+	atomic_store(&rc->mapping, 1);
+	p = mmap(at, HS_1G, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 fd, rc->offset);
+	rc->ret = p == MAP_FAILED ? -errno : (long)p;
+	rc->t_mapped = hs_now_ms();
+	atomic_store(&rc->mapped, 1);
+	/* A 1 GiB page mapping must start on a 1 GiB boundary. */
+	if (p != MAP_FAILED && (hs_smaps_find(p, &sm) ||
+				(sm.kernel_page_kb == HS_KB_1G &&
+				 (sm.start & (HS_1G - 1)))))
+		rc->misplaced = 1;
+	_exit(0);
+}
+
+/*
+ * Waits until the mapper's unmapping is under way, destroys the 2 MiB
+ * region, creates the 1 GiB one (which must get its id). 0 if the swap
+ * happened while the mmap was held, 1 if the mmap was already done (try
+ * again), higher if something failed.
+ */
+static int swap(int fd, pid_t pid, uint64_t id)
 {
 	struct hugeslab_create c;
 	long long t0 = hs_now_ms();
-	int held;
 
-	pin(1);
-	while (!atomic_load(&rc->mapping))
-		if (hs_now_ms() - t0 > 60000)
+	while (!atomic_load(&rc->mapping)) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
 			return 10;
+		if (hs_now_ms() - t0 > 60000)
+			return 11;
+		usleep(1000);
+	}
 	/* Unmapping: get_unmapped_area is behind it, ->mmap ahead. */
 	rc->t_start = hs_now_ms();
-	while (resident_pages(mapper_pid) > resident - (long long)(HS_MIB / 4096)) {
+	while (resident_pages(pid) >
+	       rc->resident - (long long)(HS_MIB / 4096)) {
 		if (atomic_load(&rc->mapped))
-			return 2;
-		if (hs_now_ms() - t0 > 120000)
-			return 11;
+			return 1;
+		if (hs_now_ms() - rc->t_start > 120000)
+			return 12;
+		usleep(1000);
 	}
 	rc->t_unmapping = hs_now_ms();
 	if (hs_destroy(fd, id))
-		return 12;
-	if (hs_create_1g(fd, HS_1G, HUGESLAB_NODE_ANY, &c))
 		return 13;
-	rc->t_swapped = hs_now_ms();
-	held = !atomic_load(&rc->mapped);
-	if (c.id != id)
+	if (hs_create_1g(fd, HS_1G, HUGESLAB_NODE_ANY, &c))
 		return 14;
-	return held ? 0 : 1;
+	rc->t_swapped = hs_now_ms();
+	if (c.id != id)
+		return 15;
+	return atomic_load(&rc->mapped) ? 1 : 0;
 }
 
-static int swapper(int fd, pid_t mapper_pid, uint64_t id, long long resident)
+static int cpu_max(const char *group, const char *value)
 {
-	int ret = swap(fd, mapper_pid, id, resident);
+	char path[300];
 
-	/* Whatever happened, the mapping thread gets its CPU back. */
-	atomic_store(&rc->hog_stop, 1);
-	return ret;
+	snprintf(path, sizeof(path), "%s/cpu.max", group);
+	return hs_write_file(path, value);
 }
 
 TEST_F_TIMEOUT(reuse, id_reused_between_get_unmapped_area_and_mmap, 900)
 {
-	char buf[32], *base, *at;
+	int fd, attempt, status = -1, swapped = -1;
 	struct hugeslab_create c;
-	pthread_t hog_tid[HOGS], map_tid;
-	int fd, attempt, status = -1, rc_swap = -1, h;
-	long long resident;
+	char buf[32], *base;
 	pid_t pid;
 
 	snprintf(buf, sizeof(buf), "%lld", self->nr_pages + EXTRA_2M);
 	ASSERT_EQ(0, hs_write_file(NR_PAGES, buf));
 	ASSERT_EQ(self->nr_pages + EXTRA_2M, hs_meminfo("HugePages_Total"));
+	ASSERT_EQ(0, hs_cgroup_make(GROUP, self->group, sizeof(self->group)));
 	rc = mmap(NULL, sizeof(*rc), PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, rc);
 	base = keep_range(3 * HS_1G);
 	ASSERT_NE(NULL, base);
-	at = (char *)(((uintptr_t)base + HS_1G - 1) & ~(uintptr_t)(HS_1G - 1)) +
-	     HS_2M;
 
 	for (attempt = 0; attempt < 3; attempt++) {
 		fd = hs_open();
@@ -256,60 +266,38 @@ TEST_F_TIMEOUT(reuse, id_reused_between_get_unmapped_area_and_mmap, 900)
 		ASSERT_EQ(0, hs_create(fd, HS_1G, &c))
 			TH_LOG("a 1 GiB region of 2 MiB pages: %s",
 			       strerror(errno));
-		/*
-		 * What the MAP_FIXED replaces, populated with small pages
-		 * (not transparent huge ones) so that unmapping it is long.
-		 */
-		ASSERT_EQ(at, mmap(at, HS_1G, PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
-		ASSERT_EQ(0, madvise(at, HS_1G, MADV_NOHUGEPAGE));
-		memset(at, 1, POPULATED);
-		resident = resident_pages(getpid());
 		memset(rc, 0, sizeof(*rc));
-		rc->addr = (unsigned long)at;
+		rc->addr = (((uintptr_t)base + HS_1G - 1) &
+			    ~(uintptr_t)(HS_1G - 1)) + HS_2M;
 		rc->offset = c.offset;
+		ASSERT_EQ(0, cpu_max(self->group, SLOW));
 
 		fflush(NULL);
 		pid = fork();
 		ASSERT_LE(0, pid);
 		if (pid == 0)
-			_exit(swapper(fd, getppid(), c.id, resident));
-		for (h = 0; h < HOGS; h++)
-			ASSERT_EQ(0, pthread_create(&hog_tid[h], NULL, hog, NULL));
-		ASSERT_EQ(0, pthread_create(&map_tid, NULL, mapper, &fd));
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-		atomic_store(&rc->hog_stop, 1);
-		pthread_join(map_tid, NULL);
-		for (h = 0; h < HOGS; h++)
-			pthread_join(hog_tid[h], NULL);
-		rc_swap = WIFEXITED(status) ? WEXITSTATUS(status) : 100;
-		ksft_print_msg("attempt %d: swapper %d, mmap %s; unmapping seen after %lld ms, swapped after %lld, mmap done after %lld\n",
-			       attempt, rc_swap,
+			mapper(fd, self->group);
+		swapped = swap(fd, pid, c.id);
+		/* Whatever happened, the mapper gets its CPU back. */
+		EXPECT_EQ(0, cpu_max(self->group, FAST));
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+			TH_LOG("mapper: status %#x", status);
+		ksft_print_msg("attempt %d: swap %d, mmap %s; unmapping seen after %lld ms, swapped after %lld, mmap done after %lld\n",
+			       attempt, swapped,
 			       rc->ret < 0 ? strerror(-rc->ret) : "mapped",
 			       rc->t_unmapping - rc->t_start,
 			       rc->t_swapped - rc->t_start,
 			       rc->t_mapped - rc->t_start);
-		if (rc->ret >= 0) {
-			struct hs_smaps sm;
-
-			ASSERT_EQ(0, hs_smaps_find(at, &sm));
-			/* A 1 GiB page mapping must start on a 1 GiB boundary. */
-			EXPECT_FALSE(sm.kernel_page_kb == HS_KB_1G &&
-				     (sm.start & (HS_1G - 1)))
-				TH_LOG("1 GiB hugetlb mapping at %#lx", sm.start);
-		}
-		if (rc_swap != 1 && rc_swap != 2)
-			break;
-		/* The mmap was done before the swap: again. */
-		ASSERT_EQ(0, unkeep(at, HS_1G));
+		EXPECT_FALSE(rc->misplaced) TH_LOG("1 GiB hugetlb mapping off a 1 GiB boundary");
 		close(fd);
+		if (swapped != 1)
+			break;
 	}
-	ASSERT_EQ(0, rc_swap) TH_LOG("swapper failed (%d) or never held the mmap",
-				     rc_swap);
+	ASSERT_EQ(0, swapped) TH_LOG("swap failed (%d) or never held the mmap",
+				     swapped);
 	EXPECT_EQ(-EINVAL, rc->ret);
 	munmap(base, 3 * HS_1G);
-	close(fd);
 }
 
 TEST_HARNESS_MAIN
