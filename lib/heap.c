@@ -4,18 +4,18 @@
  * between the regions and the object-specific pools, as CPython's object
  * allocator sits between its raw allocator and the per-type free lists.
  *
- * Small sizes (to 32 KiB) go to size classes (heap.h), each a pool of the
+ * Sizes up to 64 KiB go to size classes (heap.h), each a pool of the
  * pool layer: per-thread caches, a depot, slabs carved from the arena,
  * trimming with hysteresis, stats published for hsstat. A class's depot
  * holds at most HEAP_DEPOT_BYTES, so what a burst of frees leaves goes
  * back to its slabs and empty slabs to the arena at once, where another
  * class, a run or a pool can use it. Larger blocks are runs: 4 KiB pages
  * of their own from the same arena (so memory the heap gives back the
- * pools can use and the other way round), rounded to four sizes per
- * doubling up to 1 MiB and to 4 KiB above. hs_realloc() grows and shrinks
+ * pools can use and the other way round), cut to whole pages.
+ * hs_realloc() grows and shrinks
  * a run in place when the pages after it are free. Freed runs are kept for
  * reuse for a trim interval, in buckets by size (O(1) to find one), at
- * most a quarter of the bytes in live runs (4 to 64 MiB); then their spans
+ * most a quarter of the bytes in live runs (32 to 64 MiB); then their spans
  * go back.
  *
  * Every block's owner is found from its address in the arena's map in
@@ -105,7 +105,7 @@ static hs_pool_t *class_pool(unsigned int c)
 	if (!p) {
 		snprintf(name, sizeof(name), "malloc-%zu", _hs_class_size(c));
 		p = _hs_pool_create_heap(name, _hs_class_size(c), class_align(c),
-					 c < HS_SMALL_CLASSES ? (int)c + 1 : -1,
+					 (int)c + 1,
 					 (uint8_t)(c + 1), HEAP_DEPOT_BYTES);
 		__atomic_store_n(&_hs_heap_pools[c], p, __ATOMIC_RELEASE);
 	}

@@ -5,13 +5,13 @@
  * both inline the same few instructions.
  *
  * Size classes:
- *   16 to 512 bytes in steps of 16 (32 classes, pymalloc's), pool ids
- *     1-32 (class + 1, also its map tag), whose thread caches sit in a
- *     TLS array the fast paths index by (size + 15) / 16 and by tag;
- *   above, four per doubling up to 32 KiB (24 classes, jemalloc's spacing:
- *     at most a fifth of a block is rounding), pools with ids of their own;
- *   larger: a run of 4 KiB pages of its own (heap.c), rounded to the same
- *     spacing up to 1 MiB so freed runs are reused exactly, to 4 KiB above.
+ *   16 to 512 bytes in steps of 16 (32 classes, pymalloc's);
+ *   above, four per doubling up to 64 KiB (28 classes, jemalloc's spacing:
+ *     at most a fifth of a block is rounding);
+ *   larger: a run of 4 KiB pages of its own (heap.c).
+ * Class c is pool id c + 1, also its map tag, and its thread caches sit
+ * in a TLS array the fast paths index by size and by tag, so malloc and
+ * free of any class are a few instructions with no call.
  * Each class is a pool named "malloc-<size>", so its objects, caches,
  * depot and slabs are the pools' own, and debugfs and hsstat show it.
  * A class's objects are aligned to the largest power of two dividing its
@@ -25,11 +25,11 @@
 
 #define HS_SMALL_MAX		512
 #define HS_SMALL_CLASSES	32
-#define HS_CLASSES		56
-#define HS_CLASS_MAX		((size_t)32 << 10)
+#define HS_CLASSES		60
+#define HS_CLASS_MAX		((size_t)64 << 10)
 
-_Static_assert(HS_SMALL_CLASSES + 1 == HS_HEAP_IDS,
-	       "the small classes are the pool ids kept for the heap");
+_Static_assert(HS_CLASSES + 1 == HS_HEAP_IDS,
+	       "the classes are the pool ids kept for the heap");
 _Static_assert(HS_CLASSES + 1 < HS_TAG_LARGE, "classes fit in a map tag");
 
 /* The class of @n bytes: a pool's below HS_CLASSES, a run's size above. */
@@ -39,7 +39,7 @@ static inline unsigned int _hs_class_of(size_t n)
 
 	if (n <= HS_SMALL_MAX)
 		return n ? (unsigned int)((n - 1) >> 4) : 0;
-	b = 63 - (unsigned int)__builtin_clzll(n - 1);	/* 9 .. 14 for a pool */
+	b = 63 - (unsigned int)__builtin_clzll(n - 1);	/* 9 .. 15 for a pool */
 	return HS_SMALL_CLASSES + (b - 9) * 4 +
 	       (unsigned int)((n - 1 - ((size_t)1 << b)) >> (b - 2));
 }
@@ -55,6 +55,15 @@ static inline size_t _hs_class_size(unsigned int c)
 	return ((size_t)1 << b) + ((size_t)k << (b - 2));
 }
 
+/* The pool id (class + 1) and TLS index of a block of 1 to HS_CLASS_MAX
+ * bytes; 0 for 0 bytes, which takes the slow path. */
+static inline unsigned int _hs_heap_id(size_t n)
+{
+	if (n <= HS_SMALL_MAX)
+		return (unsigned int)((n + 15) >> 4);
+	return _hs_class_of(n) + 1;
+}
+
 /* Pools of the classes made so far (heap.c); NULL until first used. */
 extern hs_pool_t *_hs_heap_pools[HS_CLASSES];
 
@@ -62,8 +71,8 @@ void *_hs_heap_alloc_slow(size_t n) __attribute__((noinline));
 void _hs_heap_free_slow(void *p, uintptr_t owner) __attribute__((noinline));
 
 /*
- * The fast paths: a small class's thread cache, found in the TLS array by
- * size or by the map's tag, pops or pushes one pointer; a free finds the
+ * The fast paths: a class's thread cache, found in the TLS array by size
+ * or by the map's tag, pops or pushes one pointer; a free finds the
  * class without reading the block or its slab. Everything else goes to the
  * out-of-line slow paths, so the fast paths save no registers. Checker
  * builds always take the slow paths, where the pools' ASan/Valgrind hooks
@@ -72,8 +81,8 @@ void _hs_heap_free_slow(void *p, uintptr_t owner) __attribute__((noinline));
 static inline void *_hs_heap_alloc_fast(size_t n)
 {
 #if !defined(HS_ASAN) && !defined(HS_VALGRIND)
-	if (likely(n <= HS_SMALL_MAX)) {
-		struct hs_tc *tc = _hs_tc_direct[(n + 15) >> 4];
+	if (likely(n <= HS_CLASS_MAX)) {
+		struct hs_tc *tc = _hs_tc_direct[_hs_heap_id(n)];
 
 		if (likely(tc != NULL)) {
 			uint64_t s = tc->c.state;
@@ -96,7 +105,7 @@ static inline void _hs_heap_free_fast(void *p)
 #if !defined(HS_ASAN) && !defined(HS_VALGRIND)
 	uintptr_t tag = owner & HS_TAG_MASK;
 
-	if (likely(tag - 1 < HS_SMALL_CLASSES)) {
+	if (likely(tag - 1 < HS_CLASSES)) {
 		struct hs_tc *tc = _hs_tc_direct[tag];
 
 		if (likely(tc != NULL)) {

@@ -133,8 +133,8 @@ static void *__attribute__((noinline)) malloc_slow(size_t n)
 EXPORT void *malloc(size_t n)
 {
 #if !defined(HS_ASAN) && !defined(HS_VALGRIND)
-	if (likely(n <= HS_SMALL_MAX)) {
-		struct hs_tc *tc = _hs_tc_direct[(n + 15) >> 4];
+	if (likely(n <= HS_CLASS_MAX)) {
+		struct hs_tc *tc = _hs_tc_direct[_hs_heap_id(n)];
 
 		if (likely(tc != NULL)) {
 			uint64_t s = tc->c.state;
@@ -157,7 +157,7 @@ EXPORT void free(void *p)
 #if !defined(HS_ASAN) && !defined(HS_VALGRIND)
 	uintptr_t tag = owner & HS_TAG_MASK;
 
-	if (likely(tag - 1 < HS_SMALL_CLASSES)) {
+	if (likely(tag - 1 < HS_CLASSES)) {
 		struct hs_tc *tc = _hs_tc_direct[tag];
 
 		if (likely(tc != NULL)) {

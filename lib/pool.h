@@ -235,12 +235,12 @@ void _hs_depot_destroy(hs_pool_t *p);
 
 /*
  * Pool ids below HS_DIRECT_IDS have their thread caches in a TLS array the
- * fast paths index directly; ids 1 to 32 are kept for the heap's small size
- * classes (id = class + 1 = (size + 15) / 16, the class's map tag), and id
- * 0 for nothing, so malloc(0) takes the slow path; pool.c gives ids from
- * HS_HEAP_IDS up to other pools.
+ * fast paths index directly; ids 1 to 60 are kept for the heap's size
+ * classes (id = class + 1, the class's map tag; (size + 15) / 16 up to
+ * 512 bytes), and id 0 for nothing, so malloc(0) takes the slow path;
+ * pool.c gives ids from HS_HEAP_IDS up to other pools.
  */
-#define HS_HEAP_IDS	33
+#define HS_HEAP_IDS	61
 #define HS_DIRECT_IDS	(HS_HEAP_IDS + 16)
 extern __thread struct hs_tc *_hs_tc_direct[HS_DIRECT_IDS]
 	__attribute__((tls_model("initial-exec")));
