@@ -23,6 +23,23 @@ BENCH_SCALE	:= $(BUILD)/bench/hsbench-scale
 all: bench-build
 bench-build: $(BENCH_BIN) $(BENCH_REPORT) $(BENCH_SCALE)
 
+# The heap against the peers (bench/heap/run.sh, make bench-heap).
+BENCH_HEAP	:= $(BUILD)/bench/hsbench-heap
+BENCH_MEASURE	:= $(BUILD)/bench/hsbench-measure
+bench-build: $(BENCH_HEAP) $(BENCH_MEASURE)
+$(BUILD)/bench/hsbench-heap: bench/heap/workloads.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HS_CFLAGS) -fno-builtin-malloc -fno-builtin-free -o $@ $< $(HS_LDFLAGS)
+$(BUILD)/bench/hsbench-measure: bench/heap/measure.c
+	$(quiet) CC $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HS_CFLAGS) -o $@ $< $(HS_LDFLAGS)
+
+.PHONY: bench-heap
+bench-heap: bench-build all
+	$(Q)bench/heap/run.sh --out $(BUILD)/bench/heap $(BENCH_HEAP_ARGS)
+
 # Slow paths against threads and slabs (bench/README.md, "Scaling").
 $(BENCH_SCALE): bench/scale.c include/hugeslab.h $(LIB_SO)
 	$(quiet) CC $@
