@@ -13,10 +13,10 @@ set datafile missing "?"
 set title "malloc drop-in vs peers: time relative to the fastest peer (median; lower is better)"
 set ylabel "x the fastest peer's time (log scale)"
 set logscale y 2
-set yrange [0.125:16]
-set ytics ("1/8" 0.125, "1/4" 0.25, "1/2" 0.5, "1" 1, "2" 2, "4" 4, "8" 8, "16" 16)
+set yrange [0.25:64]
+set ytics ("1/4" 0.25, "1/2" 0.5, "1" 1, "2" 2, "4" 4, "8" 8, "16" 16, "32" 32, "64" 64)
 set grid ytics lc rgb "#dddddd"
-set key top left horizontal
+set key outside bottom center horizontal
 set style data histograms
 set style histogram clustered gap 1.5
 set style fill solid 0.9 border rgb "#333333"

@@ -40,7 +40,8 @@ check_backend() {
 	env LD_PRELOAD="$DROPIN" /usr/bin/python3 -c '
 import os, sys
 want = os.environ.get("HUGESLAB_BACKEND", "")
-x = [bytearray(200) for _ in range(200000)]	# on the heap
+# Over 512 bytes, so through malloc rather than pymalloc: 40 MB.
+x = [bytearray(1000) for _ in range(40000)]
 smaps = open("/proc/self/smaps").read()
 huge = sum(int(l.split()[1]) for l in smaps.splitlines()
            if l.startswith(("Private_Hugetlb:", "AnonHugePages:")))
