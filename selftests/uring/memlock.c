@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Description: RLIMIT_MEMLOCK and fixed buffers, as a user without
- * CAP_IPC_LOCK (a child that drops root after opening the backend) with a
+ * CAP_IPC_LOCK (a child that takes another uid and loses its capabilities
+ * after opening the backend) with a
  * 5 MiB limit - a set of three 2 MiB buffers, which the kernel charges
  * 6 MiB, is refused with ENOMEM and a message naming the limit, what the
  * set needed and what to raise, and leaves nothing behind: the process's
@@ -14,6 +15,7 @@
  * for what newer kernels charge for the ring itself.
  */
 #include <grp.h>
+#include <sys/fsuid.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -79,8 +81,19 @@ static int child(int tell, int go, unsigned int flags, uid_t uid)
 	if (hs_backend() == HS_BACKEND_NONE)
 		return E_SETUP;
 	hs_region_destroy(hs_region_create(2 << 20, NULL));
+	/*
+	 * Another user without CAP_IPC_LOCK: real and effective uid @uid
+	 * (io_uring charges the real uid's user; the effective caps go).
+	 * The file system uid stays root's, kept in the saved uid, so the
+	 * checks can read /proc and debugfs wherever the tests run (in a
+	 * chroot whose root directory only root may enter, too); it brings
+	 * back only the file system capabilities, not CAP_IPC_LOCK.
+	 */
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) || setgroups(0, NULL) ||
-	    setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+	    setresgid(uid, uid, uid) || setresuid(uid, uid, 0))
+		return E_SETUP;
+	setfsuid(0);
+	if (setfsuid((uid_t)-1) != 0)
 		return E_SETUP;
 	if (cap_ipc_lock())
 		return E_CAP;
