@@ -6,9 +6,10 @@
 #   make module       hugeslab.ko for the running kernel (KDIR=... to override)
 #   make demo         the end-to-end demo in a VM (installs what is missing)
 #   make check        every test: host, then the module on Debian 6.1 and 6.12
-#   make lint         checkpatch --strict and sparse (W=1) over the module
+#   make lint         checkpatch --strict, sparse (W=1) and coccicheck over the module
 #   make check-debug  the module's VM tests on a KASAN/lockdep/kmemleak 6.12 kernel
 #   make bench-uring  io_uring buffers on huge pages, measured (bench/uring/)
+#   make fuzz         the fuzzer on that kernel: a million operations (hours)
 #   make install      PREFIX=/usr/local DESTDIR=
 #
 # V=1 shows full commands.
@@ -56,7 +57,7 @@ endif
 
 .DEFAULT_GOAL := all
 .PHONY: all clean install module module-clean demo check check-host \
-	check-vm check-debug deps lint
+	check-vm check-debug deps lint fuzz
 
 all:
 
@@ -113,6 +114,12 @@ lint: deps
 check-debug: deps
 	$(Q)$(MAKE) --no-print-directory WERROR=1 all
 	$(Q)scripts/check-debug
+
+# The fuzzer alone on the debug kernel: HS_FUZZ_OPS (1000000) within
+# HS_FUZZ_SECONDS; see scripts/fuzz.
+fuzz: deps
+	$(Q)$(MAKE) --no-print-directory WERROR=1 all
+	$(Q)scripts/fuzz
 
 clean:
 	rm -rf $(BUILD)

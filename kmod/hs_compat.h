@@ -76,4 +76,34 @@ static inline int hs_hugepage_nid(struct address_space *mapping, pgoff_t idx,
 	return nid;
 }
 
+/*
+ * Whether nothing but the page cache holds the idx-th huge page of a
+ * hugetlbfs file (true if the page is not there): no mapping, no pin, no
+ * pipe buffer. The page cache holds one reference to a hugetlb folio
+ * before 6.7, and one per base page since; the lookup takes one more.
+ */
+static inline bool hs_hugepage_idle(struct address_space *mapping, pgoff_t idx,
+				    unsigned int order)
+{
+	struct folio *folio;
+	bool idle;
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 7, 0)
+	struct page *page = find_get_page(mapping, idx);
+
+	if (!page)
+		return true;
+	folio = page_folio(page);
+	idle = folio_ref_count(folio) == 1 + 1 && !folio_mapped(folio);
+	put_page(page);
+#else
+	folio = filemap_get_folio(mapping, idx << order);
+	if (IS_ERR(folio))
+		return true;
+	idle = folio_ref_count(folio) == folio_nr_pages(folio) + 1 &&
+	       !folio_mapped(folio);
+	folio_put(folio);
+#endif
+	return idle;
+}
+
 #endif /* _HS_COMPAT_H */

@@ -6,20 +6,42 @@
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
+#include <linux/string_helpers.h>
 
 #include "hs_internal.h"
 
 #define HS_STATS_VERSION	1
 #define HS_REGIONS_VERSION	1
-#define HS_POOLS_VERSION	1
 
 static struct dentry *hs_debugfs_dir;
+
+/*
+ * A name a process chose (its command, a pool's name) as one field that is
+ * safe to print: every byte that is not printable ASCII, the blank and the
+ * backslash are written as \ooo, which hsstat decodes. A process names
+ * itself with any bytes (prctl(PR_SET_NAME)): a carriage return or an
+ * escape sequence must not reach an admin's terminal, and nothing may
+ * split a line or a field for a parser. At most @len bytes, up to a NUL.
+ */
+void hs_seq_put_name(struct seq_file *m, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len && name[i]; i++) {
+		unsigned char c = name[i];
+
+		if (c <= ' ' || c >= 0x7f || c == '\\')
+			seq_printf(m, "\\%03o", c);
+		else
+			seq_putc(m, c);
+	}
+}
 
 static int stats_show(struct seq_file *m, void *v)
 {
 	struct hs_totals t;
 
-	hs_reap();
+	hs_flush_releases();
 	hs_totals(&t);
 	seq_printf(m, "hugeslab stats %d\n", HS_STATS_VERSION);
 	seq_printf(m, "abi_version %d\n", HUGESLAB_ABI_VERSION);
@@ -41,35 +63,91 @@ static int stats_show(struct seq_file *m, void *v)
 }
 DEFINE_SHOW_ATTRIBUTE(stats);
 
+/*
+ * "regions", a line per region: as many as the pool has pages for, so it
+ * is made a buffer at a time, hs_lock held for one buffer (creates wait no
+ * longer than that). The position past the header is the region's id.
+ */
+static void *regions_find(loff_t *pos)
+{
+	unsigned long id = *pos;
+	struct hs_region *r = hs_region_from(&id);
+
+	if (r)
+		*pos = id;
+	return r;
+}
+
+static void *regions_start(struct seq_file *m, loff_t *pos)
+{
+	mutex_lock(&hs_lock);
+	if (!*pos)
+		return SEQ_START_TOKEN;
+	return regions_find(pos);
+}
+
+static void *regions_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	++*pos;
+	return regions_find(pos);
+}
+
+static void regions_stop(struct seq_file *m, void *v)
+{
+	mutex_unlock(&hs_lock);
+}
+
 static int regions_show(struct seq_file *m, void *v)
 {
-	struct hs_region *r;
+	const struct hs_region *r = v;
 
-	hs_reap();
-	seq_printf(m, "hugeslab regions %d\n", HS_REGIONS_VERSION);
-	seq_puts(m, "# id pid bytes page_size node mapped comm\n");
-	mutex_lock(&hs_lock);
-	list_for_each_entry(r, &hs_regions, gnode) {
-		seq_printf(m, "%u %d %llu %llu %d %s ", r->id, r->pid,
-			   r->bytes, 1ULL << r->shift, r->node,
-			   hs_region_mapped(r) ? "yes" : "no");
-		/* comm is chosen by the process: keep it one field. */
-		seq_escape(m, r->comm, " \t\n\\");
-		seq_putc(m, '\n');
+	if (v == SEQ_START_TOKEN) {
+		seq_printf(m, "hugeslab regions %d\n", HS_REGIONS_VERSION);
+		seq_puts(m, "# id pid bytes page_size node mapped comm\n");
+		return 0;
 	}
-	mutex_unlock(&hs_lock);
+	seq_printf(m, "%u %d %llu %llu %d %s ", r->id, r->pid, r->bytes,
+		   1ULL << r->shift, r->node,
+		   str_yes_no(hs_region_mapped(r)));
+	hs_seq_put_name(m, r->comm, sizeof(r->comm));
+	seq_putc(m, '\n');
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(regions);
 
-static int pools_show(struct seq_file *m, void *v)
+static const struct seq_operations regions_seq_ops = {
+	.start	= regions_start,
+	.next	= regions_next,
+	.stop	= regions_stop,
+	.show	= regions_show,
+};
+
+static int regions_open(struct inode *inode, struct file *file)
 {
-	seq_printf(m, "hugeslab pools %d\n", HS_POOLS_VERSION);
-	seq_puts(m, "# pid name obj_size in_use total bytes allocs frees cache_hits comm\n");
-	hs_pools_show(m);
-	return 0;
+	/* Regions being released as this is opened are not listed. */
+	hs_flush_releases();
+	return seq_open(file, &regions_seq_ops);
 }
-DEFINE_SHOW_ATTRIBUTE(pools);
+
+static const struct file_operations regions_fops = {
+	.owner		= THIS_MODULE,
+	.open		= regions_open,
+	.read		= seq_read,
+	.llseek		= seq_lseek,
+	.release	= seq_release,
+};
+
+static int pools_open(struct inode *inode, struct file *file)
+{
+	return seq_open(file, &hs_pools_seq_ops);
+}
+
+static const struct file_operations pools_fops = {
+	.owner		= THIS_MODULE,
+	.open		= pools_open,
+	.read		= seq_read,
+	.llseek		= seq_lseek,
+	.release	= seq_release,
+};
 
 void hs_debugfs_init(void)
 {

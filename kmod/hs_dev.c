@@ -23,13 +23,17 @@ static int hs_open(struct inode *inode, struct file *file)
 {
 	struct hs_ctx *ctx;
 
+	/* A process can open the device many times: charge its cgroup. */
 	ctx = hs_should_fail(HS_FAULT_CTX) ? NULL :
-		kzalloc(sizeof(*ctx), GFP_KERNEL);
+		kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return -ENOMEM;
 	mutex_init(&ctx->lock);
 	INIT_LIST_HEAD(&ctx->regions);
-	INIT_LIST_HEAD(&ctx->snode);
+	INIT_LIST_HEAD(&ctx->partials);
+	/* Whoever uses the file later, its opener is charged. */
+	ctx->file = file;
+	ctx->uid = hs_charged_uid(file->f_cred);
 	file->private_data = ctx;
 	return 0;
 }
@@ -61,7 +65,7 @@ static long hs_ioctl_query(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 	if (q.flags || q.pad)
 		return -EINVAL;
 
-	hs_reap();
+	hs_flush_releases();
 	hs_totals(&t);
 	memset(&q, 0, sizeof(q));
 	q.abi_version = HUGESLAB_ABI_VERSION;
@@ -80,19 +84,26 @@ static long hs_ioctl_query(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 	mutex_unlock(&ctx->lock);
 	q.nr_nodes = num_node_state(N_MEMORY);
 	q.user_max_bytes = t.user_max_bytes;
-	q.user_bytes = hs_user_bytes(current_uid());
+	q.user_bytes = hs_user_bytes(ctx->uid);
 
 	if (copy_to_user(uarg, &q, min(usize, sizeof(q))))
 		return -EFAULT;
 	return 0;
 }
 
+/*
+ * A struct from any version of the ABI is accepted: a smaller one (an older
+ * binary) reads as zero past its end and gets no more back than it passed,
+ * a bigger one must be zero past ours (copy_struct_from_user()).
+ */
 static long hs_ioctl_create(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 {
 	struct hugeslab_create c;
+	struct hs_region *r;
 	int err;
 
-	if (usize < sizeof(c))
+	BUILD_BUG_ON(sizeof(c) < HUGESLAB_CREATE_SIZE_VER0);
+	if (usize < HUGESLAB_CREATE_SIZE_VER0)
 		return -EINVAL;
 	err = copy_struct_from_user(&c, sizeof(c), uarg, usize);
 	if (err)
@@ -100,14 +111,15 @@ static long hs_ioctl_create(struct hs_ctx *ctx, void __user *uarg, size_t usize)
 	if (c.flags & ~HUGESLAB_CREATE_VALID || c.pad)
 		return -EINVAL;
 
-	err = hs_region_create(ctx, &c);
+	err = hs_region_create(ctx, &c, &r);
 	if (err)
 		return err;
-	if (copy_to_user(uarg, &c, sizeof(c))) {
+	if (copy_to_user(uarg, &c, min(usize, sizeof(c)))) {
 		/* The caller cannot know the region: do not leave it behind. */
-		hs_region_destroy(ctx, c.id);
+		hs_region_abandon(ctx, r);
 		return -EFAULT;
 	}
+	hs_region_publish(ctx, r);
 	return 0;
 }
 
@@ -117,7 +129,8 @@ static long hs_ioctl_destroy(struct hs_ctx *ctx, void __user *uarg,
 	struct hugeslab_destroy d;
 	int err;
 
-	if (usize < sizeof(d))
+	BUILD_BUG_ON(sizeof(d) < HUGESLAB_DESTROY_SIZE_VER0);
+	if (usize < HUGESLAB_DESTROY_SIZE_VER0)
 		return -EINVAL;
 	err = copy_struct_from_user(&d, sizeof(d), uarg, usize);
 	if (err)
@@ -165,26 +178,31 @@ static long hs_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 /* ---- mapping --------------------------------------------------------- */
 
-/* Split an mmap page offset into region id and byte offset in the region. */
-static void hs_pgoff_split(unsigned long pgoff, u64 *id, u64 *off)
+/* Whether an mmap page offset is the stats area's (below 4 GiB). */
+static bool hs_is_stats(unsigned long pgoff)
 {
-	*id = pgoff >> HS_PGOFF_SHIFT;
-	*off = (u64)(pgoff & ((1UL << HS_PGOFF_SHIFT) - 1)) << PAGE_SHIFT;
+	return ((u64)pgoff << PAGE_SHIFT) < BIT_ULL(HS_COMPAT_SHIFT);
 }
 
 /*
- * Look up the region that [pgoff, pgoff + len) of the device falls in and
- * check the range is whole pages inside it. Returns it with ctx->lock held.
+ * Look up the region that [pgoff, pgoff + len) of the device falls in - by
+ * its id (id << 40) or its 32-bit slot (slot << 32) - and check the range
+ * is whole pages inside it. Returns it with ctx->lock held.
  */
 static struct hs_region *hs_map_lookup(struct hs_ctx *ctx, unsigned long pgoff,
 				       u64 len, u64 *off)
 {
+	u64 pos = (u64)pgoff << PAGE_SHIFT, mask;
 	struct hs_region *r;
-	u64 id, mask;
 
-	hs_pgoff_split(pgoff, &id, off);
 	mutex_lock(&ctx->lock);
-	r = hs_ctx_find(ctx, id);
+	if (pos >> HS_OFFSET_SHIFT) {
+		r = hs_ctx_find(ctx, pos >> HS_OFFSET_SHIFT);
+		*off = pos & (HS_REGION_MAX_BYTES - 1);
+	} else {
+		r = hs_ctx_find_slot(ctx, pos >> HS_COMPAT_SHIFT);
+		*off = pos & (BIT_ULL(HS_COMPAT_SHIFT) - 1);
+	}
 	if (!r)
 		goto fail;
 	mask = (1ULL << r->shift) - 1;
@@ -194,6 +212,76 @@ static struct hs_region *hs_map_lookup(struct hs_ctx *ctx, unsigned long pgoff,
 fail:
 	mutex_unlock(&ctx->lock);
 	return NULL;
+}
+
+/*
+ * A region's VMAs keep hugetlb's operations, wrapped to count the VMAs in
+ * the region's users (ipc/shm.c wraps them the same way): when the last
+ * one goes, the region is released at once, not found later by polling.
+ * Every VMA of a region is made here, or split or copied from one made
+ * here (->open): its file is the region's, and nobody else may map it
+ * (it is open write-only). hugetlbfs_file_mmap() sets hugetlb_vm_ops, which
+ * is not exported: the first mapping tells its address.
+ */
+static const struct vm_operations_struct *hs_hugetlb_vm_ops;
+
+static struct hs_region *hs_vma_region(struct vm_area_struct *vma)
+{
+	return vma->vm_file->private_data;
+}
+
+static vm_fault_t hs_vm_fault(struct vm_fault *vmf)
+{
+	return hs_hugetlb_vm_ops->fault(vmf);
+}
+
+static void hs_vm_open(struct vm_area_struct *vma)
+{
+	hs_region_get(hs_vma_region(vma));
+	if (hs_hugetlb_vm_ops->open)
+		hs_hugetlb_vm_ops->open(vma);
+}
+
+static void hs_vm_close(struct vm_area_struct *vma)
+{
+	struct hs_region *r = hs_vma_region(vma);
+
+	if (hs_hugetlb_vm_ops->close)
+		hs_hugetlb_vm_ops->close(vma);
+	hs_region_put_vma(r);
+}
+
+static int hs_vm_may_split(struct vm_area_struct *vma, unsigned long addr)
+{
+	if (hs_hugetlb_vm_ops->may_split)
+		return hs_hugetlb_vm_ops->may_split(vma, addr);
+	return 0;
+}
+
+static unsigned long hs_vm_pagesize(struct vm_area_struct *vma)
+{
+	return hs_hugetlb_vm_ops->pagesize(vma);
+}
+
+static const struct vm_operations_struct hs_region_vm_ops = {
+	.fault		= hs_vm_fault,
+	.open		= hs_vm_open,
+	.close		= hs_vm_close,
+	.may_split	= hs_vm_may_split,
+	.pagesize	= hs_vm_pagesize,
+};
+
+/* hugetlbfs set @vma up for @r: count it, and keep its operations. */
+static int hs_vma_wrap(struct vm_area_struct *vma, struct hs_region *r)
+{
+	const struct vm_operations_struct *ops;
+
+	ops = cmpxchg(&hs_hugetlb_vm_ops, NULL, vma->vm_ops);
+	if (WARN_ON_ONCE(ops && ops != vma->vm_ops))
+		return -EINVAL;
+	hs_region_get(r);
+	vma->vm_ops = &hs_region_vm_ops;
+	return 0;
 }
 
 static unsigned long hs_get_unmapped_area(struct file *file, unsigned long addr,
@@ -206,7 +294,7 @@ static unsigned long hs_get_unmapped_area(struct file *file, unsigned long addr,
 	unsigned long ret;
 	u64 off;
 
-	if (pgoff >> HS_PGOFF_SHIFT == 0)	/* the stats area */
+	if (hs_is_stats(pgoff))
 		return hs_mm_get_unmapped_area(NULL, addr, len, 0, flags);
 	r = hs_map_lookup(ctx, pgoff, len, &off);
 	if (!r)
@@ -225,6 +313,7 @@ static int hs_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct hs_ctx *ctx = file->private_data;
 	struct hs_region *r;
+	unsigned long mask;
 	struct file *rf;
 	u64 off;
 	int err;
@@ -235,13 +324,26 @@ static int hs_mmap(struct file *file, struct vm_area_struct *vma)
 	 */
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
-	if (vma->vm_pgoff >> HS_PGOFF_SHIFT == 0)
+	if (hs_is_stats(vma->vm_pgoff))
 		return hs_stats_mmap(ctx, vma);
 
 	r = hs_map_lookup(ctx, vma->vm_pgoff, vma->vm_end - vma->vm_start,
 			  &off);
 	if (!r)
 		return -EINVAL;
+	/*
+	 * get_unmapped_area() aligned the address to the page size of the
+	 * region with this id then; the id may have been destroyed and reused
+	 * for a region of another page size since. hugetlbfs trusts the
+	 * address it is given (a 1 GiB mapping at a 2 MiB boundary would
+	 * map a PUD past the VMA and BUG at unmap): check it here, against
+	 * the region mapped, as device-dax does.
+	 */
+	mask = (1UL << r->shift) - 1;
+	if ((vma->vm_start | vma->vm_end) & mask) {
+		mutex_unlock(&ctx->lock);
+		return -EINVAL;
+	}
 	rf = r->file;
 
 	/*
@@ -250,9 +352,10 @@ static int hs_mmap(struct file *file, struct vm_area_struct *vma)
 	 */
 	hs_vm_flags_set(vma, VM_DONTCOPY);
 	vma->vm_pgoff = off >> PAGE_SHIFT;
-	/* Takes a reference on rf, so the region stays while mapped. */
 	vma_set_file(vma, rf);
 	err = rf->f_op->mmap(rf, vma);
+	if (!err)
+		err = hs_vma_wrap(vma, r);
 	mutex_unlock(&ctx->lock);
 	return err;
 }

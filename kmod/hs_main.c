@@ -9,6 +9,7 @@
 #include <linux/init.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/string_helpers.h>
 
 #include "hs_internal.h"
 
@@ -25,7 +26,7 @@ MODULE_PARM_DESC(max_mb,
 unsigned int hs_user_max_mb;
 module_param_named(user_max_mb, hs_user_max_mb, uint, 0644);
 MODULE_PARM_DESC(user_max_mb,
-		 "MiB the regions of one user may hold; CAP_IPC_LOCK is exempt; 0 = no limit (default 0)");
+		 "MiB the regions of one user (who opened the file) may hold; files opened with CAP_IPC_LOCK are exempt; 0 = no limit (default 0)");
 
 static int __init hs_init(void)
 {
@@ -43,7 +44,7 @@ static int __init hs_init(void)
 	hs_debugfs_init();
 	pr_info("%s: ready: reserve %u MiB, max %u MiB, per user %u MiB, 1 GiB pages %s\n",
 		HS_NAME, hs_reserve_mb, hs_max_mb, hs_user_max_mb,
-		hs_tiers[HS_TIER_1G].mnt ? "yes" : "no");
+		str_yes_no(hs_tiers[HS_TIER_1G].mnt));
 	return 0;
 
 out_regions:

@@ -7,13 +7,22 @@
  * names are cut at the field's end and sanitised, numbers clamped.
  */
 #include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/vmalloc.h>
+#include <linux/xarray.h>
 
 #include "hs_compat.h"
 #include "hs_internal.h"
 
-LIST_HEAD(hs_stat_ctxs);
+/*
+ * Every file's stats area, by registration order. hs_stats_lock guards it
+ * and the areas' lifetime; it is not hs_lock, so a reader of "pools" never
+ * makes a create wait, and it is held for one seq_file buffer at a time.
+ */
+static DEFINE_MUTEX(hs_stats_lock);
+static DEFINE_XARRAY_ALLOC(hs_stat_ctxs);
 
 /*
  * Pages are put in on fault rather than all at mmap, so that a range the
@@ -47,17 +56,30 @@ int hs_stats_mmap(struct hs_ctx *ctx, struct vm_area_struct *vma)
 
 	mutex_lock(&ctx->lock);
 	if (!ctx->stats) {
+		/*
+		 * 64 KiB per open file, as many as the process opens: charged
+		 * to its memory cgroup. A failure is the caller's ENOMEM, not
+		 * a warning in the kernel log.
+		 */
 		ctx->stats = hs_should_fail(HS_FAULT_STATS) ? NULL :
-			vmalloc_user(HUGESLAB_STATS_BYTES);
+			__vmalloc(HUGESLAB_STATS_BYTES, GFP_KERNEL_ACCOUNT |
+				  __GFP_ZERO | __GFP_NOWARN);
 		if (!ctx->stats) {
 			err = -ENOMEM;
 			goto out;
 		}
 		ctx->pid = task_tgid_nr(current);
 		get_task_comm(ctx->comm, current);
-		mutex_lock(&hs_lock);
-		list_add_tail(&ctx->snode, &hs_stat_ctxs);
-		mutex_unlock(&hs_lock);
+		mutex_lock(&hs_stats_lock);
+		err = xa_alloc(&hs_stat_ctxs, &ctx->stat_id, ctx, xa_limit_31b,
+			       GFP_KERNEL_ACCOUNT);
+		mutex_unlock(&hs_stats_lock);
+		if (err) {
+			vfree(ctx->stats);
+			ctx->stats = NULL;
+			err = -ENOMEM;
+			goto out;
+		}
 	}
 	/* Like the regions: a child does not inherit it. */
 	hs_vm_flags_set(vma, VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP);
@@ -73,9 +95,9 @@ void hs_stats_release(struct hs_ctx *ctx)
 {
 	if (!ctx->stats)
 		return;
-	mutex_lock(&hs_lock);
-	list_del(&ctx->snode);
-	mutex_unlock(&hs_lock);
+	mutex_lock(&hs_stats_lock);
+	xa_erase(&hs_stat_ctxs, ctx->stat_id);
+	mutex_unlock(&hs_stats_lock);
 	vfree(ctx->stats);
 	ctx->stats = NULL;
 }
@@ -97,7 +119,7 @@ static void hs_put_name(struct seq_file *m, const char *src, size_t len)
 	if (!i)
 		seq_putc(m, '-');
 	else
-		seq_escape(m, name, " \t\n\\");
+		hs_seq_put_name(m, name, i);
 }
 
 static void hs_pool_line(struct seq_file *m, const struct hs_ctx *ctx,
@@ -115,23 +137,77 @@ static void hs_pool_line(struct seq_file *m, const struct hs_ctx *ctx,
 	hs_put_name(m, s->name, sizeof(s->name));
 	seq_printf(m, " %llu %llu %llu %llu %llu %llu %llu ", obj_size, in_use,
 		   total, bytes, allocs, frees, hits);
-	seq_escape(m, ctx->comm, " \t\n\\");
+	hs_seq_put_name(m, ctx->comm, sizeof(ctx->comm));
 	seq_putc(m, '\n');
 }
 
-void hs_pools_show(struct seq_file *m)
+/*
+ * debugfs "pools", a line per live slot of every area: with 512 slots an
+ * area, as many areas as files, it can be long, so it is made a buffer at
+ * a time. A position past the header is (registration id << 9 | slot) + 1:
+ * after a buffer, the next read starts from there, whatever came and went.
+ */
+#define HS_SLOT_BITS	9
+#define HS_POOLS_VERSION	1
+
+static struct hs_ctx *hs_pools_find(loff_t *pos)
 {
+	unsigned long id = (*pos - 1) >> HS_SLOT_BITS;
+	unsigned int slot = (*pos - 1) & (HUGESLAB_STATS_SLOTS - 1);
 	struct hs_ctx *ctx;
-	unsigned int i;
 
-	mutex_lock(&hs_lock);
-	list_for_each_entry(ctx, &hs_stat_ctxs, snode) {
-		for (i = 0; i < HUGESLAB_STATS_SLOTS; i++) {
-			const struct hugeslab_pool_stat *s = &ctx->stats[i];
-
-			if (READ_ONCE(s->flags) & HUGESLAB_POOL_LIVE)
-				hs_pool_line(m, ctx, s);
+	BUILD_BUG_ON(HUGESLAB_STATS_SLOTS != 1 << HS_SLOT_BITS);
+	lockdep_assert_held(&hs_stats_lock);
+	xa_for_each_start(&hs_stat_ctxs, id, ctx, id) {
+		for (; slot < HUGESLAB_STATS_SLOTS; slot++) {
+			if (READ_ONCE(ctx->stats[slot].flags) &
+			    HUGESLAB_POOL_LIVE) {
+				*pos = ((loff_t)id << HS_SLOT_BITS | slot) + 1;
+				return ctx;
+			}
 		}
+		slot = 0;
+		cond_resched();
 	}
-	mutex_unlock(&hs_lock);
+	return NULL;
 }
+
+static void *hs_pools_start(struct seq_file *m, loff_t *pos)
+{
+	mutex_lock(&hs_stats_lock);
+	if (!*pos)
+		return SEQ_START_TOKEN;
+	return hs_pools_find(pos);
+}
+
+static void *hs_pools_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	++*pos;
+	return hs_pools_find(pos);
+}
+
+static void hs_pools_stop(struct seq_file *m, void *v)
+{
+	mutex_unlock(&hs_stats_lock);
+}
+
+static int hs_pools_show(struct seq_file *m, void *v)
+{
+	const struct hs_ctx *ctx = v;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_printf(m, "hugeslab pools %d\n", HS_POOLS_VERSION);
+		seq_puts(m, "# pid name obj_size in_use total bytes allocs frees cache_hits comm\n");
+		return 0;
+	}
+	hs_pool_line(m, ctx,
+		     &ctx->stats[(m->index - 1) & (HUGESLAB_STATS_SLOTS - 1)]);
+	return 0;
+}
+
+const struct seq_operations hs_pools_seq_ops = {
+	.start	= hs_pools_start,
+	.next	= hs_pools_next,
+	.stop	= hs_pools_stop,
+	.show	= hs_pools_show,
+};

@@ -16,7 +16,6 @@ static ssize_t name##_show(struct device *dev,				\
 {									\
 	struct hs_totals t;						\
 									\
-	hs_reap();							\
 	hs_totals(&t);							\
 	return sysfs_emit(buf, "%llu\n", (unsigned long long)(expr));	\
 }									\

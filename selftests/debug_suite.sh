@@ -60,6 +60,8 @@ fi
 
 # kmod/rmmod unloads and reloads the module from this file.
 export HS_MODULE_KO="$ko"
+# This kernel has the fault injection framework: its group must run.
+export HS_KFAULT=1
 if ! insmod "$ko" "$@"; then
 	echo "debug_suite: insmod $ko $* failed"
 	exit 125

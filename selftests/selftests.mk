@@ -37,6 +37,10 @@ ST_CFLAGS	:= $(HS_CFLAGS) -I$(KSFT_DIR) -Wno-missing-prototypes \
 #   stress    fuzzing, fault injection, many processes (VM)
 #   numa      NUMA placement and 1 GiB pages (VM, "numa" profile)
 #   lockdown  what stays readable under lockdown (VM, "lockdown" profile)
+#   kfault    the kernel's fault injection (fail-nth) through the module
+#             (VM, debug kernel only: Debian's kernels do not have it)
+#   compat    32-bit programs: built -m32 and static (the VMs have no
+#             32-bit libc), without the library or liburing (VM)
 #   debug     planted bugs the ASan/Valgrind builds must catch
 #   malloc    the malloc drop-in, linked into each test (host and VM)
 #   heap      the drop-in on the module, seen by hsstat (VM)
@@ -45,6 +49,7 @@ ST_GROUPS	:= $(sort $(patsubst selftests/%/,%,$(dir $(wildcard selftests/*/*.c))
 # other prerequisites) for a group g with ST_EXTRA_LIBS_g (ST_EXTRA_DEPS_g),
 # linked before the library: lib/uring/uring.mk does.
 ST_LIB_GROUPS	:= lib pools debug $(ST_EXTRA_LIB_GROUPS)
+ST_32_GROUPS	:= compat
 ifeq ($(LIB_A),)
 ST_GROUPS	:= $(filter-out $(ST_LIB_GROUPS) malloc heap,$(ST_GROUPS))
 endif
@@ -93,6 +98,25 @@ $(KSFT_HDRS) &: $(wildcard $(KSFT_TAR))
 		exit 1; }
 	$(Q)touch $(KSFT_DIR).tmp/*.h && rm -rf $(KSFT_DIR) && mv $(KSFT_DIR).tmp $(KSFT_DIR)
 
+# 32-bit tests: the harness and the uapi header only, no sanitizer (they
+# are the 64-bit builds' business), static.
+ST32_CFLAGS	:= -std=gnu11 -D_GNU_SOURCE -pthread $(HS_WARN) -Iinclude \
+		   -I$(KSFT_DIR) -Wno-missing-prototypes -Wno-sign-compare \
+		   -m32 -static $(OPT) -g
+ST32_NEED	:= building 32-bit tests needs gcc-multilib: apt-get install gcc-multilib (or make deps)
+
+define ST_GROUP32_RULES
+$(BUILD)/selftests/$(1)/%: selftests/$(1)/%.c $(KSFT_HDRS)
+	$$(quiet) CC32 $$@
+	$$(Q)mkdir -p $$(@D) $(ST_DEPDIR)/$(1)
+	$$(Q)echo 'int main(void) { return 0; }' | \
+		$$(CC) -m32 -static -x c -o /dev/null - 2>/dev/null || \
+		{ echo "selftests: $(ST32_NEED)" >&2; exit 1; }
+	$$(Q)$$(CC) $$(ST32_CFLAGS) -MMD -MP -MF $(ST_DEPDIR)/$(1)/$$*.d \
+		-o $$@ $$<
+endef
+$(foreach g,$(filter $(ST_32_GROUPS),$(ST_GROUPS)),$(eval $(call ST_GROUP32_RULES,$(g))))
+
 # One pattern rule per group, so each links its own libraries.
 define ST_GROUP_RULES
 $(BUILD)/selftests/$(1)/%: selftests/$(1)/%.c $(KSFT_HDRS) $(ST_DEPS_$(1))
@@ -101,7 +125,7 @@ $(BUILD)/selftests/$(1)/%: selftests/$(1)/%.c $(KSFT_HDRS) $(ST_DEPS_$(1))
 	$$(Q)$$(CC) $$(ST_CFLAGS) -MMD -MP -MF $(ST_DEPDIR)/$(1)/$$*.d \
 		-o $$@ $$< $$(HS_LDFLAGS) $(ST_LIBS_$(1))
 endef
-$(foreach g,$(ST_GROUPS),$(eval $(call ST_GROUP_RULES,$(g))))
+$(foreach g,$(filter-out $(ST_32_GROUPS),$(ST_GROUPS)),$(eval $(call ST_GROUP_RULES,$(g))))
 
 $(ST_RUNNER): selftests/run_tests.sh selftests/vm_suite.sh
 	$(quiet) INSTALL $@

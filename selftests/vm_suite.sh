@@ -6,15 +6,16 @@
 # Each group ends with the runner's "# Cases:" and "# Totals:" lines, after
 # a "## group" line that scripts/check reads.
 #
-#   vm_suite.sh [main|numa|lockdown]     (default main)
+#   vm_suite.sh [main|numa|lockdown|fuzz]     (default main)
 cd "$(dirname "$0")" || exit 1
 rc=0
+tmo=600
 group() { # NAME DIR [ENV...]
 	name=$1 dir=$2
 	shift 2
 	[ -e "$dir" ] || return 0
 	echo "## group $name"
-	env "$@" ./run_tests.sh -s -t 600 "$dir" || rc=1
+	env "$@" ./run_tests.sh -s -t "$tmo" "$dir" || rc=1
 }
 # A directory whose files take O_DIRECT: tmpfs has it only from Linux 6.6,
 # so an ext2 file system on a loop device (the profile loads loop), in
@@ -36,6 +37,7 @@ odirect_dir() {
 case "${1:-main}" in
 main)
 	group kmod kmod
+	group compat compat
 	group "lib (backend kmod)" lib HUGESLAB_BACKEND=kmod
 	group "malloc (backend kmod)" malloc HUGESLAB_BACKEND=kmod
 	group heap heap HUGESLAB_BACKEND=kmod HSSTAT=/opt/hs/hsstat
@@ -49,8 +51,18 @@ main)
 	group tools tools HSSTAT=/opt/hs/hsstat
 	group stress stress
 	group page_sizes numa/page_sizes
+	# The kernel's fault injection exists only in a kernel built with it:
+	# make check-debug's, which requires it (debug_suite.sh: HS_KFAULT=1).
+	if [ -e /proc/self/fail-nth ] || [ -n "${HS_KFAULT:-}" ]; then
+		group kfault kfault
+	fi
 	;;
 numa) group numa numa ;;
+fuzz)
+	# make fuzz: the fuzzer alone, HS_FUZZ_OPS within HS_FUZZ_SECONDS.
+	tmo=$((${HS_FUZZ_SECONDS:-3600} + 600))
+	group fuzz stress/fuzz
+	;;
 lockdown)
 	# Debian's kernels refuse unsigned modules once locked down, so the
 	# lockdown comes after insmod; the same level twice is EPERM.

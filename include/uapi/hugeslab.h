@@ -56,8 +56,9 @@
  * @nr_nodes:		out: NUMA nodes that have memory
  * @pad:		must be 0
  * @user_max_bytes:	out: per-user limit (module parameter user_max_mb),
- *			0 = none; callers with CAP_IPC_LOCK are exempt
- * @user_bytes:		out: bytes held by regions of the caller's user
+ *			0 = none; files opened with CAP_IPC_LOCK are exempt
+ * @user_bytes:		out: bytes held by regions of the user this file
+ *			charges: who opened it (see hugeslab(4))
  *
  * A caller may pass a smaller struct (an older binary): the kernel fills only
  * the bytes it was given.
@@ -94,7 +95,8 @@ struct hugeslab_query {
  * @flags:	in: HUGESLAB_CREATE_* bits; others give -EINVAL
  * @node:	in: NUMA node, or HUGESLAB_NODE_ANY
  * @id:		out: region id (as shown in debugfs)
- * @offset:	out: the mmap() offset of the region's first byte
+ * @offset:	out: the mmap() offset of the region's first byte (for a
+ *		32-bit caller, one below 16 TiB it can pass: see hugeslab(4))
  * @page_size:	out: page size backing the region
  * @page_node:	out: node of the region's pages, -1 if spread over several
  * @pad:	must be 0
@@ -118,6 +120,9 @@ struct hugeslab_create {
 	__u32 pad;
 };
 
+/* Size of the first version of struct hugeslab_create: all later are larger. */
+#define HUGESLAB_CREATE_SIZE_VER0	48
+
 /**
  * struct hugeslab_destroy - free a region
  * @id:		in: region id from struct hugeslab_create
@@ -132,6 +137,9 @@ struct hugeslab_destroy {
 	__u32 flags;
 	__u32 pad;
 };
+
+/* Size of the first version of struct hugeslab_destroy. */
+#define HUGESLAB_DESTROY_SIZE_VER0	16
 
 /*
  * Pool statistics a process publishes for admins (hsstat, debugfs "pools").

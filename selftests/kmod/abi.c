@@ -254,8 +254,8 @@ TEST_F(dev, create_nonzero_pad)
 TEST_F(dev, create_too_small)
 {
 	static const size_t sizes[] = { 0, 8, 16,
-		sizeof(struct hugeslab_create) - 8,
-		sizeof(struct hugeslab_create) - 1 };
+		HUGESLAB_CREATE_SIZE_VER0 - 8,
+		HUGESLAB_CREATE_SIZE_VER0 - 1 };
 	struct hugeslab_create c;
 	unsigned int i;
 
@@ -429,6 +429,49 @@ TEST_F(dev, destroy_struct_sizes)
 	buf[sizeof(buf) - 1] = 0;
 	EXPECT_EQ(0, ioctl(self->fd, HS_IOC_DESTROY_SZ(sizeof(buf)), buf))
 		TH_LOG("%s", strerror(errno));
+}
+
+/*
+ * A binary built against the first version of the ABI passes the first
+ * version's sizes, whatever the module's structs have grown to since: the
+ * module takes them (the fields it has since added read as zero) and
+ * writes back no more than was passed.
+ */
+TEST_F(dev, first_version_sizes)
+{
+	unsigned char buf[HUGESLAB_CREATE_SIZE_VER0 + 64];
+	struct hugeslab_create *c = (struct hugeslab_create *)buf;
+	struct hugeslab_destroy *d = (struct hugeslab_destroy *)buf;
+	unsigned long long id;
+	size_t j;
+
+	memset(buf, 0xa5, sizeof(buf));
+	memset(buf, 0, HUGESLAB_CREATE_SIZE_VER0);
+	c->bytes = HS_2M;
+	c->node = HUGESLAB_NODE_ANY;
+	ASSERT_EQ(0, ioctl(self->fd, HS_IOC_CREATE_SZ(HUGESLAB_CREATE_SIZE_VER0),
+			   buf)) TH_LOG("create, %d bytes: %s",
+					HUGESLAB_CREATE_SIZE_VER0,
+					strerror(errno));
+	id = c->id;
+	EXPECT_NE(0ULL, id);
+	EXPECT_EQ(HS_2M, c->page_size);
+	EXPECT_EQ(id << 40, c->offset);
+	for (j = HUGESLAB_CREATE_SIZE_VER0; j < sizeof(buf); j++) {
+		EXPECT_EQ(0xa5, buf[j]) TH_LOG("byte %zu written", j);
+	}
+
+	memset(buf, 0, sizeof(buf));
+	d->id = id;
+	EXPECT_EQ(-1, ioctl(self->fd,
+			    HS_IOC_DESTROY_SZ(HUGESLAB_DESTROY_SIZE_VER0 - 1),
+			    buf));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, ioctl(self->fd,
+			   HS_IOC_DESTROY_SZ(HUGESLAB_DESTROY_SIZE_VER0), buf))
+		TH_LOG("destroy, %d bytes: %s", HUGESLAB_DESTROY_SIZE_VER0,
+		       strerror(errno));
+	EXPECT_EQ(self->base.regions, hs_stat("regions"));
 }
 
 TEST_F(dev, destroy_unknown_id)

@@ -110,6 +110,56 @@ TEST_F(dbg, regions_lists_own_regions)
 	EXPECT_EQ(0, hs_dbg_count_pid(getpid()));
 }
 
+/*
+ * A process names itself (prctl PR_SET_NAME) with any bytes but NUL: a
+ * carriage return, an escape sequence, DEL, UTF-8. In "regions" every byte
+ * that is not printable ASCII, and blanks and backslash, is written as
+ * \ooo: the line is printable ASCII and the field decodes to the name.
+ */
+TEST_F(dbg, comm_every_byte_escaped)
+{
+	static const char name[] = "a\r\x1b[1m\x7f\xc3\xa9 \\z";
+	char line[512], want[16], got[16], *p, *nl;
+	static char buf[1 << 16];
+	struct hugeslab_create c;
+	size_t n = 0;
+	int i;
+
+	ASSERT_EQ(0, prctl(PR_SET_NAME, name));
+	ASSERT_EQ(0, hs_create(self->fd, HS_2M, &c));
+	ASSERT_LT(0, hs_read_file(HS_DEBUGFS "/regions", buf, sizeof(buf)));
+	snprintf(line, sizeof(line), "\n%llu %d ", (unsigned long long)c.id,
+		 getpid());
+	p = strstr(buf, line);
+	ASSERT_NE(NULL, p) TH_LOG("region %llu not listed", (unsigned long long)c.id);
+	p++;
+	nl = strchr(p, '\n');
+	ASSERT_NE(NULL, nl);
+	*nl = '\0';
+	for (i = 0; p[i]; i++) {
+		EXPECT_TRUE(p[i] > ' ' - 1 && p[i] < 0x7f)
+			TH_LOG("raw byte 0x%02x in: %s", (unsigned char)p[i], p);
+	}
+	/* The last field, decoded. */
+	p = strrchr(p, ' ');
+	ASSERT_NE(NULL, p);
+	for (p++; *p && n < sizeof(got) - 1; n++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' &&
+		    p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+			got[n] = (char)((p[1] - '0') << 6 | (p[2] - '0') << 3 |
+					(p[3] - '0'));
+			p += 4;
+		} else {
+			EXPECT_TRUE(*p != '\\') TH_LOG("a bare backslash");
+			got[n] = *p++;
+		}
+	}
+	got[n] = '\0';
+	snprintf(want, sizeof(want), "%s", name);	/* as the kernel cut it */
+	EXPECT_STREQ(want, got);
+	ASSERT_EQ(0, hs_destroy(self->fd, c.id));
+}
+
 TEST_F(dbg, node_matches_create)
 {
 	struct hugeslab_create c;

@@ -10,6 +10,7 @@
 #ifndef _HS_KMOD_H
 #define _HS_KMOD_H
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -559,6 +560,159 @@ static inline int hs_wait_unlisted(unsigned long long id, int timeout_ms)
 		usleep(10000);
 	}
 	return 0;
+}
+
+/* ---- cgroup v2: memory charged to a group ----------------------------- */
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+
+#define HS_CGROUP_ROOT	"/sys/fs/cgroup"
+
+/* Whether @word is one of the blank-separated words of @list. */
+static inline bool hs_word_in(const char *list, const char *word)
+{
+	size_t len = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word))) {
+		if ((p == list || isspace((unsigned char)p[-1])) &&
+		    (!p[len] || isspace((unsigned char)p[len])))
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/*
+ * Mount cgroup v2 at /sys/fs/cgroup unless it is there already (the test
+ * VMs boot without it), with controller @ctl ("memory", "cpu") on for
+ * child groups. 0 or -errno (-ENOENT: the kernel has no such controller).
+ */
+static inline int hs_cgroup_setup_ctl(const char *ctl)
+{
+	char buf[256], add[32];
+
+	if (hs_read_file(HS_CGROUP_ROOT "/cgroup.controllers", buf,
+			 sizeof(buf)) < 0) {
+		if (mount("cgroup2", HS_CGROUP_ROOT, "cgroup2", 0, NULL) ||
+		    hs_read_file(HS_CGROUP_ROOT "/cgroup.controllers", buf,
+				 sizeof(buf)) < 0)
+			return -errno;
+	}
+	if (!hs_word_in(buf, ctl))
+		return -ENOENT;
+	if (hs_read_file(HS_CGROUP_ROOT "/cgroup.subtree_control", buf,
+			 sizeof(buf)) < 0)
+		return -errno;
+	if (hs_word_in(buf, ctl))
+		return 0;
+	snprintf(add, sizeof(add), "+%s", ctl);
+	return hs_write_file(HS_CGROUP_ROOT "/cgroup.subtree_control", add);
+}
+
+/* The memory controller, which most cgroup tests use. */
+static inline int hs_cgroup_setup(void)
+{
+	return hs_cgroup_setup_ctl("memory");
+}
+
+/* Make the group @name (its path into @path): 0 or -errno. */
+static inline int hs_cgroup_make(const char *name, char *path, size_t size)
+{
+	snprintf(path, size, HS_CGROUP_ROOT "/%s", name);
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Move process @pid into the group at @path: 0 or -errno. */
+static inline int hs_cgroup_enter(const char *path, pid_t pid)
+{
+	char file[300], num[32];
+
+	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	return hs_write_file(file, num);
+}
+
+/* A number from one of the group's files (memory.current...), or -1. */
+static inline long long hs_cgroup_value(const char *path, const char *name)
+{
+	char file[300], buf[64];
+
+	snprintf(file, sizeof(file), "%s/%s", path, name);
+	if (hs_read_file(file, buf, sizeof(buf)) <= 0)
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+/* Remove a group whose processes are gone (retried while they exit). */
+static inline int hs_cgroup_remove(const char *path)
+{
+	long long end = hs_now_ms() + HS_FREE_TIMEOUT_MS;
+
+	while (rmdir(path)) {
+		if (errno != EBUSY || hs_now_ms() > end)
+			return -errno;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/* ---- the device as another user sees it ------------------------------ */
+
+/*
+ * A device node of /dev/hugeslab at @path, owned by @uid:@gid with @mode,
+ * so an unprivileged user can open the device itself without the test
+ * changing /dev/hugeslab for everyone. 0 or -errno.
+ */
+static inline int hs_dev_node(const char *path, uid_t uid, gid_t gid,
+			      mode_t mode)
+{
+	unsigned int maj, min;
+	char buf[32];
+
+	if (hs_read_file("/sys/class/misc/hugeslab/dev", buf, sizeof(buf)) <= 0 ||
+	    sscanf(buf, "%u:%u", &maj, &min) != 2)
+		return -ENODEV;
+	unlink(path);
+	if (mknod(path, S_IFCHR | mode, makedev(maj, min)) ||
+	    chown(path, uid, gid) || chmod(path, mode))
+		return -errno;
+	return 0;
+}
+
+/* ---- /proc/PID/stat ---------------------------------------------------- */
+
+/* The task flags (PF_*) of @pid, field 9 of /proc/PID/stat, or -1. */
+static inline long long hs_task_flags(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long flags;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (hs_read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	/* After the command in parentheses: state, ppid, ..., flags. */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %llu", &flags) != 1)
+		return -1;
+	return (long long)flags;
+}
+
+/* The state letter of @pid (R, S, D, T, Z...), or 0. */
+static inline char hs_task_state(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (hs_read_file(path, buf, sizeof(buf)) <= 0)
+		return 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
 }
 
 #endif /* _HS_KMOD_H */

@@ -6,6 +6,8 @@
  * requests when someone else has emptied the pool. Every refusal counts in
  * failed_requests and leaves the totals and the pool as they were.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "kselftest_harness.h"
@@ -153,6 +155,69 @@ TEST_F(limits, more_than_the_pool)
 	/* And the pool is usable afterwards. */
 	ASSERT_EQ(0, hs_create(self->fd, HS_2M, &c));
 	ASSERT_EQ(0, hs_destroy(self->fd, c.id));
+}
+
+/*
+ * A request the pool cannot have fails for lack of pages without ever
+ * counting: peak_bytes and used_bytes never see it, and while such
+ * requests keep failing, others that fit go through, even with max_mb just
+ * above the doomed request (which a request counted before it has its
+ * pages would fill).
+ */
+static atomic_int doomed_done;
+
+static void *doomed(void *arg)
+{
+	struct hugeslab_create c;
+	int fd = *(int *)arg, i, bad = 0;
+
+	for (i = 0; i < 5; i++)
+		bad += hs_create(fd, 1ULL << 40, &c) != -ENOMEM;
+	atomic_store(&doomed_done, 1);
+	return (void *)(long)bad;
+}
+
+TEST_F_TIMEOUT(limits, failed_request_takes_nothing, 300)
+{
+	long long peak = hs_stat("peak_bytes");
+	long long nomem = hs_stat("failed_nomem");
+	struct hugeslab_create c;
+	int fd2, refused = 0, made = 0, last = 0;
+	pthread_t tid;
+	void *bad;
+
+	ASSERT_LE(0, peak);
+	ASSERT_EQ(0, set_max_mb(0));
+	EXPECT_EQ(-ENOMEM, hs_create(self->fd, 1ULL << 40, &c));
+	EXPECT_EQ(peak, hs_stat("peak_bytes"));
+	EXPECT_EQ(self->base.used_bytes, hs_stat("used_bytes"));
+	EXPECT_EQ(nomem + 1, hs_stat("failed_nomem"));
+
+	/* 1 TiB + 4 MiB: room for the doomed request and one small one. */
+	ASSERT_EQ(0, set_max_mb((1ULL << 20) + 4));
+	fd2 = hs_open();
+	ASSERT_LE(0, fd2);
+	atomic_store(&doomed_done, 0);
+	ASSERT_EQ(0, pthread_create(&tid, NULL, doomed, &fd2));
+	while (!atomic_load(&doomed_done)) {
+		int err = hs_create(self->fd, 4 * HS_MIB, &c);
+
+		if (!err) {
+			made++;
+			ASSERT_EQ(0, hs_destroy(self->fd, c.id));
+		} else {
+			refused++;
+			last = err;
+		}
+	}
+	pthread_join(tid, &bad);
+	ksft_print_msg("small requests while 1 TiB ones failed: %d made, %d refused\n",
+		       made, refused);
+	EXPECT_EQ(0, (long)bad) TH_LOG("a 1 TiB request did not fail with ENOMEM");
+	EXPECT_EQ(0, refused) TH_LOG("failing requests held admission or pages (last: %s)",
+				     strerror(-last));
+	EXPECT_GT(1LL << 40, hs_stat("peak_bytes"));
+	close(fd2);
 }
 
 /*

@@ -6,9 +6,10 @@
  *    (even one destroyed and closed but still mapped), the module is in use:
  *    delete_module() fails with EWOULDBLOCK (EAGAIN: what rmmod reports)
  *    and `rmmod hugeslab` exits 1; everything keeps working.
- *  - pages an io_uring ring still pins after their region is gone do not
- *    hold the module: it unloads, the ring's buffer keeps its data across
- *    the reload, and the pages return to the pool when the ring goes.
+ *  - pages an io_uring ring still pins after their region was destroyed,
+ *    unmapped and its file closed keep the region, counted, and so the
+ *    module: it does not unload until the ring lets go of them, and then
+ *    it does.
  *  - with nothing left, the module unloads: /dev/hugeslab, its debugfs
  *    directory and /sys/module/hugeslab disappear and the reserve goes back
  *    to the hugetlb pool; loaded again with the same parameters, it works.
@@ -21,6 +22,9 @@
  */
 #include <dirent.h>
 #include <liburing.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -76,7 +80,7 @@ static int wait_refcnt(long long want)
 	long long end = hs_now_ms() + HS_FREE_TIMEOUT_MS;
 
 	for (;;) {
-		/* Reading debugfs stats reaps regions nothing maps any more. */
+		/* Reading debugfs stats waits for releases under way. */
 		(void)hs_stat("regions");
 		if (refcnt() == want)
 			return 0;
@@ -307,17 +311,14 @@ TEST_F(rmmod, refused_while_destroyed_region_mapped)
 	EXPECT_EQ(0, hs_dbg_count_pid(pid));
 }
 
-TEST_F(rmmod, pinned_pages_do_not_hold_module)
+TEST_F(rmmod, pinned_pages_hold_the_module)
 {
 	struct hugeslab_create c;
-	struct io_uring_sqe *sqe;
-	struct io_uring_cqe *cqe;
 	struct io_uring ring;
 	struct iovec iov;
 	struct hs_snap now;
-	char path[] = "/tmp/hs-rmmod-XXXXXX";
-	int fd, file, err;
-	char *p, *buf;
+	int fd, err;
+	char *p;
 
 	fd = hs_open();
 	ASSERT_LE(0, fd);
@@ -334,36 +335,102 @@ TEST_F(rmmod, pinned_pages_do_not_hold_module)
 	ASSERT_EQ(0, hs_destroy(fd, c.id));
 	ASSERT_EQ(0, close(fd));
 
-	ASSERT_EQ(0, wait_refcnt(0)) TH_LOG("refcnt %lld", refcnt());
-	ASSERT_EQ(0, unload()) TH_LOG("unload with only pinned pages left");
-	EXPECT_EQ(self->base.hp_free - (long long)(REGION_BYTES / HS_2M),
-		  hs_meminfo("HugePages_Free"));
+	/* The region lives on for the ring's pages, and holds the module. */
+	EXPECT_EQ(1, refcnt());
+	EXPECT_EQ(-EWOULDBLOCK, unload());
+	EXPECT_TRUE(exists(HUGESLAB_DEVICE));
+	ASSERT_EQ(0, hs_snap(&now));
+	EXPECT_EQ(self->base.used_bytes + (long long)REGION_BYTES,
+		  now.used_bytes);
 
-	ASSERT_EQ(0, load(self->ko, self->params));
-	ASSERT_EQ(0, wait_path(HUGESLAB_DEVICE, true));
-
-	/* The buffer survived the reload with its data. */
-	file = mkstemp(path);
-	ASSERT_LE(0, file);
-	unlink(path);
-	sqe = io_uring_get_sqe(&ring);
-	ASSERT_NE(NULL, sqe);
-	io_uring_prep_write_fixed(sqe, file, p, REGION_BYTES, 0, 0);
-	ASSERT_EQ(1, io_uring_submit(&ring));
-	ASSERT_EQ(0, io_uring_wait_cqe(&ring, &cqe));
-	EXPECT_EQ((int)REGION_BYTES, cqe->res);
-	io_uring_cqe_seen(&ring, cqe);
-	buf = malloc(REGION_BYTES);
-	ASSERT_NE(NULL, buf);
-	ASSERT_EQ((ssize_t)REGION_BYTES, pread(file, buf, REGION_BYTES, 0));
-	EXPECT_EQ(-1, hs_check(buf, REGION_BYTES, 132, 0));
-	free(buf);
-	close(file);
-
+	/* The ring goes: so does the region, and the module can go. */
 	io_uring_queue_exit(&ring);
 	EXPECT_EQ(0, hs_wait_snap(&self->base, &now, HS_FREE_TIMEOUT_MS))
 		TH_LOG("free %lld/%lld rsvd %lld/%lld", now.hp_free,
 		       self->base.hp_free, now.hp_rsvd, self->base.hp_rsvd);
+	ASSERT_EQ(0, wait_refcnt(0)) TH_LOG("refcnt %lld", refcnt());
+	ASSERT_EQ(0, unload());
+	ASSERT_EQ(0, load(self->ko, self->params));
+	ASSERT_EQ(0, wait_path(HUGESLAB_DEVICE, true));
+}
+
+/*
+ * A node request is filled by a kernel thread running module code; the
+ * create returns when the thread says it is done. The thread must not be
+ * in the module's code any more by then: unloading the module right after
+ * (destroy, close, rmmod) must never pull it from under the thread. To
+ * make the thread as late as it can be, busy threads keep the CPUs and the
+ * filling thread is put to SCHED_IDLE as soon as it appears, so it is
+ * preempted wherever it can be. Any oops fails the run.
+ */
+static atomic_int race_stop;
+
+static void *busy(void *arg)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET((int)(long)arg, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	while (!atomic_load(&race_stop))
+		;
+	return NULL;
+}
+
+/* Put every "hugeslab/..." kernel thread there is to SCHED_IDLE. */
+static void *demote(void *arg)
+{
+	struct sched_param sp = { 0 };
+	char path[300], comm[64];
+	struct dirent *d;
+	DIR *dir;
+
+	(void)arg;
+	while (!atomic_load(&race_stop)) {
+		dir = opendir("/proc");
+		if (!dir)
+			continue;
+		while ((d = readdir(dir))) {
+			if (d->d_name[0] < '0' || d->d_name[0] > '9')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/comm", d->d_name);
+			if (hs_read_file(path, comm, sizeof(comm)) > 0 &&
+			    !strncmp(comm, "hugeslab/", 9))
+				sched_setscheduler(atoi(d->d_name), SCHED_IDLE,
+						   &sp);
+		}
+		closedir(dir);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(rmmod, unload_right_after_thread_filled_create, 300)
+{
+	pthread_t hogs[2], dem;
+	struct hugeslab_create c;
+	int i, fd, err;
+
+	atomic_store(&race_stop, 0);
+	ASSERT_EQ(0, pthread_create(&dem, NULL, demote, NULL));
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&hogs[i], NULL, busy, (void *)(long)i));
+	for (i = 0; i < 20; i++) {
+		fd = hs_open();
+		ASSERT_LE(0, fd);
+		ASSERT_EQ(0, hs_create_node(fd, REGION_BYTES, 0, &c));
+		ASSERT_EQ(0, hs_destroy(fd, c.id));
+		ASSERT_EQ(0, close(fd));
+		ASSERT_EQ(0, wait_refcnt(0));
+		err = unload();
+		ASSERT_EQ(0, err) TH_LOG("unload: %s", strerror(-err));
+		err = load(self->ko, self->params);
+		ASSERT_EQ(0, err) TH_LOG("load: %s", strerror(-err));
+		ASSERT_EQ(0, wait_path(HUGESLAB_DEVICE, true));
+	}
+	atomic_store(&race_stop, 1);
+	for (i = 0; i < 2; i++)
+		pthread_join(hogs[i], NULL);
+	pthread_join(dem, NULL);
 }
 
 TEST_F(rmmod, unload_and_reload)

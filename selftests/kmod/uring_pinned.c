@@ -1,18 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Description: region memory registered as an io_uring fixed buffer
- * outlives the region, its mapping and the open file. Defined behaviour:
+ * outlives the region's mapping and the open file. Defined behaviour:
  *
  *  - once the region is unmapped and destroyed (or its file closed), and
- *    the file closed, the region is gone from the module: not listed,
- *    used_bytes and regions back to where they were. Its pages are not:
- *    the ring's pin holds them, so HugePages_Free stays lower by them.
+ *    the file closed, the process has nothing of it, but the ring's pin
+ *    holds its pages (HugePages_Free stays lower by them), and the module
+ *    keeps counting them for the region's user: still listed, unmapped,
+ *    still in used_bytes and regions.
  *  - the pinned pages keep their data and are never handed to a new region
  *    (new regions are zeroed, on other page frames, and writing them does
  *    not change the buffer; I/O into the buffer does not change them).
  *  - WRITE_FIXED from the buffer writes the original data.
- *  - when the ring goes (io_uring_queue_exit), the pages return to the
- *    hugetlb pool; the unpinning is asynchronous, so it is polled for.
+ *  - when the ring goes (io_uring_queue_exit), the region is freed and
+ *    the pages return to the hugetlb pool; the unpinning is asynchronous,
+ *    so it is polled for.
  */
 #include <liburing.h>
 #include <sys/uio.h>
@@ -90,20 +92,19 @@ static int rw_fixed(struct io_uring *ring, bool write, int fd, void *buf,
 }
 
 /* Poll until the module no longer has region @id and its totals are back. */
-static int wait_module_let_go(const struct hs_snap *base,
-			      unsigned long long id, struct hs_snap *now)
+/* The module counts the pinned region: listed, unmapped, charged. */
+static void check_still_counted(struct __test_metadata *_metadata,
+				const struct hs_snap *base,
+				unsigned long long id)
 {
-	long long end = hs_now_ms() + HS_FREE_TIMEOUT_MS;
 	struct hs_dbg_region r;
+	struct hs_snap now;
 
-	for (;;) {
-		if (!hs_snap(now) && now->used_bytes == base->used_bytes &&
-		    now->regions == base->regions && hs_dbg_find(id, &r) == 0)
-			return 0;
-		if (hs_now_ms() > end)
-			return -1;
-		usleep(10000);
-	}
+	ASSERT_EQ(0, hs_snap(&now));
+	EXPECT_EQ(base->used_bytes + (long long)REGION_BYTES, now.used_bytes);
+	EXPECT_EQ(base->regions + 1, now.regions);
+	ASSERT_EQ(1, hs_dbg_find(id, &r)) TH_LOG("pinned region not listed");
+	EXPECT_FALSE(r.mapped);
 }
 
 TEST_F(pinned, outlives_region_and_file)
@@ -142,12 +143,10 @@ TEST_F(pinned, outlives_region_and_file)
 		ASSERT_EQ(0, close(fd));
 	}
 
-	/* Gone from the module; its pages still held by the ring. */
-	EXPECT_EQ(0, wait_module_let_go(&self->base, c.id, &now))
-		TH_LOG("module still holds it: used %lld/%lld regions %lld/%lld",
-		       now.used_bytes, self->base.used_bytes, now.regions,
-		       self->base.regions);
-	EXPECT_EQ(self->base.hp_free - REGION_PAGES, now.hp_free);
+	/* The ring holds its pages: the module still counts them. */
+	check_still_counted(_metadata, &self->base, c.id);
+	EXPECT_EQ(self->base.hp_free - REGION_PAGES,
+		  hs_meminfo("HugePages_Free"));
 
 	/*
 	 * New regions: the pool hands out the most recently freed pages
@@ -216,9 +215,11 @@ TEST_F(pinned, outlives_region_and_file)
 	/* Still pinned: the pool is short of exactly those pages. */
 	ASSERT_EQ(0, hs_snap(&now));
 	EXPECT_EQ(self->base.hp_free - REGION_PAGES, now.hp_free);
+	check_still_counted(_metadata, &self->base, c.id);
 
-	/* The ring goes: the pages come back. */
+	/* The ring goes: the region is freed, the pages come back. */
 	io_uring_queue_exit(&ring);
+	EXPECT_EQ(0, hs_wait_unlisted(c.id, HS_FREE_TIMEOUT_MS));
 	EXPECT_EQ(0, hs_wait_snap(&self->base, &now, HS_FREE_TIMEOUT_MS))
 		TH_LOG("free pages %lld/%lld rsvd %lld/%lld", now.hp_free,
 		       self->base.hp_free, now.hp_rsvd, self->base.hp_rsvd);

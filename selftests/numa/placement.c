@@ -11,6 +11,8 @@
  * leaves every node's pool as it was; an invalid node gives EINVAL, and so
  * does a node with no CPU online (it is populated from one of its CPUs).
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/resource.h>
 
 #include "kselftest_harness.h"
@@ -233,6 +235,57 @@ TEST_F(numa, node_short_of_pages_fails)
 			  hs_hp(1, HS_KB_2M, "free_hugepages"));
 		EXPECT_EQ(self->base.mod.hp_rsvd, hs_meminfo("HugePages_Rsvd"));
 		EXPECT_EQ(self->base.mod.used_bytes, hs_stat("used_bytes"));
+	}
+}
+
+/*
+ * A node request that cannot be met is refused before it takes anything:
+ * neither node's free pages (nor the reserve, which lives in them) dip
+ * while it is made, as they would if the region were filled from the other
+ * node first and given back.
+ */
+static atomic_int watching;
+static long long lowest[2];
+
+static void *watch(void *arg)
+{
+	int n;
+
+	(void)arg;
+	while (atomic_load(&watching)) {
+		for (n = 0; n < 2; n++) {
+			long long f = hs_hp(n, HS_KB_2M, "free_hugepages");
+
+			if (f >= 0 && f < lowest[n])
+				lowest[n] = f;
+		}
+	}
+	return NULL;
+}
+
+TEST_F(numa, node_short_of_pages_takes_nothing)
+{
+	struct hugeslab_create c;
+	pthread_t tid;
+	int n, i;
+
+	for (n = 0; n < 2; n++) {
+		uint64_t pages = self->base.free2m[n] + 1;
+
+		lowest[0] = self->base.free2m[0];
+		lowest[1] = self->base.free2m[1];
+		atomic_store(&watching, 1);
+		ASSERT_EQ(0, pthread_create(&tid, NULL, watch, NULL));
+		for (i = 0; i < 5; i++) {
+			EXPECT_EQ(-ENOMEM, hs_create_node(self->fd,
+							  pages * HS_2M, n, &c));
+		}
+		atomic_store(&watching, 0);
+		pthread_join(tid, NULL);
+		EXPECT_EQ(self->base.free2m[0], lowest[0])
+			TH_LOG("a request for node %d took pages of node 0", n);
+		EXPECT_EQ(self->base.free2m[1], lowest[1])
+			TH_LOG("a request for node %d took pages of node 1", n);
 	}
 }
 

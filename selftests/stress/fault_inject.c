@@ -19,10 +19,11 @@
 
 /*
  * The sites one sequence reaches: open (ctx), stats area, and create's
- * region, user, id, file and populate. A new site makes this grow; a
- * site that can no longer fail makes the test fail, so it is noticed.
+ * region, user, id, file and one per page populated (two). A new site
+ * makes this grow; a site that can no longer fail makes the test fail, so
+ * it is noticed.
  */
-#define MIN_SITES	7
+#define MIN_SITES	8
 /* No sequence reaches this many sites: a runaway loop is a failure. */
 #define MAX_K		64
 

@@ -12,9 +12,12 @@
  * MAP_POPULATE, ...), partial and misaligned munmaps, mprotect, madvise,
  * mremap; touching what is mapped; garbage written into the stats areas;
  * forked children that inherit MADV_DOFORK mappings, create, and die by
- * _exit() or SIGKILL; the pool deliberately run dry; fault injection
- * armed at random; and a reader per process going through debugfs, sysfs
- * and /proc all along.
+ * _exit() or SIGKILL; files passed between the processes (SCM_RIGHTS) and
+ * used by the receiver's threads as their own; the other processes stopped
+ * and continued (SIGSTOP, SIGCONT) whatever they are doing, creates
+ * included; the pool deliberately run dry; fault injection armed at
+ * random; and a reader per process going through debugfs, sysfs and /proc
+ * all along.
  *
  * Each result is checked: where the outcome is certain (a thread's own
  * file and region, an invalid argument) exactly, else against the errnos
@@ -26,13 +29,17 @@
  *
  * The seed is printed; HS_FUZZ_SEED=<seed> replays each thread's sequence
  * of operations (the threads' interleaving is up to the scheduler).
- * HS_FUZZ_OPS=<n> changes the total number of operations.
+ * HS_FUZZ_OPS=<n> changes the total number of operations (100,000 by
+ * default); HS_FUZZ_SECONDS=<s> is a time budget: the threads stop when it
+ * is spent, and the test fails unless they did all the operations (make
+ * fuzz: a million on the debug kernel).
  */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include "kselftest_harness.h"
 #include "hs_stress.h"
@@ -48,11 +55,16 @@
 #define REGION_BUDGET	(12 * HS_MIB)
 #define MAP_BUDGET	(12 * HS_MIB)
 
-/* File slots of a thread: shared by all, by the process, its own two. */
+/*
+ * File slots of a thread: shared by all, by the process, one another
+ * process passed over a socket (any of those may be used by others), and
+ * its own two.
+ */
 #define SLOT_GLOBAL	0
 #define SLOT_PROCESS	1
-#define SLOT_PRIVATE	2
-#define NSLOTS		4
+#define SLOT_FOREIGN	2
+#define SLOT_PRIVATE	3
+#define NSLOTS		5
 
 /*
  * Each thread's window for MAP_FIXED: 2 MiB slots reserved PROT_NONE, far
@@ -90,6 +102,9 @@ enum op {
 	OP_FORK,
 	OP_ARM_FAULT,
 	OP_RUN_DRY,
+	OP_PASS_FD,
+	OP_RECV_FD,
+	OP_STOP_CONT,
 	OP_NR,
 };
 
@@ -97,7 +112,8 @@ static const char *const op_name[OP_NR] = {
 	"query", "ioctl-random", "create", "destroy", "destroy-random",
 	"mmap-region", "mmap-random", "mmap-fixed", "munmap", "touch",
 	"mprotect", "madvise", "mremap", "stats-map", "stats-scribble",
-	"reopen", "read-file", "fork", "arm-fault", "run-dry",
+	"reopen", "read-file", "fork", "arm-fault", "run-dry", "pass-fd",
+	"recv-fd", "stop-cont",
 };
 
 /* Relative weights (about per 10,000 operations). */
@@ -122,6 +138,9 @@ static const unsigned int op_weight[OP_NR] = {
 	[OP_FORK] = 15,
 	[OP_ARM_FAULT] = 8,
 	[OP_RUN_DRY] = 1,
+	[OP_PASS_FD] = 60,
+	[OP_RECV_FD] = 60,
+	[OP_STOP_CONT] = 10,
 };
 
 /* ---- what all the fuzzing processes share ---------------------------- */
@@ -149,6 +168,9 @@ struct shared {
 	atomic_ulong reader_rounds;
 	atomic_int stop_readers;
 	unsigned long ops_per_worker;
+	long long deadline_ms;		/* HS_FUZZ_SECONDS, 0: none */
+	pid_t pids[PROCS];		/* the fuzzing processes */
+	int pass_sock[PROCS][2];	/* datagrams to process p: [p][1] -> [p][0] */
 	uint64_t seed;
 	uint64_t page_sizes;
 	unsigned int nr_nodes;
@@ -293,9 +315,9 @@ static uint64_t region_size(struct worker *w)
 
 static int slot_pick(struct worker *w)
 {
-	static const int slots[] = { 0, 1, 1, 2, 2, 2, 3, 3 };
+	static const int slots[] = { 0, 1, 1, 2, 3, 3, 3, 4, 4 };
 
-	return slots[below(w, 8)];
+	return slots[below(w, 9)];
 }
 
 static int region_pick(struct worker *w)
@@ -1672,6 +1694,107 @@ out:
 	atomic_store(&sh->dry_busy, 0);
 }
 
+/* ---- between the processes ------------------------------------------- */
+
+/* Send one of this thread's files to another fuzzing process. */
+static void op_pass_fd(struct worker *w)
+{
+	static const int from[] = { SLOT_PROCESS, SLOT_FOREIGN, SLOT_PRIVATE,
+				    SLOT_PRIVATE + 1 };
+	int slot = from[below(w, 4)], fd = w->fds[slot];
+	int me = w->idx / THREADS, to = (me + 1 + below(w, PROCS - 1)) % PROCS;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+
+	note_op(w, OP_PASS_FD, slot, to, 0);
+	if (fd < 0)
+		return;
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (sendmsg(sh->pass_sock[to][1], &msg, MSG_DONTWAIT) != 1) {
+		/* The receiver's queue is full, or too many files in flight. */
+		EXPECT_ERRNO(w, errno, EAGAIN, ENOBUFS, ETOOMANYREFS);
+		return;
+	}
+	atomic_fetch_add(&sh->op_ok[OP_PASS_FD], 1);
+}
+
+/*
+ * Take a file another process sent, if one is there: it becomes this
+ * thread's foreign file, the one before it is closed (its regions with it,
+ * unless someone else still has the file).
+ */
+static void op_recv_fd(struct worker *w)
+{
+	int me = w->idx / THREADS, fd, i, fl;
+	char cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+
+	note_op(w, OP_RECV_FD, me, 0, 0);
+	if (recvmsg(sh->pass_sock[me][0], &msg,
+		    MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) {
+		EXPECT_ERRNO(w, errno, EAGAIN);
+		return;
+	}
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS || (msg.msg_flags & MSG_CTRUNC)) {
+		fail(w, "a message without its file");
+		return;
+	}
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0) {
+		fail(w, "received file: %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < MAX_REGIONS; i++)
+		if (w->regs[i].slot == SLOT_FOREIGN)
+			w->regs[i].used = false;
+	if (w->fds[SLOT_FOREIGN] >= 0 && close(w->fds[SLOT_FOREIGN]))
+		fail(w, "close: %s", strerror(errno));
+	w->fds[SLOT_FOREIGN] = fd;
+	w->ro[SLOT_FOREIGN] = (fl & O_ACCMODE) == O_RDONLY;
+	atomic_fetch_add(&sh->op_ok[OP_RECV_FD], 1);
+}
+
+/*
+ * Stop another fuzzing process and let it go on: its threads are wherever
+ * they are (in a create, filling pages; holding a file's lock); a create
+ * must come back from the stop whole, never with EINTR.
+ */
+static void op_stop_cont(struct worker *w)
+{
+	int me = w->idx / THREADS, to = (me + 1 + below(w, PROCS - 1)) % PROCS;
+	pid_t pid = sh->pids[to];
+
+	note_op(w, OP_STOP_CONT, to, pid, 0);
+	if (pid <= 0)
+		return;
+	if (kill(pid, SIGSTOP)) {
+		/* Done and reaped already. */
+		EXPECT_ERRNO(w, errno, ESRCH);
+		return;
+	}
+	sched_yield();
+	if (kill(pid, SIGCONT) && errno != ESRCH)
+		fail(w, "SIGCONT: %s", strerror(errno));
+	atomic_fetch_add(&sh->op_ok[OP_STOP_CONT], 1);
+}
+
 /* ---- a thread -------------------------------------------------------- */
 
 static enum op op_pick(struct worker *w)
@@ -1713,6 +1836,9 @@ static void (*const op_fn[OP_NR])(struct worker *) = {
 	[OP_FORK] = op_fork,
 	[OP_ARM_FAULT] = op_arm_fault,
 	[OP_RUN_DRY] = op_run_dry,
+	[OP_PASS_FD] = op_pass_fd,
+	[OP_RECV_FD] = op_recv_fd,
+	[OP_STOP_CONT] = op_stop_cont,
 };
 
 static int worker_setup(struct worker *w, int process_fd)
@@ -1722,6 +1848,7 @@ static int worker_setup(struct worker *w, int process_fd)
 
 	w->fds[SLOT_GLOBAL] = sh->global_fd;
 	w->fds[SLOT_PROCESS] = process_fd;
+	w->fds[SLOT_FOREIGN] = -1;	/* until another process sends one */
 	for (i = SLOT_PRIVATE; i < NSLOTS; i++)
 		w->fds[i] = hs_open();
 	w->window = mmap((void *)(WINDOW_BASE + w->idx * WINDOW_STRIDE),
@@ -1760,6 +1887,11 @@ static void *worker_main(void *arg)
 	for (w->n = 0; w->n < sh->ops_per_worker; w->n++) {
 		enum op op = op_pick(w);
 
+		/* The time budget: stop short (and the test will say so). */
+		if (sh->deadline_ms && !(w->n % 64) &&
+		    hs_now_ms() > sh->deadline_ms)
+			break;
+
 		sh->last[w->idx].op = op;
 		op_fn[op](w);
 		atomic_fetch_add(&sh->op_count[op], 1);
@@ -1774,7 +1906,7 @@ static void *worker_main(void *arg)
 			if (w->regs[i].used && !hs_destroy(w->fds[w->regs[i].slot],
 							   w->regs[i].id))
 				w->regs[i].used = false;
-		for (i = SLOT_PRIVATE; i < NSLOTS; i++)
+		for (i = SLOT_FOREIGN; i < NSLOTS; i++)
 			if (w->fds[i] >= 0)
 				close(w->fds[i]);
 	}
@@ -1825,6 +1957,8 @@ static int fuzz_process(int p)
 			return 13;
 	for (i = 0; i < THREADS; i++)
 		pthread_join(tids[i], NULL);
+	/* No more stops for this process: its pid may go to another. */
+	sh->pids[p] = 0;
 	atomic_store(&sh->stop_readers, 1);
 	pthread_join(reader, NULL);
 	return 0;
@@ -1891,7 +2025,8 @@ static int dbg_lines_of(const char *file, const pid_t *pids, int n)
 	return hits;
 }
 
-TEST_F_TIMEOUT(fuzz, random_operations, 900)
+/* Bounded by HS_FUZZ_SECONDS, or by run_tests.sh's timeout. */
+TEST_F_TIMEOUT(fuzz, random_operations, 24 * 3600)
 {
 	unsigned long total = 0, ops = DEFAULT_OPS;
 	pid_t pids[PROCS + 1];
@@ -1899,6 +2034,7 @@ TEST_F_TIMEOUT(fuzz, random_operations, 900)
 	struct hs_snap now = { 0 };
 	long long t0, ms, created, destroyed;
 	const char *env = getenv("HS_FUZZ_OPS");
+	const char *budget = getenv("HS_FUZZ_SECONDS");
 	bool from_env;
 	int i, status, crashed;
 	char buf[64];
@@ -1914,8 +2050,14 @@ TEST_F_TIMEOUT(fuzz, random_operations, 900)
 		       "\n", sh->seed,
 		       from_env ? "from HS_FUZZ_SEED" : "from the clock",
 		       sh->seed);
-	ksft_print_msg("%d processes x %d threads x %lu operations\n", PROCS,
-		       THREADS, sh->ops_per_worker);
+	ksft_print_msg("%d processes x %d threads x %lu operations%s%s%s\n",
+		       PROCS, THREADS, sh->ops_per_worker,
+		       budget ? ", within " : "", budget ? budget : "",
+		       budget ? " s" : "");
+	for (i = 0; i < PROCS; i++) {
+		ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_DGRAM, 0,
+					sh->pass_sock[i]));
+	}
 
 	sh->global_fd = hs_open();
 	ASSERT_LE(0, sh->global_fd);
@@ -1926,12 +2068,15 @@ TEST_F_TIMEOUT(fuzz, random_operations, 900)
 	prctl(PR_SET_NAME, "hs-fuzz");
 
 	t0 = hs_now_ms();
+	if (budget && *budget)
+		sh->deadline_ms = t0 + 1000 * strtoll(budget, NULL, 0);
 	for (i = 0; i < PROCS; i++) {
 		fflush(NULL);
 		pids[i] = fork();
 		ASSERT_LE(0, pids[i]);
 		if (pids[i] == 0)
 			_exit(fuzz_process(i));
+		sh->pids[i] = pids[i];
 	}
 	pids[PROCS] = getpid();
 	for (i = 0; i < PROCS; i++) {
@@ -1965,7 +2110,13 @@ TEST_F_TIMEOUT(fuzz, random_operations, 900)
 		TH_LOG("%s", sh->msgs[i]);
 	EXPECT_EQ(0, atomic_load(&sh->failures));
 	EXPECT_EQ(0, crashed);
-	EXPECT_LE(ops, total);
+	EXPECT_LE(ops, total) TH_LOG("%lu of %lu operations within the time budget",
+				     total, ops);
+	/* Files still in flight between the processes go with the sockets. */
+	for (i = 0; i < PROCS; i++) {
+		close(sh->pass_sock[i][0]);
+		close(sh->pass_sock[i][1]);
+	}
 
 	/* Everything is gone: nothing of the fuzzers is left anywhere. */
 	ASSERT_EQ(0, hs_fail_arm(0));

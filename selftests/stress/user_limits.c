@@ -1,19 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Description: the admission limits against several users. The device is
- * 0600 root, so an unprivileged process here is a child that opens it as
- * root and then drops to another uid (65534, 65533) without capabilities.
+ * 0600 root, so an unprivileged process here is a child that drops to
+ * another uid (65534, 65533) without capabilities and opens a device node
+ * of its own (made by the test, owned by that uid).
  * user_max_mb is per user, over all the user's files and processes, and
  * counts a region destroyed but still mapped until it is unmapped; a
  * request beyond it fails with EDQUOT and counts in failed_limit; the
- * query ioctl's user_bytes and user_max_bytes report it. Root with
- * CAP_IPC_LOCK is exempt from user_max_mb (its regions still count for
- * uid 0), root without it is not, and nobody is exempt from max_mb. Users
- * racing for the last of their allowance never get more than it. The
- * parameters are restored afterwards.
+ * query ioctl's user_bytes and user_max_bytes report it. Regions are
+ * charged to the user who opened the file: a file passed to another user
+ * over a socket still charges its opener, and every uid of a user
+ * namespace charges the user that made it, whether through a file opened
+ * before or one opened inside. A file opened with CAP_IPC_LOCK is exempt
+ * from user_max_mb (its regions still count for uid 0), one opened
+ * without it is not, and nobody is exempt from max_mb; the capability is
+ * not even looked at while a request is within the limit. Users racing
+ * for the last of their allowance never get more than it. The parameters
+ * are restored afterwards.
  */
 #include <grp.h>
 #include <linux/capability.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include "kselftest_harness.h"
@@ -21,6 +29,28 @@
 
 #define NOBODY		65534
 #define NOBODY2		65533
+
+/* The device node @uid may open: /tmp/hs-dev-<uid>, owned by it. */
+static void user_node(uid_t uid, char *path, size_t size)
+{
+	snprintf(path, size, "/tmp/hs-dev-%u", (unsigned int)uid);
+}
+
+static int make_user_node(uid_t uid)
+{
+	char path[64];
+
+	user_node(uid, path, sizeof(path));
+	return hs_dev_node(path, uid, uid, 0660);
+}
+
+static int open_user_node(uid_t uid)
+{
+	char path[64];
+
+	user_node(uid, path, sizeof(path));
+	return open(path, O_RDWR | O_CLOEXEC);
+}
 
 FIXTURE(ulimits) {
 	struct hs_snap base;
@@ -51,6 +81,8 @@ FIXTURE_SETUP(ulimits)
 	ASSERT_LE(0, self->user_max_mb);
 	self->failed_limit = hs_stat("failed_limit");
 	self->failed_nomem = hs_stat("failed_nomem");
+	ASSERT_EQ(0, make_user_node(NOBODY));
+	ASSERT_EQ(0, make_user_node(NOBODY2));
 }
 
 /* In the parent: whatever the test did, the limits are put back. */
@@ -101,8 +133,9 @@ static long long user_max_bytes(int fd)
 }
 
 /*
- * Run @fn as @uid in a child with @nfds files opened before dropping
- * privileges; the child's exit status (0: every check held), 128 + signal.
+ * Run @fn as @uid in a child that dropped privileges and then opened two
+ * files of the device; the child's exit status (0: every check held),
+ * 128 + signal.
  */
 struct as_user {
 	uid_t uid;
@@ -115,12 +148,12 @@ static int as_user_child(void *p)
 	struct as_user *u = p;
 	int fds[2];
 
-	fds[0] = hs_open();
-	fds[1] = hs_open();
-	if (fds[0] < 0 || fds[1] < 0)
-		return 90;
 	if (drop_to(u->uid))
 		return 91;
+	fds[0] = open_user_node(u->uid);
+	fds[1] = open_user_node(u->uid);
+	if (fds[0] < 0 || fds[1] < 0)
+		return 90;
 	return u->fn(fds, u->arg);
 }
 
@@ -256,12 +289,14 @@ static int root_without_ipc_lock(void *arg)
 {
 	long long *expect_user = arg;
 	struct hugeslab_create c;
-	int fd = hs_open();
+	int fd;
 
-	if (fd < 0)
-		return 1;
+	/* The capability counts when the file is opened. */
 	if (drop_ipc_lock())
 		return 2;
+	fd = hs_open();
+	if (fd < 0)
+		return 1;
 	/* Still uid 0: root's regions count here too. */
 	if (user_bytes(fd) != *expect_user)
 		return 3;
@@ -273,12 +308,13 @@ static int root_without_ipc_lock(void *arg)
 static int root_without_ipc_lock_fits(void *arg)
 {
 	struct hugeslab_create c;
-	int fd = hs_open();
+	int fd;
 
-	if (fd < 0)
-		return 1;
 	if (drop_ipc_lock())
 		return 2;
+	fd = hs_open();
+	if (fd < 0)
+		return 1;
 	if (hs_create(fd, 4 * HS_MIB, &c))
 		return 3;
 	if (hs_create(fd, HS_2M, &c) != -EDQUOT)
@@ -473,6 +509,270 @@ TEST_F(ulimits, racing_users_never_exceed_allowance)
 		status = hs_wait(pids[i]);
 		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
 	}
+}
+
+/* ---- who is charged: the opener -------------------------------------- */
+
+#define PF_SUPERPRIV	0x00000100	/* used a capability: acct's ASU */
+
+/*
+ * A create with no per-user limit, or within it, looks at no capability:
+ * the task is not marked as having used one (PF_SUPERPRIV, which process
+ * accounting reports, and which audit would log).
+ */
+static int create_then_flags(void *arg)
+{
+	uint64_t bytes = *(uint64_t *)arg;
+	struct hugeslab_create c;
+	int fd = hs_open();
+
+	if (fd < 0)
+		return 1;
+	if (hs_create(fd, bytes, &c))
+		return 2;
+	return hs_task_flags(getpid()) & PF_SUPERPRIV ? 3 : 0;
+}
+
+TEST_F(ulimits, no_capability_check_within_the_limit)
+{
+	uint64_t bytes = HS_2M;
+
+	ASSERT_EQ(0, hs_set_param("user_max_mb", 0));
+	EXPECT_EQ(0, hs_in_child(create_then_flags, &bytes))
+		TH_LOG("3: capability checked with no limit");
+	ASSERT_EQ(0, hs_set_param("user_max_mb", 8));
+	bytes = 4 * HS_MIB;
+	EXPECT_EQ(0, hs_in_child(create_then_flags, &bytes))
+		TH_LOG("3: capability checked within the limit");
+}
+
+/* A file passed to another user still charges the user who opened it. */
+struct passing {
+	int sock;
+	int step;
+};
+
+static int send_fd(int sock, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fd(int sock)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	int fd;
+
+	if (recvmsg(sock, &msg, 0) != 1)
+		return -1;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
+static int opener_sends(int *fds, void *arg)
+{
+	struct passing *p = arg;
+	struct hugeslab_create c;
+	char b;
+
+	if (hs_create(fds[0], 4 * HS_MIB, &c))
+		return 1;
+	if (send_fd(p->sock, fds[0]))
+		return 2;
+	/* Hold everything until the receiver is done. */
+	if (read(p->sock, &b, 1) != 1)
+		return 3;
+	return 0;
+}
+
+static int receiver_creates(void *arg)
+{
+	struct passing *p = arg;
+	struct hugeslab_create c;
+	int fd, err;
+
+	if (drop_to(NOBODY2))
+		return 91;
+	fd = recv_fd(p->sock);
+	if (fd < 0)
+		return 1;
+	/* The opener's allowance: 4 MiB of its 8 are left. */
+	if (user_bytes(fd) != (long long)(4 * HS_MIB))
+		return 2;
+	if (hs_create(fd, 4 * HS_MIB, &c))
+		return 3;
+	err = hs_create(fd, HS_2M, &c);
+	if (err != -EDQUOT)
+		return err ? 4 : 5;
+	if (user_bytes(fd) != (long long)(8 * HS_MIB))
+		return 6;
+	/* The receiver's own allowance is untouched. */
+	fd = open_user_node(NOBODY2);
+	if (fd < 0 || user_bytes(fd) != 0)
+		return 7;
+	if (write(p->sock, "d", 1) != 1)
+		return 8;
+	return 0;
+}
+
+static int opener_child(void *arg)
+{
+	return run_as(NOBODY, opener_sends, arg);
+}
+
+TEST_F(ulimits, passed_file_charges_its_opener)
+{
+	struct passing a, b;
+	int sv[2], status;
+	pid_t pa;
+
+	ASSERT_EQ(0, hs_set_param("max_mb", 0));
+	ASSERT_EQ(0, hs_set_param("user_max_mb", 8));
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	a.sock = sv[0];
+	b.sock = sv[1];
+	fflush(NULL);
+	pa = fork();
+	ASSERT_LE(0, pa);
+	if (pa == 0)
+		_exit(opener_child(&a));
+	EXPECT_EQ(0, hs_in_child(receiver_creates, &b))
+		TH_LOG("receiver failed at check (4/5: charged to itself)");
+	close(sv[1]);
+	status = hs_wait(pa);
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("opener: %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	EXPECT_EQ(self->failed_limit + 1, hs_stat("failed_limit"));
+	close(sv[0]);
+}
+
+/*
+ * A user with a range of uids in a user namespace it made: the uids there
+ * are all charged to the user that made it, whether they create through
+ * the file it opened before, or open the device themselves.
+ */
+#define NS_BASE		100000	/* uid 0 of the namespace, outside */
+#define NS_UIDS		16
+
+#define UNPRIV_USERNS	"/proc/sys/kernel/unprivileged_userns_clone"
+
+/* In the namespace, as uid @k: create through @fd, or through a new file. */
+static int ns_uid_creates(int fd, unsigned int k, bool own_file)
+{
+	struct hugeslab_create c;
+	int err;
+
+	if (setresuid(k, k, k))
+		return 100;
+	if (own_file) {
+		fd = open_user_node(NOBODY);
+		if (fd < 0)
+			return 101;
+	}
+	err = hs_create(fd, 4 * HS_MIB, &c);
+	return err == 0 ? 0 : err == -EDQUOT ? 1 : 102;
+}
+
+static int ns_child(void *arg)
+{
+	int *pipes = arg, fd, i, status, made = 0, refused = 0;
+	char b;
+	pid_t pid;
+
+	if (drop_to(NOBODY))
+		return 91;
+	fd = open_user_node(NOBODY);
+	if (fd < 0)
+		return 1;
+	if (unshare(CLONE_NEWUSER))
+		return 2;
+	/* The test maps the namespace's uids now. */
+	if (write(pipes[1], "u", 1) != 1 || read(pipes[2], &b, 1) != 1)
+		return 3;
+	/* uids 1, 2, 3 through the file, 4 and 5 with files of their own. */
+	for (i = 1; i <= 5; i++) {
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0)
+			return 4;
+		if (pid == 0)
+			_exit(ns_uid_creates(fd, i, i > 3));
+		status = hs_wait(pid);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) > 1)
+			return 10 + i;
+		if (WEXITSTATUS(status))
+			refused++;
+		else
+			made++;
+	}
+	/* 8 MiB is the user's: two 4 MiB regions, whoever made them. */
+	if (made != 2 || refused != 3)
+		return 20 + made;
+	if (user_bytes(fd) != (long long)(8 * HS_MIB))
+		return 30;
+	return 0;
+}
+
+TEST_F(ulimits, user_namespace_uids_charge_its_owner)
+{
+	char path[64], map[64];
+	int to_test[2], to_child[2], pipes[3], status;
+	long long unpriv = hs_read_ll(UNPRIV_USERNS);
+	pid_t pid;
+	char b;
+
+	ASSERT_EQ(0, hs_set_param("max_mb", 0));
+	ASSERT_EQ(0, hs_set_param("user_max_mb", 8));
+	/* Debian's switch for user namespaces made without privilege. */
+	if (unpriv == 0)
+		ASSERT_EQ(0, hs_write_ll(UNPRIV_USERNS, 1));
+	ASSERT_EQ(0, pipe(to_test));
+	ASSERT_EQ(0, pipe(to_child));
+	pipes[0] = to_test[0];
+	pipes[1] = to_test[1];
+	pipes[2] = to_child[0];
+	fflush(NULL);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(ns_child(pipes));
+	ASSERT_EQ(1, read(to_test[0], &b, 1)) {
+		status = hs_wait(pid);
+		TH_LOG("child failed at %d",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	}
+	/* As a subordinate uid range would: NS_UIDS uids from NS_BASE. */
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", pid);
+	snprintf(map, sizeof(map), "0 %d %d\n", NS_BASE, NS_UIDS);
+	ASSERT_EQ(0, hs_write_file(path, map));
+	ASSERT_EQ(1, write(to_child[1], "m", 1));
+	status = hs_wait(pid);
+	if (unpriv == 0)
+		EXPECT_EQ(0, hs_write_ll(UNPRIV_USERNS, 0));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("child failed at %d (21/22: regions charged per uid)",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	EXPECT_EQ(self->failed_limit + 3, hs_stat("failed_limit"));
 }
 
 TEST_HARNESS_MAIN

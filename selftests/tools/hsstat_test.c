@@ -442,6 +442,42 @@ TEST(module_json)
 	close(fd);
 }
 
+/*
+ * A name with a carriage return, an escape sequence and UTF-8: the module
+ * writes every such byte as \ooo, hsstat decodes them - JSON gets the
+ * exact name (escaped as JSON requires), the terminal no control byte.
+ */
+TEST(module_hostile_comm)
+{
+	static const char comm[] = "a\r\x1b[1m\xc3\xa9" "b";
+	struct hugeslab_create c;
+	const struct jval *r;
+	struct jval root;
+	struct run run;
+	int fd;
+
+	NEED_MODULE(fd);
+	ASSERT_EQ(0, prctl(PR_SET_NAME, comm));
+	ASSERT_EQ(0, dev_create(fd, 2 * MiB, &c));
+
+	ASSERT_EQ(0, run_hsstat(&run, NULL, NULL, "--once", "--json", NULL));
+	ASSERT_EQ(0, run.status) TH_LOG("stderr: %s", run.err);
+	ASSERT_EQ(0, jparse(run.out, &root)) TH_LOG("bad JSON: %s", run.out);
+	r = find_region(&root, c.id);
+	ASSERT_NE(NULL, r);
+	ASSERT_STREQ(comm, jstr(r, "comm"));
+	jfree(&root);
+	run_free(&run);
+
+	ASSERT_EQ(0, run_hsstat(&run, NULL, NULL, "--once", NULL));
+	ASSERT_EQ(0, run.status) TH_LOG("stderr: %s", run.err);
+	ASSERT_EQ(NULL, strchr(run.out, '\r'));
+	ASSERT_EQ(NULL, strchr(run.out, '\x1b'));
+	ASSERT_NE(NULL, strstr(run.out, " a??[1m\xc3\xa9" "b ")) TH_LOG("%s", run.out);
+	run_free(&run);
+	close(fd);
+}
+
 /* The text line of region @id split into fields, NULL if absent. */
 static int text_row(const char *out, uint64_t id, char fields[][32], int max)
 {
