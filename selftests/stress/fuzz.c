@@ -1508,12 +1508,14 @@ static void op_stats_scribble(struct worker *w)
 	atomic_fetch_add(&sh->op_ok[OP_STATS_SCRIBBLE], 1);
 }
 
-/* Close a private file (its regions go; mappings stay) and open again. */
-static void op_reopen(struct worker *w)
+/*
+ * Close a private file (its regions go, unless another process has the
+ * file too; mappings stay) and open a new one. Returns whether it opened.
+ */
+static bool reopen_slot(struct worker *w, int slot)
 {
-	int slot = SLOT_PRIVATE + below(w, NSLOTS - SLOT_PRIVATE), i, flags;
+	int i, flags;
 
-	note_op(w, OP_REOPEN, slot, w->fds[slot], 0);
 	if (w->fds[slot] >= 0 && close(w->fds[slot]))
 		fail(w, "close: %s", strerror(errno));
 	w->fds[slot] = -1;
@@ -1527,7 +1529,15 @@ static void op_reopen(struct worker *w)
 	w->ro[slot] = (flags & O_ACCMODE) == O_RDONLY;
 	if (w->fds[slot] < 0)
 		EXPECT_ERRNO(w, errno, ENOMEM);		/* injected */
-	else
+	return w->fds[slot] >= 0;
+}
+
+static void op_reopen(struct worker *w)
+{
+	int slot = SLOT_PRIVATE + below(w, NSLOTS - SLOT_PRIVATE);
+
+	note_op(w, OP_REOPEN, slot, w->fds[slot], 0);
+	if (reopen_slot(w, slot))
 		atomic_fetch_add(&sh->op_ok[OP_REOPEN], 1);
 }
 
@@ -1725,6 +1735,14 @@ static void op_pass_fd(struct worker *w)
 		EXPECT_ERRNO(w, errno, EAGAIN, ENOBUFS, ETOOMANYREFS);
 		return;
 	}
+	/*
+	 * A private file given away is private no more: the receiver's
+	 * threads may destroy or map its regions. Hand it over, regions and
+	 * all, and take a new one, so what this thread expects of its own
+	 * files stays certain.
+	 */
+	if (slot >= SLOT_PRIVATE)
+		reopen_slot(w, slot);
 	atomic_fetch_add(&sh->op_ok[OP_PASS_FD], 1);
 }
 
