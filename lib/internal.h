@@ -9,6 +9,7 @@
  *   pool.c                  create, destroy, registry      (pool.h)
  *   publish.c               stats, the module's stats slots
  *   tcache.c                per-thread caches, fast/slow paths
+ *   tcache_life.c           a thread cache's life: made, thread exit, fork
  *   depot.c                 magazines, depot, working-set trim
  *   slab.c                  carving spans into objects
  *   arena.c                 regions -> chunk spans, address -> slab map

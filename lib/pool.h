@@ -5,7 +5,8 @@
  *
  *   pool.c     create, destroy (the dying state), registry, fork
  *   publish.c  counters, hs_pool_stats(), the module's stats slots
- *   tcache.c   per-thread caches: fast paths, slow paths, thread exit
+ *   tcache.c   per-thread caches: fast paths, slow paths
+ *   tcache_life.c  a cache made, detached, flushed at thread exit, forked
  *   depot.c    magazines, the depot, working-set trimming
  *   slab.c     spans carved into objects, free maps, slab lists
  *
@@ -231,7 +232,7 @@ size_t _hs_depot_trim(hs_pool_t *p);
 /* Destructors on the depot's objects of a dying pool, then its memory. */
 void _hs_depot_destroy(hs_pool_t *p);
 
-/* ---- tcache.c ----------------------------------------------------------- */
+/* ---- tcache.c, tcache_life.c ------------------------------------------- */
 
 /*
  * Pool ids below HS_DIRECT_IDS have their thread caches in a TLS array the

@@ -2,7 +2,8 @@
 /*
  * libhugeslab: per-thread caches - the allocation fast paths, the slow
  * paths that refill an empty cache from its reserve, the depot or the slabs
- * (constructing fresh objects) and drain a full one, and a thread's exit.
+ * (constructing fresh objects) and drain a full one. A cache's life -
+ * made, detached, a thread's exit, fork - is in tcache_life.c.
  *
  * Each thread has an array of cache pointers indexed by pool id. The fast
  * paths take no lock and no atomic read-modify-write: they check that the
@@ -18,144 +19,16 @@
  *
  * A destroyed pool detaches every cache: its state word goes to zero (no
  * room, nothing held, so the inline functions call in here, which refuse),
- * and the cache's memory stays with its thread (the last 64 per thread)
- * so a stale handle fails instead of touching freed memory.
+ * and the cache's memory stays with its thread (tcache_life.c), so a
+ * stale handle fails here instead of touching freed memory.
  */
 #include <errno.h>
 #include <string.h>
 
-#include "debug.h"
-#include "pool.h"
+#include "tcache.h"
 
-struct hs_tls {
-	struct hs_tc **tcs;
-	uint32_t n;
-	bool keyed;		/* the exit destructor is armed */
-	bool exited;		/* it ran: no more caches for this thread */
-	uint32_t ngrave;
-	struct hs_tc *grave;	/* detached caches, newest first */
-};
-
-static __thread struct hs_tls hs_tls __attribute__((tls_model("initial-exec")));
-/* The first ids' caches again, where the fast paths find them in one load:
- * the heap's small classes, then the first pools made. */
-__thread struct hs_tc *_hs_tc_direct[HS_DIRECT_IDS]
-	__attribute__((tls_model("initial-exec")));
 #define DIRECT_IDS	HS_DIRECT_IDS
 #define hs_direct	_hs_tc_direct
-static pthread_key_t tls_key;
-static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
-
-#define GRAVE_MAX	64
-
-/* ---- the state word and the inline objects (owner only) ------------------ */
-
-static inline uint64_t state_of(const struct hs_tc *tc)
-{
-	return __atomic_load_n(&tc->c.state, __ATOMIC_RELAXED);
-}
-
-/* Every path keeps held + room == the cache's capacity. */
-static inline void check_state(const struct hs_tc *tc)
-{
-	uint64_t s = __atomic_load_n(&tc->c.state, __ATOMIC_RELAXED);
-
-	HS_ASSERT(!tc->pool || (s & HS_CACHE_HELD_MASK) +
-		  ((s & HS_CACHE_ROOM_MASK) >> 8) == tc->cap);
-	(void)s;
-}
-
-static inline uint32_t held_of(const struct hs_tc *tc)
-{
-	return (uint32_t)(state_of(tc) & HS_CACHE_HELD_MASK);
-}
-
-static inline bool has_room(const struct hs_tc *tc)
-{
-	return state_of(tc) & HS_CACHE_ROOM_MASK;
-}
-
-/* The owner's pop (counted as an allocation) and push: the inline ones. */
-static inline void *cache_pop(struct hs_tc *tc)
-{
-	uint64_t s = tc->c.state;
-
-	__atomic_store_n(&tc->c.state, s + HS_CACHE_POP, __ATOMIC_RELAXED);
-	return tc->objs[(s & HS_CACHE_HELD_MASK) - 1];
-}
-
-static inline void cache_push(struct hs_tc *tc, void *obj)
-{
-	uint64_t s = tc->c.state;
-
-	tc->objs[s & HS_CACHE_HELD_MASK] = obj;
-	__atomic_store_n(&tc->c.state, s + HS_CACHE_PUSH, __ATOMIC_RELAXED);
-}
-
-/* The owner sets how many objects its cache holds; the count stays. */
-static void cache_set_held(struct hs_tc *tc, uint32_t held)
-{
-	uint64_t s = state_of(tc) & ~(HS_CACHE_HELD_MASK | HS_CACHE_ROOM_MASK);
-
-	HS_ASSERT(held <= tc->cap);
-	s |= held | (uint64_t)(tc->cap - held) << 8;
-	__atomic_store_n(&tc->c.state, s, __ATOMIC_RELAXED);
-}
-
-static inline uint32_t mag_rounds(const struct hs_magazine *m)
-{
-	return __atomic_load_n(&m->rounds, __ATOMIC_RELAXED);
-}
-
-static inline void mag_set_rounds(struct hs_magazine *m, uint32_t n)
-{
-	__atomic_store_n(&m->rounds, n, __ATOMIC_RELAXED);
-}
-
-static inline void mag_put(struct hs_magazine *m, void *obj)
-{
-	uint32_t n = mag_rounds(m);
-
-	HS_ASSERT(n < m->cap);
-	m->objs[n] = obj;
-	mag_set_rounds(m, n + 1);
-}
-
-static inline void *mag_take(struct hs_magazine *m)
-{
-	uint32_t n = mag_rounds(m) - 1;
-
-	mag_set_rounds(m, n);
-	return m->objs[n];
-}
-
-/*
- * Swap the objects in the cache with those in @m: what swapping two
- * magazine pointers was, with the loaded magazine inline. Costs a copy of
- * at most a magazine, once per magazine's worth of fast-path operations.
- */
-static void cache_exchange(struct hs_tc *tc, struct hs_magazine *m)
-{
-	uint32_t held = held_of(tc), rounds = mag_rounds(m);
-	uint32_t i, common = HS_MIN(held, rounds);
-
-	HS_ASSERT(held <= m->cap && rounds <= tc->cap);
-	for (i = 0; i < common; i++) {
-		void *t = tc->objs[i];
-
-		tc->objs[i] = m->objs[i];
-		m->objs[i] = t;
-	}
-	if (held > rounds)
-		memcpy(m->objs + common, tc->objs + common,
-		       (held - common) * sizeof(void *));
-	else
-		memcpy(tc->objs + common, m->objs + common,
-		       (rounds - common) * sizeof(void *));
-	cache_set_held(tc, rounds);
-	mag_set_rounds(m, held);
-	check_state(tc);
-}
 
 /* ---- counters ------------------------------------------------------------- */
 
@@ -180,7 +53,7 @@ void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees)
  * allocs_done (so it never nears bit 63) and fold what this cache did
  * since its last visit into the pool's totals, which publishing reads.
  */
-static void cache_sync_locked(hs_pool_t *p, struct hs_tc *tc)
+void _hs_tc_sync_locked(hs_pool_t *p, struct hs_tc *tc)
 {
 	uint64_t s = state_of(tc), a, f;
 
@@ -197,292 +70,6 @@ static void cache_sync_locked(hs_pool_t *p, struct hs_tc *tc)
 	tc->synced_allocs = HS_MAX(a, tc->synced_allocs);
 	tc->synced_frees = HS_MAX(f, tc->synced_frees);
 }
-
-/* ---- caches: making, detaching, thread exit -------------------------------- */
-
-static size_t tc_bytes(uint32_t cap)
-{
-	return sizeof(struct hs_tc) + cap * sizeof(void *);
-}
-
-static void tc_free(struct hs_tc *tc)
-{
-	_hs_mag_free(tc->prev);
-	/* A checker build's handle: the state word and a pointer back. */
-	_hs_meta_free(tc->checked, sizeof(*tc->checked) + sizeof(void *));
-	_hs_meta_free(tc, tc_bytes(tc->cap));
-}
-
-/* Keep a detached cache while its thread lives, the last GRAVE_MAX. */
-static void grave_add(struct hs_tls *t, struct hs_tc *tc)
-{
-	struct hs_tc **pp;
-
-	tc->grave = t->grave;
-	t->grave = tc;
-	if (++t->ngrave <= GRAVE_MAX)
-		return;
-	for (pp = &t->grave; (*pp)->grave; pp = &(*pp)->grave)
-		;
-	tc_free(*pp);
-	*pp = NULL;
-	t->ngrave--;
-}
-
-static void tc_unlink_locked(hs_pool_t *p, struct hs_tc *tc)
-{
-	if (tc->prevtc)
-		tc->prevtc->next = tc->next;
-	else
-		p->tcs = tc->next;
-	if (tc->next)
-		tc->next->prevtc = tc->prevtc;
-	tc->next = tc->prevtc = NULL;
-}
-
-/*
- * A thread cache leaves the pool (thread exit): its reserve goes to the
- * depot, with the cache's objects in it if it was empty, else those go
- * back to their slabs.
- */
-static void tc_flush_locked(hs_pool_t *p, struct hs_tc *tc)
-{
-	struct hs_magazine *m = tc->prev;
-	uint32_t i, held;
-
-	cache_sync_locked(p, tc);
-	if (m && !mag_rounds(m))
-		cache_exchange(tc, m);
-	held = held_of(tc);
-	for (i = 0; i < held; i++)
-		_hs_slab_put_locked(p, tc->objs[i]);
-	cache_set_held(tc, 0);
-	if (m && mag_rounds(m))
-		_hs_depot_put_full_locked(p, m);
-	else if (m)
-		_hs_depot_put_empty_locked(p, m);
-	__atomic_store_n(&tc->prev, NULL, __ATOMIC_RELAXED);
-	tc_unlink_locked(p, tc);
-	__atomic_store_n(&tc->pool, NULL, __ATOMIC_RELEASE);
-}
-
-static void tls_exit(void *arg)
-{
-	struct hs_tls *t = &hs_tls;
-	struct hs_tc *tc;
-	uint32_t i;
-
-	(void)arg;
-	pthread_mutex_lock(&_hs_pools_lock);
-	for (i = 0; i < t->n; i++) {
-		hs_pool_t *p;
-
-		tc = t->tcs[i];
-		if (!tc)
-			continue;
-		/* Pools are destroyed under _hs_pools_lock: p is alive. */
-		p = __atomic_load_n(&tc->pool, __ATOMIC_ACQUIRE);
-		if (p) {
-			pthread_mutex_lock(&p->lock);
-			tc_flush_locked(p, tc);
-			pthread_mutex_unlock(&p->lock);
-		}
-		tc_free(tc);
-	}
-	pthread_mutex_unlock(&_hs_pools_lock);
-	while ((tc = t->grave)) {
-		t->grave = tc->grave;
-		tc_free(tc);
-	}
-	t->ngrave = 0;
-	_hs_meta_free(t->tcs, t->n * sizeof(*t->tcs));
-	memset(hs_direct, 0, sizeof(hs_direct));
-	t->tcs = NULL;
-	t->n = 0;
-	t->exited = true;
-}
-
-static void tls_key_init(void)
-{
-	pthread_key_create(&tls_key, tls_exit);
-}
-
-/* Checker builds: the handle hs_pool_cache() hands out (see tc_of_cache). */
-static bool checked_init(struct hs_tc *tc)
-{
-#if defined(HS_ASAN) || defined(HS_VALGRIND)
-	tc->checked = _hs_meta_alloc(sizeof(*tc->checked) + sizeof(void *));
-	if (!tc->checked)
-		return false;
-	/* Its state stays 0: always slow. */
-	((void **)(tc->checked + 1))[0] = tc;
-#else
-	(void)tc;
-#endif
-	return true;
-}
-
-/* Room in this thread's array for @id; false without memory. */
-static bool tls_grow(struct hs_tls *t, uint32_t id)
-{
-	uint32_t n = t->n ? t->n : 8;
-	struct hs_tc **tcs;
-
-	while (n <= id)
-		n *= 2;
-	tcs = _hs_meta_alloc(n * sizeof(*tcs));
-	if (!tcs)
-		return false;
-	if (t->tcs)
-		memcpy(tcs, t->tcs, t->n * sizeof(*tcs));
-	_hs_meta_free(t->tcs, t->n * sizeof(*tcs));
-	t->tcs = tcs;
-	t->n = n;
-	return true;
-}
-
-struct hs_tc *_hs_tc_get(hs_pool_t *p)
-{
-	struct hs_tls *t = &hs_tls;
-	struct hs_tc *tc;
-
-	/* Checked first: a dying pool's id may already be another pool's,
-	 * and this thread's cache under it is that pool's. */
-	if (t->exited || __atomic_load_n(&p->dying, __ATOMIC_ACQUIRE))
-		return NULL;
-	if (!t->keyed) {
-		pthread_once(&tls_once, tls_key_init);
-		if (pthread_setspecific(tls_key, t))
-			return NULL;
-		t->keyed = true;
-	}
-	if (p->id >= t->n && !tls_grow(t, p->id))
-		return NULL;
-	tc = t->tcs[p->id];
-	if (tc && __atomic_load_n(&tc->pool, __ATOMIC_ACQUIRE) == p)
-		return tc;
-	if (tc) {
-		/* Left by a destroyed pool that had this id. */
-		t->tcs[p->id] = NULL;
-		if (p->id < DIRECT_IDS)
-			hs_direct[p->id] = NULL;
-		grave_add(t, tc);
-	}
-
-	tc = _hs_meta_alloc(tc_bytes(p->mag_cap));
-	if (!tc)
-		return NULL;
-	tc->cap = p->mag_cap;
-	tc->owner = t;
-	tc->prev = _hs_mag_new(p->mag_cap);
-	if (!tc->prev || !checked_init(tc)) {
-		tc_free(tc);
-		return NULL;
-	}
-	cache_set_held(tc, 0);
-	pthread_mutex_lock(&p->lock);
-	if (p->dying) {
-		/* No cache may attach once destroy detached them all. */
-		pthread_mutex_unlock(&p->lock);
-		tc_free(tc);
-		return NULL;
-	}
-	tc->pool = p;
-	tc->next = p->tcs;
-	if (p->tcs)
-		p->tcs->prevtc = tc;
-	p->tcs = tc;
-	pthread_mutex_unlock(&p->lock);
-	t->tcs[p->id] = tc;
-	if (p->id < DIRECT_IDS)
-		hs_direct[p->id] = tc;
-	return tc;
-}
-
-void _hs_tc_detach_all_locked(hs_pool_t *p, struct hs_magazine **mags)
-{
-	struct hs_tc *tc, *next;
-	struct hs_magazine *m;
-	uint32_t held;
-
-	for (tc = p->tcs; tc; tc = next) {
-		next = tc->next;
-		/* The cache's objects ride in a magazine of their own. */
-		held = (uint32_t)(state_of(tc) & HS_CACHE_HELD_MASK);
-		m = held ? _hs_mag_new(held) : NULL;
-		if (m) {
-			memcpy(m->objs, tc->objs, held * sizeof(void *));
-			m->rounds = held;
-			m->next = *mags;
-			*mags = m;
-		} else if (held) {
-			/* Without memory: back to the slabs, destructed there. */
-			while (held--)
-				_hs_slab_put_locked(p, tc->objs[held]);
-		}
-		__atomic_store_n(&tc->c.state, 0, __ATOMIC_RELAXED);
-		if (tc->prev) {
-			tc->prev->next = *mags;
-			*mags = tc->prev;
-			__atomic_store_n(&tc->prev, NULL, __ATOMIC_RELAXED);
-		}
-		tc->next = tc->prevtc = NULL;
-		__atomic_store_n(&tc->pool, NULL, __ATOMIC_RELEASE);
-	}
-	p->tcs = NULL;
-}
-
-/* Fork child: only the forking thread is left; its caches start empty. */
-void _hs_tc_fork_child(hs_pool_t *p)
-{
-	struct hs_tc *tc, *next;
-
-	for (tc = p->tcs; tc; tc = next) {
-		next = tc->next;
-		if (tc->owner == &hs_tls) {
-			tc->c.state = 0;
-			cache_set_held(tc, 0);
-			mag_set_rounds(tc->prev, 0);
-			tc->allocs_done = tc->moved_in = tc->moved_out = 0;
-			tc->synced_allocs = tc->synced_frees = 0;
-			continue;
-		}
-		tc_unlink_locked(p, tc);
-		tc_free(tc);
-	}
-}
-
-void _hs_tc_fork_child_keep(hs_pool_t *p)
-{
-	struct hs_tc *tc, *next;
-	struct hs_magazine *m;
-	uint32_t i, held;
-
-	for (tc = p->tcs; tc; tc = next) {
-		next = tc->next;
-		if (tc->owner == &hs_tls)
-			continue;
-		cache_sync_locked(p, tc);
-		held = held_of(tc);
-		m = held ? _hs_mag_new(p->mag_cap) : NULL;
-		for (i = 0; i < held; i++) {
-			if (m)
-				mag_put(m, tc->objs[i]);
-			else
-				_hs_slab_put_locked(p, tc->objs[i]);
-		}
-		if (m)
-			_hs_depot_put_full_locked(p, m);
-		if (tc->prev && mag_rounds(tc->prev))
-			_hs_depot_put_full_locked(p, tc->prev);
-		else if (tc->prev)
-			_hs_depot_put_empty_locked(p, tc->prev);
-		tc->prev = NULL;
-		tc_unlink_locked(p, tc);
-		tc_free(tc);
-	}
-}
-
 /* ---- slow paths ------------------------------------------------------------ */
 
 /* A dying pool refuses allocations, and destructs what is freed into it
@@ -704,7 +291,7 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 	}
 	pthread_mutex_lock(&p->lock);
 	p->misses++;
-	cache_sync_locked(p, tc);
+	_hs_tc_sync_locked(p, tc);
 	m = _hs_depot_take_full_locked(p);
 	if (m) {
 		/* Trade our emptiness for a full magazine from the depot. */
@@ -745,7 +332,7 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 static void check_owner(const struct hs_tc *tc)
 {
 #if defined(HS_ASAN) || defined(HS_VALGRIND)
-	if (tc->owner != &hs_tls)
+	if (tc->owner != &_hs_tls)
 		_hs_bug("a thread cache of pool '%s' used by a thread that does not own it (hs_pool_cache() caches are per thread)",
 			tc->pool ? tc->pool->name : "(destroyed)");
 #else
@@ -767,7 +354,7 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 	if (state_of(tc) & HS_CACHE_COUNT_STOP) {
 		/* Days of fast-path allocations: harvest the count. */
 		pthread_mutex_lock(&p->lock);
-		cache_sync_locked(p, tc);
+		_hs_tc_sync_locked(p, tc);
 		pthread_mutex_unlock(&p->lock);
 	}
 	/* (A loop: a destructor run by the refill may have emptied it.) */
@@ -809,7 +396,7 @@ static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
 		pthread_mutex_unlock(&p->lock);
 		return false;
 	}
-	cache_sync_locked(p, tc);
+	_hs_tc_sync_locked(p, tc);
 	_hs_add(&tc->moved_out, mag_rounds(tc->prev));
 	_hs_depot_put_full_locked(p, tc->prev);
 	mag_set_rounds(m, 0);
@@ -851,7 +438,7 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 
 static inline struct hs_tc *tc_of(const hs_pool_t *p)
 {
-	struct hs_tls *t = &hs_tls;
+	struct hs_tls *t = &_hs_tls;
 	struct hs_tc *tc;
 
 	if (likely(p->id < DIRECT_IDS))
