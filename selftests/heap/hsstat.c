@@ -12,32 +12,6 @@
 #include "kselftest_harness.h"
 #include "../tools/hsstat_util.h"
 
-static const struct jval *find_pool(const struct jval *root, long long pid,
-				    const char *name)
-{
-	const struct jval *pools = jget(root, "pools");
-	long long v = 0;
-	const char *n;
-	size_t i;
-
-	if (!pools || pools->type != J_ARR)
-		return NULL;
-	for (i = 0; i < pools->n; i++) {
-		n = jstr(&pools->kids[i], "name");
-		if (!jint(&pools->kids[i], "pid", &v) && v == pid && n &&
-		    !strcmp(n, name))
-			return &pools->kids[i];
-	}
-	return NULL;
-}
-
-static unsigned long long ju(const struct jval *obj, const char *key)
-{
-	const struct jval *v = jget(obj, key);
-
-	return v && v->type == J_NUM ? strtoull(v->str, NULL, 10) : ~0ULL;
-}
-
 /* Bytes of the module's regions this process made (debugfs "regions"). */
 static long long my_regions(void)
 {
@@ -81,19 +55,19 @@ TEST(the_heap_is_the_modules_and_hsstat_shows_its_classes)
 	ASSERT_EQ(0, run_hsstat(&run, NULL, NULL, "--once", "--json", NULL));
 	ASSERT_EQ(0, run.status) TH_LOG("stderr: %s", run.err);
 	ASSERT_EQ(0, jparse(run.out, &root)) TH_LOG("bad JSON: %s", run.out);
-	p = find_pool(&root, getpid(), "malloc-64");
+	p = json_pool(&root, getpid(), "malloc-64");
 	ASSERT_NE(NULL, p) TH_LOG("%s", run.out);
-	ASSERT_EQ(64ULL, ju(p, "obj_size"));
+	ASSERT_EQ(64ULL, json_u64(p, "obj_size"));
 	/* Published from slow paths: within two magazines of the truth. */
-	ASSERT_LE(ju(p, "in_use"), SMALL + 1);
-	ASSERT_GE(ju(p, "in_use"), SMALL - 2 * 240);
-	p = find_pool(&root, getpid(), "malloc-1024");
+	ASSERT_LE(json_u64(p, "in_use"), SMALL + 1);
+	ASSERT_GE(json_u64(p, "in_use"), SMALL - 2 * 240);
+	p = json_pool(&root, getpid(), "malloc-1024");
 	ASSERT_NE(NULL, p) TH_LOG("%s", run.out);
-	ASSERT_GE(ju(p, "in_use"), MID / 2);
-	p = find_pool(&root, getpid(), "malloc-large");
+	ASSERT_GE(json_u64(p, "in_use"), MID / 2);
+	p = json_pool(&root, getpid(), "malloc-large");
 	ASSERT_NE(NULL, p) TH_LOG("%s", run.out);
-	ASSERT_EQ(3ULL, ju(p, "in_use"));
-	ASSERT_GE(ju(p, "bytes"), 15ULL << 20);
+	ASSERT_EQ(3ULL, json_u64(p, "in_use"));
+	ASSERT_GE(json_u64(p, "bytes"), 15ULL << 20);
 	jfree(&root);
 	run_free(&run);
 

@@ -37,26 +37,6 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* The pool of process @pid called @name in hsstat's JSON, or NULL. */
-static const struct jval *find_pool(const struct jval *root, long long pid,
-				    const char *name)
-{
-	const struct jval *pools = jget(root, "pools");
-	const char *n;
-	long long v = 0;
-	size_t i;
-
-	if (!pools || pools->type != J_ARR)
-		return NULL;
-	for (i = 0; i < pools->n; i++) {
-		n = jstr(&pools->kids[i], "name");
-		if (!jint(&pools->kids[i], "pid", &v) && v == pid && n &&
-		    !strcmp(n, name))
-			return &pools->kids[i];
-	}
-	return NULL;
-}
-
 /* How many pools of process @pid the JSON lists. */
 static size_t count_pools(const struct jval *root, long long pid)
 {
@@ -69,13 +49,6 @@ static size_t count_pools(const struct jval *root, long long pid)
 	for (i = 0; i < pools->n; i++)
 		n += !jint(&pools->kids[i], "pid", &v) && v == pid;
 	return n;
-}
-
-static unsigned long long ju(const struct jval *obj, const char *key)
-{
-	const struct jval *v = jget(obj, key);
-
-	return v && v->type == J_NUM ? strtoull(v->str, NULL, 10) : ~0ULL;
 }
 
 /**
@@ -339,9 +312,9 @@ TEST_F(pfx, json)
 	ASSERT_EQ(0, jparse(run.out, &root)) TH_LOG("bad JSON: %s", run.out);
 
 	stats = jget(&root, "stats");
-	ASSERT_EQ(33554432ULL, ju(stats, "user_max_bytes"));
-	ASSERT_EQ(3ULL, ju(stats, "failed_limit"));
-	ASSERT_EQ(2ULL, ju(stats, "failed_nomem"));
+	ASSERT_EQ(33554432ULL, json_u64(stats, "user_max_bytes"));
+	ASSERT_EQ(3ULL, json_u64(stats, "failed_limit"));
+	ASSERT_EQ(2ULL, json_u64(stats, "failed_nomem"));
 
 	/* Default order: memory, largest first. */
 	ASSERT_EQ(5, pool_sizes(&root, sizes, 8));
@@ -351,27 +324,27 @@ TEST_F(pfx, json)
 	ASSERT_EQ(128, sizes[3]);
 	ASSERT_EQ(32, sizes[4]);
 
-	p = find_pool(&root, 300, "small objs");
+	p = json_pool(&root, 300, "small objs");
 	ASSERT_NE(NULL, p);
 	ASSERT_STREQ("srv a", jstr(p, "comm"));
-	ASSERT_EQ(64ULL, ju(p, "obj_size"));
-	ASSERT_EQ(100ULL, ju(p, "in_use"));
-	ASSERT_EQ(128ULL, ju(p, "total"));
-	ASSERT_EQ(8192ULL, ju(p, "bytes"));
-	ASSERT_EQ(1000ULL, ju(p, "allocs"));
-	ASSERT_EQ(900ULL, ju(p, "frees"));
-	ASSERT_EQ(750ULL, ju(p, "cache_hits"));
+	ASSERT_EQ(64ULL, json_u64(p, "obj_size"));
+	ASSERT_EQ(100ULL, json_u64(p, "in_use"));
+	ASSERT_EQ(128ULL, json_u64(p, "total"));
+	ASSERT_EQ(8192ULL, json_u64(p, "bytes"));
+	ASSERT_EQ(1000ULL, json_u64(p, "allocs"));
+	ASSERT_EQ(900ULL, json_u64(p, "frees"));
+	ASSERT_EQ(750ULL, json_u64(p, "cache_hits"));
 
 	/* Exact numbers, even where a double would round. */
-	p = find_pool(&root, 42, "big");
+	p = json_pool(&root, 42, "big");
 	ASSERT_NE(NULL, p);
 	ASSERT_STREQ("18446744073709551615", jget(p, "allocs")->str);
 	ASSERT_STREQ(fx_comm42, jstr(p, "comm"));
 
-	ASSERT_NE(NULL, find_pool(&root, 42, "x\\y\"z"));
+	ASSERT_NE(NULL, json_pool(&root, 42, "x\\y\"z"));
 	/* "-" is the module's way of saying "no name". */
-	ASSERT_NE(NULL, find_pool(&root, 300, ""));
-	ASSERT_EQ(NULL, find_pool(&root, 300, "-"));
+	ASSERT_NE(NULL, json_pool(&root, 300, ""));
+	ASSERT_EQ(NULL, json_pool(&root, 300, "-"));
 	ASSERT_EQ(3U, count_pools(&root, 300));
 	jfree(&root);
 	run_free(&run);
@@ -702,11 +675,11 @@ TEST_F(pfx, pools_format)
 				NULL));
 	ASSERT_EQ(0, run.status) TH_LOG("%s", run.err);
 	ASSERT_EQ(0, jparse(run.out, &root));
-	p = find_pool(&root, 77, "q");
+	p = json_pool(&root, 77, "q");
 	ASSERT_NE(NULL, p);
 	ASSERT_STREQ("w x", jstr(p, "comm"));
-	ASSERT_EQ(8ULL, ju(p, "obj_size"));
-	ASSERT_EQ(6ULL, ju(p, "cache_hits"));
+	ASSERT_EQ(8ULL, json_u64(p, "obj_size"));
+	ASSERT_EQ(6ULL, json_u64(p, "cache_hits"));
 	jfree(&root);
 	run_free(&run);
 }
@@ -738,14 +711,14 @@ TEST_F(pfx, sysfs)
 	ASSERT_EQ(J_NULL, jget(&root, "regions")->type);
 	ASSERT_EQ(J_NULL, jget(&root, "pools")->type);
 	stats = jget(&root, "stats");
-	ASSERT_EQ(67108864ULL, ju(stats, "reserved_bytes"));
-	ASSERT_EQ(6291456ULL, ju(stats, "used_bytes"));
-	ASSERT_EQ(60817408ULL, ju(stats, "free_bytes"));
-	ASSERT_EQ(536870912ULL, ju(stats, "max_bytes"));
-	ASSERT_EQ(0ULL, ju(stats, "user_max_bytes"));
-	ASSERT_EQ(10485760ULL, ju(stats, "peak_bytes"));
-	ASSERT_EQ(2ULL, ju(stats, "regions"));
-	ASSERT_EQ(7ULL, ju(stats, "failed_requests"));
+	ASSERT_EQ(67108864ULL, json_u64(stats, "reserved_bytes"));
+	ASSERT_EQ(6291456ULL, json_u64(stats, "used_bytes"));
+	ASSERT_EQ(60817408ULL, json_u64(stats, "free_bytes"));
+	ASSERT_EQ(536870912ULL, json_u64(stats, "max_bytes"));
+	ASSERT_EQ(0ULL, json_u64(stats, "user_max_bytes"));
+	ASSERT_EQ(10485760ULL, json_u64(stats, "peak_bytes"));
+	ASSERT_EQ(2ULL, json_u64(stats, "regions"));
+	ASSERT_EQ(7ULL, json_u64(stats, "failed_requests"));
 	ps = jget(stats, "page_sizes");
 	ASSERT_EQ(2U, ps->n);
 	/* Only debugfs has these. */
@@ -884,40 +857,40 @@ TEST(module_pools)
 	ASSERT_EQ(0, jparse(run.out, &root)) TH_LOG("bad JSON: %s", run.out);
 	ASSERT_STREQ("debugfs", jstr(&root, "source"));
 	ASSERT_EQ(4U, count_pools(&root, getpid())) TH_LOG("%s", run.out);
-	ASSERT_EQ(NULL, find_pool(&root, getpid(), "ghost"));
+	ASSERT_EQ(NULL, json_pool(&root, getpid(), "ghost"));
 
-	p = find_pool(&root, getpid(), "objects 64");
+	p = json_pool(&root, getpid(), "objects 64");
 	ASSERT_NE(NULL, p) TH_LOG("%s", run.out);
 	ASSERT_STREQ(MOD_COMM, jstr(p, "comm"));
-	ASSERT_EQ(64ULL, ju(p, "obj_size"));
-	ASSERT_EQ(100ULL, ju(p, "in_use"));
-	ASSERT_EQ(128ULL, ju(p, "total"));
-	ASSERT_EQ(8192ULL, ju(p, "bytes"));
-	ASSERT_EQ(1000ULL, ju(p, "allocs"));
-	ASSERT_EQ(900ULL, ju(p, "frees"));
-	ASSERT_EQ(750ULL, ju(p, "cache_hits"));
+	ASSERT_EQ(64ULL, json_u64(p, "obj_size"));
+	ASSERT_EQ(100ULL, json_u64(p, "in_use"));
+	ASSERT_EQ(128ULL, json_u64(p, "total"));
+	ASSERT_EQ(8192ULL, json_u64(p, "bytes"));
+	ASSERT_EQ(1000ULL, json_u64(p, "allocs"));
+	ASSERT_EQ(900ULL, json_u64(p, "frees"));
+	ASSERT_EQ(750ULL, json_u64(p, "cache_hits"));
 
-	p = find_pool(&root, getpid(), HOSTILE_SAFE);
+	p = json_pool(&root, getpid(), HOSTILE_SAFE);
 	ASSERT_NE(NULL, p) TH_LOG("%s", run.out);
 	ASSERT_STREQ(MOD_COMM, jstr(p, "comm"));
-	ASSERT_EQ(10ULL, ju(p, "in_use"));		/* clamped to total */
-	ASSERT_EQ(10ULL, ju(p, "total"));
-	ASSERT_EQ(7ULL, ju(p, "cache_hits"));		/* clamped to allocs */
-	ASSERT_EQ(12345ULL, ju(p, "bytes"));
-	ASSERT_EQ(3ULL, ju(p, "frees"));
+	ASSERT_EQ(10ULL, json_u64(p, "in_use"));		/* clamped to total */
+	ASSERT_EQ(10ULL, json_u64(p, "total"));
+	ASSERT_EQ(7ULL, json_u64(p, "cache_hits"));		/* clamped to allocs */
+	ASSERT_EQ(12345ULL, json_u64(p, "bytes"));
+	ASSERT_EQ(3ULL, json_u64(p, "frees"));
 	/* Clamped to the largest region the module could hand out. */
-	ASSERT_LT(0ULL, ju(p, "obj_size"));
-	ASSERT_GE(1ULL << 40, ju(p, "obj_size"));
+	ASSERT_LT(0ULL, json_u64(p, "obj_size"));
+	ASSERT_GE(1ULL << 40, json_u64(p, "obj_size"));
 
-	p = find_pool(&root, getpid(), LONG_NAME);
+	p = json_pool(&root, getpid(), LONG_NAME);
 	ASSERT_NE(NULL, p) TH_LOG("%s", run.out);
-	ASSERT_EQ(1ULL << 40, ju(p, "allocs"));
-	ASSERT_EQ((1ULL << 40) - 1, ju(p, "frees"));
-	ASSERT_EQ(1ULL << 20, ju(p, "bytes"));
+	ASSERT_EQ(1ULL << 40, json_u64(p, "allocs"));
+	ASSERT_EQ((1ULL << 40) - 1, json_u64(p, "frees"));
+	ASSERT_EQ(1ULL << 20, json_u64(p, "bytes"));
 
-	p = find_pool(&root, getpid(), "");
+	p = json_pool(&root, getpid(), "");
 	ASSERT_NE(NULL, p) TH_LOG("%s", run.out);
-	ASSERT_EQ(8ULL, ju(p, "obj_size"));
+	ASSERT_EQ(8ULL, json_u64(p, "obj_size"));
 	jfree(&root);
 	run_free(&run);
 
@@ -1036,7 +1009,7 @@ static int child_listed(pid_t pid, char *comm, size_t len)
 	if (run_hsstat(&run, NULL, NULL, "--once", "--json", "--pools", NULL))
 		return -1;
 	if (run.status == 0 && !jparse(run.out, &root)) {
-		p = find_pool(&root, pid, "child pool");
+		p = json_pool(&root, pid, "child pool");
 		if (p && comm)
 			snprintf(comm, len, "%s", jstr(p, "comm"));
 		ret = p != NULL;
@@ -1121,16 +1094,16 @@ static void check_sysfs_json(struct __test_metadata *_metadata,
 	ASSERT_EQ(J_NULL, jget(&root, "regions")->type);
 	ASSERT_EQ(J_NULL, jget(&root, "pools")->type);
 	stats = jget(&root, "stats");
-	ASSERT_EQ(q->reserve_bytes, ju(stats, "reserved_bytes"));
-	ASSERT_EQ(q->used_bytes, ju(stats, "used_bytes"));
+	ASSERT_EQ(q->reserve_bytes, json_u64(stats, "reserved_bytes"));
+	ASSERT_EQ(q->used_bytes, json_u64(stats, "used_bytes"));
 	ASSERT_EQ(q->reserve_bytes > q->used_bytes ?
 		  q->reserve_bytes - q->used_bytes : 0,
-		  ju(stats, "free_bytes"));
-	ASSERT_EQ(q->max_bytes, ju(stats, "max_bytes"));
-	ASSERT_EQ(q->user_max_bytes, ju(stats, "user_max_bytes"));
-	ASSERT_EQ(q->regions, ju(stats, "regions"));
-	ASSERT_EQ(q->failed, ju(stats, "failed_requests"));
-	ASSERT_LE(q->used_bytes, ju(stats, "peak_bytes"));
+		  json_u64(stats, "free_bytes"));
+	ASSERT_EQ(q->max_bytes, json_u64(stats, "max_bytes"));
+	ASSERT_EQ(q->user_max_bytes, json_u64(stats, "user_max_bytes"));
+	ASSERT_EQ(q->regions, json_u64(stats, "regions"));
+	ASSERT_EQ(q->failed, json_u64(stats, "failed_requests"));
+	ASSERT_LE(q->used_bytes, json_u64(stats, "peak_bytes"));
 	ASSERT_NE(NULL, jget(stats, "page_sizes"));
 	jfree(&root);
 }

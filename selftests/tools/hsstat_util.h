@@ -278,6 +278,37 @@ static inline int write_file(const char *dir, const char *name,
 	return fclose(f) || ret ? -1 : 0;
 }
 
+/* ---- hsstat's JSON -------------------------------------------------------- */
+
+/* The pool of process @pid called @name in hsstat's JSON, or NULL. */
+static inline const struct jval *json_pool(const struct jval *root,
+					   long long pid, const char *name)
+{
+	const struct jval *pools = jget(root, "pools");
+	const char *n;
+	long long v = 0;
+	size_t i;
+
+	if (!pools || pools->type != J_ARR)
+		return NULL;
+	for (i = 0; i < pools->n; i++) {
+		n = jstr(&pools->kids[i], "name");
+		if (!jint(&pools->kids[i], "pid", &v) && v == pid && n &&
+		    !strcmp(n, name))
+			return &pools->kids[i];
+	}
+	return NULL;
+}
+
+/* An unsigned number member of @obj; all ones if missing or not a number. */
+static inline unsigned long long json_u64(const struct jval *obj,
+					  const char *key)
+{
+	const struct jval *v = jget(obj, key);
+
+	return v && v->type == J_NUM ? strtoull(v->str, NULL, 10) : ~0ULL;
+}
+
 /* ---- the module ---------------------------------------------------------- */
 
 static inline int open_dev(void)
