@@ -1713,24 +1713,11 @@ static void op_pass_fd(struct worker *w)
 				    SLOT_PRIVATE + 1 };
 	int slot = from[below(w, 4)], fd = w->fds[slot];
 	int me = w->idx / THREADS, to = (me + 1 + below(w, PROCS - 1)) % PROCS;
-	char cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
 
 	note_op(w, OP_PASS_FD, slot, to, 0);
 	if (fd < 0)
 		return;
-	memset(cbuf, 0, sizeof(cbuf));
-	cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	if (sendmsg(sh->pass_sock[to][1], &msg, MSG_DONTWAIT) != 1) {
+	if (hs_send_fd(sh->pass_sock[to][1], fd, MSG_DONTWAIT)) {
 		/* The receiver's queue is full, or too many files in flight. */
 		EXPECT_ERRNO(w, errno, EAGAIN, ENOBUFS, ETOOMANYREFS);
 		return;
@@ -1754,26 +1741,17 @@ static void op_pass_fd(struct worker *w)
 static void op_recv_fd(struct worker *w)
 {
 	int me = w->idx / THREADS, fd, i, fl;
-	char cbuf[CMSG_SPACE(sizeof(int))], b;
-	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
 
 	note_op(w, OP_RECV_FD, me, 0, 0);
-	if (recvmsg(sh->pass_sock[me][0], &msg,
-		    MSG_DONTWAIT | MSG_CMSG_CLOEXEC) != 1) {
-		EXPECT_ERRNO(w, errno, EAGAIN);
-		return;
-	}
-	cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS || (msg.msg_flags & MSG_CTRUNC)) {
+	fd = hs_recv_fd(sh->pass_sock[me][0], MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (fd < 0 && errno == EBADMSG) {
 		fail(w, "a message without its file");
 		return;
 	}
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (fd < 0) {
+		EXPECT_ERRNO(w, errno, EAGAIN);
+		return;
+	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0) {
 		fail(w, "received file: %s", strerror(errno));

@@ -552,43 +552,6 @@ struct passing {
 	int step;
 };
 
-static int send_fd(int sock, int fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = "f", .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
-}
-
-static int recv_fd(int sock)
-{
-	char cbuf[CMSG_SPACE(sizeof(int))], b;
-	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-	int fd;
-
-	if (recvmsg(sock, &msg, 0) != 1)
-		return -1;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS)
-		return -1;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
-}
-
 static int opener_sends(int *fds, void *arg)
 {
 	struct passing *p = arg;
@@ -597,7 +560,7 @@ static int opener_sends(int *fds, void *arg)
 
 	if (hs_create(fds[0], 4 * HS_MIB, &c))
 		return 1;
-	if (send_fd(p->sock, fds[0]))
+	if (hs_send_fd(p->sock, fds[0], 0))
 		return 2;
 	/* Hold everything until the receiver is done. */
 	if (read(p->sock, &b, 1) != 1)
@@ -613,7 +576,7 @@ static int receiver_creates(void *arg)
 
 	if (drop_to(NOBODY2))
 		return 91;
-	fd = recv_fd(p->sock);
+	fd = hs_recv_fd(p->sock, 0);
 	if (fd < 0)
 		return 1;
 	/* The opener's allowance: 4 MiB of its 8 are left. */
