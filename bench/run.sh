@@ -44,11 +44,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-die() { echo "bench: $*" >&2; exit 1; }
-
-as_root() {
-	if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi
-}
+BENCH_NAME=bench
+. bench/lib.sh
 
 if [ ! -x "$BIN" ] || [ ! -x "$REPORT" ]; then
 	die "$BIN or $REPORT missing: run 'make bench'"
@@ -74,100 +71,17 @@ fi
 
 # ---- the peers ----------------------------------------------------------
 
-# Shared library path by soname, from the linker cache.
-lib_path() {
-	/sbin/ldconfig -p |
-		awk -v so="$1" '$1 == so && !found { found = $NF } END { print found }'
-}
-
-declare -A PRELOAD=(
-	[jemalloc]=libjemalloc.so.2
-	[mimalloc]=libmimalloc.so.2
-	[tcmalloc]=libtcmalloc_minimal.so.4
-)
-missing=0
-for a in "${!PRELOAD[@]}"; do
-	[ -n "$(lib_path "${PRELOAD[$a]}")" ] || missing=1
-done
-command -v gnuplot >/dev/null || missing=1
-if [ $missing = 1 ]; then
-	echo "bench: installing the peers and gnuplot with apt-get"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev gnuplot-nox ||
-		die "could not install libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev gnuplot-nox: install them and run again"
-fi
-for a in "${!PRELOAD[@]}"; do
-	p=$(lib_path "${PRELOAD[$a]}")
-	[ -n "$p" ] || die "${PRELOAD[$a]} ($a) not found after installing it"
-	PRELOAD[$a]=$p
-done
+bench_peers
 
 # ---- 2 MiB pages for hugeslab ------------------------------------------
 
-hp_file=/proc/sys/vm/nr_hugepages
-hp_free() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
-# Written to /proc directly: sysctl (procps) is not on every machine.
-hp_set() { echo "$1" | as_root tee "$hp_file" >/dev/null 2>&1; }
 max() { if [ "$1" -gt "$2" ]; then echo "$1"; else echo "$2"; fi; }
 
 # The biggest set one process holds, plus room for the arena's last region
 # (up to 64 MiB, not all used) and the small pools.
 biggest=$(max $((LIVE_OBJS * 256)) $((CHASE_OBJS * 64)))
 HP_NEED=$(( (biggest + (2 << 20) - 1) / (2 << 20) + 96 ))
-HP_OLD=$(cat $hp_file)
-HP_LAST=		# the value this script last set
-HP_ADDED=0		# pages it added, in all
-
-# hp_raise N: add N pages to vm.nr_hugepages (the kernel may find fewer;
-# what it found is what gets counted and given back).
-hp_raise() {
-	local before want
-	before=$(cat $hp_file)
-	want=$((before + $1))
-	hp_set "$want" || return 1
-	HP_LAST=$(cat $hp_file)
-	HP_ADDED=$((HP_ADDED + HP_LAST - before))
-}
-
-# At exit: back to the old value, or, if someone else changed the setting
-# meanwhile, minus what this script added.
-give_back() {
-	local now
-	[ -n "$HP_LAST" ] || return 0
-	now=$(cat $hp_file)
-	if [ "$now" = "$HP_LAST" ]; then
-		hp_set "$HP_OLD" ||
-			echo "bench: could not restore vm.nr_hugepages=$HP_OLD" >&2
-	elif [ "$now" -ge "$HP_ADDED" ]; then
-		echo "bench: vm.nr_hugepages changed during the run ($HP_LAST -> $now); giving back the $HP_ADDED pages added" >&2
-		hp_set $((now - HP_ADDED)) || true
-	fi
-}
-
-# Make sure HP_NEED pages are free (another program may have taken some,
-# or lowered the setting, since the last check); fail saying what to do.
-reserve() {
-	local have
-	have=$(hp_free)
-	[ "$have" -ge "$HP_NEED" ] && return 0
-	hp_raise $((HP_NEED - have)) ||
-		die "cannot raise vm.nr_hugepages (needs root or sudo): hugeslab needs $HP_NEED free 2 MiB pages; run as root, or 'sudo sysctl vm.nr_hugepages=$(( $(cat $hp_file) + HP_NEED - have ))' first and lower it after"
-	have=$(hp_free)
-	if [ "$have" -lt "$HP_NEED" ]; then
-		# Memory may just be fragmented: compact it and try once more.
-		as_root sh -c 'echo 1 > /proc/sys/vm/compact_memory' || true
-		hp_raise $((HP_NEED - have)) || true
-		have=$(hp_free)
-	fi
-	[ "$have" -ge "$HP_NEED" ] ||
-		die "only $have of the $HP_NEED free 2 MiB pages hugeslab needs could be reserved (vm.nr_hugepages=$(cat $hp_file)); free some memory, or try --quick"
-}
-
-trap give_back EXIT
-# Our pages on top of whatever is set, so other users of the pool keep theirs.
-hp_raise "$HP_NEED" ||
-	die "cannot raise vm.nr_hugepages (needs root or sudo): hugeslab needs $HP_NEED free 2 MiB pages; run as root, or 'sudo sysctl vm.nr_hugepages=$((HP_OLD + HP_NEED))' first and lower it after"
-reserve
+hp_reserve "$HP_NEED"
 
 # ---- the runs -----------------------------------------------------------
 
@@ -196,10 +110,10 @@ run() {
 	shift 2
 	case $alloc in
 	hugeslab)
-		reserve
+		hp_reserve
 		env=(HUGESLAB_BACKEND=hugetlb); mode=pool; extra=(--backend hugetlb) ;;
 	hugeslab-cache)
-		reserve
+		hp_reserve
 		env=(HUGESLAB_BACKEND=hugetlb); mode=cache; extra=(--backend hugetlb) ;;
 	hugeslab-4k)
 		env=(HUGESLAB_BACKEND=pages); mode=pool; extra=(--backend pages) ;;

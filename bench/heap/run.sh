@@ -47,8 +47,8 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-die() { echo "bench-heap: $*" >&2; exit 1; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+BENCH_NAME=bench-heap
+. bench/lib.sh
 
 RAW=$OUT/raw.tsv
 HEADER=$OUT/header.txt
@@ -70,33 +70,7 @@ fi
 
 # ---- the peers ----------------------------------------------------------
 
-lib_path() {
-	/sbin/ldconfig -p |
-		awk -v so="$1" '$1 == so && !found { found = $NF } END { print found }'
-}
-declare -A PRELOAD=(
-	[jemalloc]=libjemalloc.so.2
-	[mimalloc]=libmimalloc.so.2
-	[tcmalloc]=libtcmalloc_minimal.so.4
-)
-missing=0
-for a in "${!PRELOAD[@]}"; do
-	[ -n "$(lib_path "${PRELOAD[$a]}")" ] || missing=1
-done
-command -v gnuplot >/dev/null || missing=1
-command -v python3 >/dev/null || missing=1
-if [ $missing = 1 ]; then
-	echo "bench-heap: installing the peers, python3 and gnuplot with apt-get"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev \
-		gnuplot-nox python3 ||
-		die "could not install libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev gnuplot-nox python3: install them and run again"
-fi
-for a in "${!PRELOAD[@]}"; do
-	p=$(lib_path "${PRELOAD[$a]}")
-	[ -n "$p" ] || die "${PRELOAD[$a]} ($a) not found after installing it"
-	PRELOAD[$a]=$p
-done
+bench_peers python3
 # The interpreter itself: a python3 on PATH may be a wrapper script
 # (pyenv's shim runs bash and several processes before Python starts).
 PYTHON=$(python3 -c 'import sys; print(sys.executable)')
@@ -106,20 +80,7 @@ PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 # The realloc workload peaks near 1 GiB, CPython's near 0.5 GiB.
 HP_NEED=800
 [ $QUICK = 1 ] && HP_NEED=300
-hp_file=/proc/sys/vm/nr_hugepages
-HP_OLD=$(cat $hp_file)
-hp_free() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
-hp_set() { echo "$1" | as_root tee "$hp_file" >/dev/null 2>&1; }
-give_back() { [ "$(cat $hp_file)" = "$HP_OLD" ] || hp_set "$HP_OLD" || true; }
-trap give_back EXIT
-have=$(hp_free)
-if [ "$have" -lt $HP_NEED ]; then
-	hp_set $((HP_OLD + HP_NEED - have)) ||
-		die "cannot raise vm.nr_hugepages (needs root or sudo): run 'sudo sysctl vm.nr_hugepages=$((HP_OLD + HP_NEED - have))' first"
-	have=$(hp_free)
-	[ "$have" -ge $HP_NEED ] ||
-		die "only $have of $HP_NEED free 2 MiB pages could be reserved: free some memory, or try --quick"
-fi
+hp_reserve "$HP_NEED"
 
 # ---- the runs -----------------------------------------------------------
 

@@ -42,19 +42,15 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-die() { echo "bench-uring: $*" >&2; exit 1; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+BENCH_NAME=bench-uring
+. bench/lib.sh
 
 [ -x "$BIN" ] || die "$BIN missing: run 'make bench-uring'"
 for p in uring_echo uring_echo_load; do
 	[ -x "$EX/$p" ] || die "$EX/$p missing: run 'make bench-uring'"
 done
 [ "$(id -u)" = 0 ] || die "run as root: the registration must not be charged to RLIMIT_MEMLOCK (and vm.nr_hugepages needs root)"
-if ! command -v gnuplot >/dev/null; then
-	echo "bench-uring: installing gnuplot-nox with apt-get"
-	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q gnuplot-nox >/dev/null ||
-		die "could not install gnuplot-nox: install it and run again"
-fi
+bench_need gnuplot gnuplot-nox
 
 GIB=1
 FILE_MB=1024
@@ -67,25 +63,7 @@ fi
 # ---- 2 MiB pages ------------------------------------------------------------
 # The registered GiB, the echo server's set and room for the O_DIRECT
 # buffers: on top of what is set, given back at the end.
-hp_file=/proc/sys/vm/nr_hugepages
-HP_NEED=$((GIB * 512 + 16))
-HP_OLD=$(cat $hp_file)
-HP_SET=
-give_back() {
-	[ -n "$HP_SET" ] || return 0
-	if [ "$(cat $hp_file)" = "$HP_SET" ]; then
-		echo "$HP_OLD" >$hp_file || echo "bench-uring: could not restore vm.nr_hugepages=$HP_OLD" >&2
-	else
-		echo "bench-uring: vm.nr_hugepages changed during the run; leaving it" >&2
-	fi
-}
-trap give_back EXIT
-free_hp=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
-echo $((HP_OLD + HP_NEED)) >$hp_file
-HP_SET=$(cat $hp_file)
-free_hp=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
-[ "$free_hp" -ge "$HP_NEED" ] ||
-	die "only $free_hp free 2 MiB pages after raising vm.nr_hugepages by $HP_NEED (memory fragmented?)"
+hp_reserve $((GIB * 512 + 16))
 export HUGESLAB_BACKEND=hugetlb
 
 mkdir -p "$OUT"
