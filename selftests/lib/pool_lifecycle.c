@@ -93,6 +93,14 @@ TEST(dtor_that_frees_into_its_own_pool_during_destroy)
 	free(v);
 }
 
+/*
+ * A fixture only for its longer timeout: the harness's 30 s is too short
+ * for the fork tests below on the debug kernel under TCG (KASAN, lockdep).
+ */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
 /* ---- fork while another thread destroys a pool ------------------------- */
 
 static volatile int stop_destroyer;
@@ -145,7 +153,7 @@ static int child_uses_pools(void)
 	return 0;
 }
 
-TEST(fork_while_another_thread_destroys_pools)
+TEST_F_TIMEOUT(slow, fork_while_another_thread_destroys_pools, 600)
 {
 	pthread_t t;
 	int i, st, bad = 0;
@@ -262,7 +270,7 @@ static int fds_naming(const char *path)
 	return n;
 }
 
-TEST(fork_child_does_not_keep_the_device_open)
+TEST_F_TIMEOUT(slow, fork_child_does_not_keep_the_device_open, 600)
 {
 	hs_pool_t *p = hs_pool_create("fdfork", 64, NULL);
 	void *o;

@@ -76,7 +76,15 @@ static int child(char **blocks, int n)
 	return 0;
 }
 
-TEST(fork_while_other_threads_allocate)
+/*
+ * A fixture only for its longer timeout: the harness's 30 s is too short
+ * for the test below on the debug kernel under TCG (KASAN, lockdep).
+ */
+FIXTURE(slow) {};
+FIXTURE_SETUP(slow) {}
+FIXTURE_TEARDOWN(slow) {}
+
+TEST_F_TIMEOUT(slow, fork_while_other_threads_allocate, 600)
 {
 	enum { N = 200 };
 	char *blocks[N];
