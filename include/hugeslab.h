@@ -325,7 +325,9 @@ struct hs_heap_stats {
 	uint64_t large_blocks;		/* blocks in spans of their own */
 	uint64_t large_bytes;		/* their spans, and ones kept for reuse */
 	uint64_t classes;		/* size classes in use */
-	uint64_t reserved[9];
+	uint64_t small_bytes;		/* of bytes, on 4 KiB pages: the heap's
+					 * first HUGESLAB_HEAP_SMALL_MB */
+	uint64_t reserved[8];
 };
 
 int hs_heap_stats(struct hs_heap_stats *stats);

@@ -41,6 +41,7 @@
 #define NBINS			32
 #define TRIM_MS_DEFAULT		1000
 #define HEAP_TRIM_MS_DEFAULT	5000
+#define HEAP_SMALL_MB_DEFAULT	8
 
 /* A run of free chunks in a region, in a bin of its arena. */
 struct extent {
@@ -66,6 +67,8 @@ struct _hs_arena {
 	pthread_mutex_t lock;
 	int node;
 	bool fallback;			/* the heap's: other backends allowed */
+	bool small;			/* the heap's small arena: 4 KiB pages */
+	size_t cap;			/* maps no more than this (0: no cap) */
 	struct extent *bins[NBINS];
 	uint32_t binmap;
 	size_t mapped;			/* bytes of regions, spare included */
@@ -98,6 +101,19 @@ static uint64_t ms_env(const char *name, unsigned long def)
 		return def * 1000000ULL;
 	v = strtoul(e, &end, 10);
 	return (*end || !v ? def : v) * 1000000ULL;
+}
+
+/* The environment variable @name as a number (0 allowed), else @def. */
+static uint64_t env_u64(const char *name, uint64_t def)
+{
+	const char *e = getenv(name);
+	unsigned long long v;
+	char *end;
+
+	if (!e || !*e)
+		return def;
+	v = strtoull(e, &end, 10);
+	return *end || v > (1ULL << 20) ? def : v;
 }
 
 uint64_t _hs_trim_ns(void)
@@ -301,8 +317,8 @@ static struct _hs_aregion *aregion_new(struct _hs_arena *a, size_t units,
 	if (!r->tag || !r->unit_used || !r->committed)
 		goto nomem;
 	if (_hs_os_map(units * HS_UNIT, align, a->node,
-		       flags | (a->fallback ? HS_MAP_FALLBACK_ONLY : 0),
-		       &r->mem) < 0)
+		       flags | (a->fallback ? HS_MAP_FALLBACK_ONLY : 0) |
+		       (a->small ? HS_MAP_PAGES_ONLY : 0), &r->mem) < 0)
 		goto fail;
 	if (map_reserve((uintptr_t)r->mem.base, r->mem.bytes) < 0) {
 		_hs_os_unmap(&r->mem);
@@ -385,7 +401,8 @@ static void region_free(struct _hs_aregion *r)
  */
 static size_t grow_units(const struct _hs_arena *a, uint32_t need)
 {
-	bool kmod = _hs_os_backend() == HS_BACKEND_KMOD && !a->fallback;
+	bool kmod = _hs_os_backend() == HS_BACKEND_KMOD && !a->fallback &&
+		    !a->small;
 	size_t units = HS_ALIGN_UP(a->mapped / (kmod ? 16 : 8), HS_UNIT) / HS_UNIT;
 	size_t want = HS_ALIGN_UP((size_t)need * HS_CHUNK, HS_UNIT) / HS_UNIT;
 
@@ -454,7 +471,7 @@ struct _hs_arena *_hs_arena_of(int node, bool fallback)
 
 	pthread_mutex_lock(&arenas_lock);
 	for (a = arenas; a; a = a->next)
-		if (a->node == node && a->fallback == fallback)
+		if (a->node == node && a->fallback == fallback && !a->small)
 			break;
 	if (!a) {
 		a = _hs_meta_alloc(sizeof(*a));
@@ -470,6 +487,39 @@ struct _hs_arena *_hs_arena_of(int node, bool fallback)
 	if (!a)
 		_hs_fail(ENOMEM, "out of memory for arena bookkeeping");
 	return a;
+}
+
+/*
+ * Made once: its cap is read from the environment the first time. Huge
+ * pages only pay once a program is big enough to miss the TLB; below, a
+ * 2 MiB page per size class would be most of a small program's memory.
+ */
+struct _hs_arena *_hs_arena_small(void)
+{
+	static struct _hs_arena *small;
+	static bool decided;
+	struct _hs_arena *a;
+	uint64_t cap;
+
+	if (__atomic_load_n(&decided, __ATOMIC_ACQUIRE))
+		return small;
+	cap = env_u64("HUGESLAB_HEAP_SMALL_MB", HEAP_SMALL_MB_DEFAULT) << 20;
+	pthread_mutex_lock(&arenas_lock);
+	if (!decided && cap && _hs_os_backend() != HS_BACKEND_PAGES) {
+		a = _hs_meta_alloc(sizeof(*a));
+		if (a) {
+			pthread_mutex_init(&a->lock, NULL);
+			a->node = -1;
+			a->small = true;
+			a->cap = HS_ALIGN_UP(cap, HS_UNIT);
+			a->next = arenas;
+			arenas = a;
+			small = a;
+		}
+	}
+	__atomic_store_n(&decided, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&arenas_lock);
+	return small;
 }
 
 /* Take [at, at + chunks) out of free extent @e; no memory needed. */
@@ -532,11 +582,19 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 			at = fit(e, chunks, align);
 			break;
 		}
-		units = grow_units(a, chunks);	/* reads a->mapped: locked */
+		/* A capped arena maps all it may at once, then is full. */
+		units = a->cap ? a->cap / HS_UNIT : grow_units(a, chunks);
+		if (a->cap && (a->mapped + units * HS_UNIT > a->cap ||
+			       units * HS_UNIT_CHUNKS < chunks)) {
+			pthread_mutex_unlock(&a->lock);
+			_hs_meta_free(spare, sizeof(*spare));
+			errno = ENOSPC;
+			return -1;
+		}
 		pthread_mutex_unlock(&a->lock);
 		r = aregion_new(a, units, HS_MAX(align, HS_UNIT), flags);
 		/* A limit may allow the span but not the growth. */
-		if (!r && units * HS_UNIT_CHUNKS > chunks)
+		if (!r && !a->cap && units * HS_UNIT_CHUNKS > chunks)
 			r = aregion_new(a, HS_ALIGN_UP((size_t)chunks * HS_CHUNK,
 						       HS_UNIT) / HS_UNIT,
 					HS_MAX(align, HS_UNIT), flags);
@@ -684,6 +742,11 @@ hs_backend_t _hs_span_backend(const struct _hs_span *span)
 bool _hs_span_fallback(const struct _hs_span *span)
 {
 	return span->owner->arena->fallback;
+}
+
+bool _hs_span_small(const struct _hs_span *span)
+{
+	return span->owner->arena->small;
 }
 
 /* Give back the spare regions and every free unit now. */

@@ -77,11 +77,15 @@ static uint64_t bucket_map[MAP_WORDS];		/* the buckets in use */
 static uint64_t nkept, kept_bytes;
 static uint64_t keep_ns = UINT64_MAX;	/* HUGESLAB_HEAP_TRIM_MS, read once */
 static uint64_t large_n, large_bytes, large_fallback, large_allocs, large_frees;
+static uint64_t large_small;		/* bytes of runs in the small arena */
 static uint64_t large_in_use;		/* bytes asked for */
 static struct _hs_pub large_pub = { .wanted = true };
 /* "malloc-fallback": what came from THP or pages when huge pages ran out. */
 static struct _hs_pub fallback_pub = { .wanted = true };
 static uint64_t fallback_shown;		/* bytes last published */
+/* "malloc-4k-pages": what the small arena holds (plain pages by design). */
+static struct _hs_pub small_pub = { .wanted = true };
+static uint64_t small_shown;
 
 /* ---- classes ---------------------------------------------------------------- */
 
@@ -162,6 +166,8 @@ static void large_account(const struct large *l, int dir)
 	large_bytes = dir > 0 ? large_bytes + b : large_bytes - b;
 	if (_hs_span_fallback(&l->span))
 		large_fallback = dir > 0 ? large_fallback + b : large_fallback - b;
+	if (_hs_span_small(&l->span))
+		large_small = dir > 0 ? large_small + b : large_small - b;
 }
 
 /* Account a run resized in place from @was chunks. */
@@ -172,28 +178,40 @@ static void large_resized(const struct large *l, uint32_t was)
 	large_bytes = large_bytes - b + span_bytes(l);
 	if (_hs_span_fallback(&l->span))
 		large_fallback = large_fallback - b + span_bytes(l);
+	if (_hs_span_small(&l->span))
+		large_small = large_small - b + span_bytes(l);
 }
 
 /*
- * Publish what the heap holds from the fallback backends, as a pool of its
- * own ("malloc-fallback": bytes, and the number of fallback slabs and
- * large blocks' bytes in use is what it holds), when that changed: so an
- * admin sees in hsstat that a process ran out of huge pages, and how much.
- * Called from slow paths; one comparison when nothing changed.
+ * Publish @b bytes the heap holds outside huge pages as a pool of its own
+ * (bytes; objects of 1 byte, all in use), when that changed:
+ * "malloc-fallback" for what came from THP or plain pages because huge
+ * pages ran out, so an admin sees in hsstat that a process ran out, and
+ * how much; "malloc-4k-pages" for the small arena. Called from slow
+ * paths; one comparison when nothing changed.
  */
-static void fallback_publish(void)
+static void pages_publish(struct _hs_pub *pub, uint64_t *shown,
+			  const char *name, uint64_t b)
 {
-	uint64_t b = __atomic_load_n(&_hs_fallback_bytes, __ATOMIC_RELAXED) +
-		     __atomic_load_n(&large_fallback, __ATOMIC_RELAXED);
 	struct _hs_pub_counts c = { .bytes = b, .total = b, .in_use = b };
 
-	if (b == __atomic_load_n(&fallback_shown, __ATOMIC_RELAXED))
+	if (b == __atomic_load_n(shown, __ATOMIC_RELAXED))
 		return;
 	pthread_mutex_lock(&heap_lock);
-	__atomic_store_n(&fallback_shown, b, __ATOMIC_RELAXED);
+	__atomic_store_n(shown, b, __ATOMIC_RELAXED);
 	c.obj_size = 1;
-	_hs_pub_write(&fallback_pub, "malloc-fallback", &c);
+	_hs_pub_write(pub, name, &c);
 	pthread_mutex_unlock(&heap_lock);
+}
+
+static void fallback_publish(void)
+{
+	pages_publish(&fallback_pub, &fallback_shown, "malloc-fallback",
+		      __atomic_load_n(&_hs_fallback_bytes, __ATOMIC_RELAXED) +
+		      __atomic_load_n(&large_fallback, __ATOMIC_RELAXED));
+	pages_publish(&small_pub, &small_shown, "malloc-4k-pages",
+		      __atomic_load_n(&_hs_small_bytes, __ATOMIC_RELAXED) +
+		      __atomic_load_n(&large_small, __ATOMIC_RELAXED));
 }
 
 static uint32_t run_chunks(size_t n)
@@ -343,9 +361,10 @@ static struct large *kept_take_locked(uint32_t chunks, size_t align)
 static void *large_alloc(size_t n, size_t align)
 {
 	struct _hs_arena *a = _hs_arena_of(-1, false), *fb;
+	struct _hs_arena *small = _hs_arena_small();
 	struct large *l, *old = NULL;
 	uint32_t chunks;
-	int rc;
+	int rc = -1;
 
 	align = HS_MAX(align, HS_CHUNK);
 	if (n > ((size_t)1 << 46)) {
@@ -363,8 +382,13 @@ static void *large_alloc(size_t n, size_t align)
 			_hs_fail(ENOMEM, "hs_malloc: out of memory for bookkeeping");
 			return NULL;
 		}
-		rc = _hs_span_alloc(a, chunks, align, 0,
-				    (uintptr_t)l | HS_TAG_LARGE, &l->span);
+		/* Below a huge page, from the small arena while it has room. */
+		if (small && chunks < HS_UNIT_CHUNKS)
+			rc = _hs_span_alloc(small, chunks, align, 0,
+					    (uintptr_t)l | HS_TAG_LARGE, &l->span);
+		if (rc < 0)
+			rc = _hs_span_alloc(a, chunks, align, 0,
+					    (uintptr_t)l | HS_TAG_LARGE, &l->span);
 		/* Huge pages ran out: on with the next backend. */
 		if (rc < 0 && (errno == ENOMEM || errno == EDQUOT) &&
 		    (fb = _hs_arena_of(-1, true)))
@@ -620,6 +644,7 @@ HS_EXPORT int hs_heap_stats(struct hs_heap_stats *st)
 		st->bytes += ps.bytes;
 		pthread_mutex_lock(&p->lock);
 		st->fallback_bytes += p->fallback_bytes;
+		st->small_bytes += p->small_bytes;
 		pthread_mutex_unlock(&p->lock);
 	}
 	pthread_mutex_lock(&heap_lock);
@@ -629,6 +654,7 @@ HS_EXPORT int hs_heap_stats(struct hs_heap_stats *st)
 	st->large_bytes = large_bytes;
 	st->bytes += large_bytes;
 	st->fallback_bytes += large_fallback;
+	st->small_bytes += large_small;
 	pthread_mutex_unlock(&heap_lock);
 	return 0;
 }
@@ -693,7 +719,8 @@ void _hs_heap_fork_child(void)
 		memset(bucket_map, 0, sizeof(bucket_map));
 		nkept = 0;
 		kept_bytes = large_n = large_bytes = large_fallback = 0;
-		_hs_fallback_bytes = 0;
+		large_small = 0;
+		_hs_fallback_bytes = _hs_small_bytes = 0;
 		large_allocs = large_frees = large_in_use = 0;
 	}
 	large_pub.slot = NULL;
@@ -701,5 +728,8 @@ void _hs_heap_fork_child(void)
 	fallback_pub.slot = NULL;
 	fallback_pub.wanted = true;
 	fallback_shown = 0;
+	small_pub.slot = NULL;
+	small_pub.wanted = true;
+	small_shown = 0;
 	pthread_mutex_unlock(&heap_lock);
 }

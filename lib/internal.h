@@ -115,6 +115,8 @@ struct _hs_mem {
 						 * on, else plain pages */
 #define HS_MAP_POPULATE		(1U << 1)	/* huge pages faulted in now
 						 * (else: _hs_os_commit()) */
+#define HS_MAP_PAGES_ONLY	(1U << 2)	/* plain 4 KiB pages, whatever
+						 * the process's backend */
 
 /*
  * Map @bytes (a multiple of HS_UNIT) of zeroed memory aligned to @align (a
@@ -170,6 +172,14 @@ struct _hs_span {
  */
 struct _hs_arena *_hs_arena_of(int node, bool fallback);
 /*
+ * The heap's small arena: the first HUGESLAB_HEAP_SMALL_MB (8 MiB) of the
+ * heap's spans below a huge page, on plain 4 KiB pages that count only
+ * once touched, so a small program holds about what it would under glibc.
+ * Full, a span from it fails with ENOSPC and no message: the heap goes on
+ * with huge pages. NULL if off (0 MiB, or the backend is plain pages).
+ */
+struct _hs_arena *_hs_arena_small(void);
+/*
  * @chunks chunks aligned to @align bytes (a power of two, at least
  * HS_CHUNK) from arena @a, recorded in the address map as @owner (the
  * caller's tagged pointer). 0, or -1 + errno + message. O(1) but for
@@ -187,6 +197,7 @@ void _hs_span_shrink(struct _hs_span *span, uint32_t chunks);
 /* The backend a span's memory came from; whether from a fallback arena. */
 hs_backend_t _hs_span_backend(const struct _hs_span *span);
 bool _hs_span_fallback(const struct _hs_span *span);
+bool _hs_span_small(const struct _hs_span *span);
 /* Give back now the free memory kept for hysteresis. */
 void _hs_arena_trim(void);
 /* CLOCK_MONOTONIC_COARSE in ns; the trim interval (HUGESLAB_TRIM_MS). */

@@ -506,6 +506,8 @@ int _hs_os_map(size_t bytes, size_t align, int node, unsigned int flags,
 	 * cannot be had at all.) */
 	if (flags & HS_MAP_FALLBACK_ONLY)
 		b = fallback_of(b);
+	if (flags & HS_MAP_PAGES_ONLY)
+		b = HS_BACKEND_PAGES;
 	if (b == HS_BACKEND_NONE)
 		return _hs_fail(backend_err, "%s", backend_reason);
 	err = map_from(b, bytes, align, node, flags, mem);

@@ -217,6 +217,7 @@ hs_pool_t *_hs_pool_create_heap(const char *name, size_t size, size_t align,
 		pthread_mutex_lock(&p->lock);
 		p->tag = tag;
 		p->fallback = fallback;
+		p->small = _hs_arena_small();
 		p->trim_ns = _hs_heap_trim_ns();
 		p->trim_at = _hs_now_ns() + p->trim_ns;
 		p->depot_max = HS_MAX(depot_bytes / ((size_t)p->mag_cap * p->stride), 1);

@@ -124,6 +124,7 @@ struct hs_pool {
 	uint8_t tag;			/* in the address map: see HS_TAG_* */
 	struct _hs_arena *arena;
 	struct _hs_arena *fallback;	/* the heap's: when huge pages run out */
+	struct _hs_arena *small;	/* the heap's: its first few MiB */
 	uint32_t slab_min_chunks;	/* first slab's size */
 	uint32_t slab_max_chunks;	/* slabs double up to this */
 	char name[HS_POOL_NAME_MAX];
@@ -150,6 +151,7 @@ struct hs_pool {
 	uint64_t nslabs;
 	uint64_t slab_bytes;		/* memory the slabs hold */
 	uint64_t fallback_bytes;	/* of it from a fallback backend */
+	uint64_t small_bytes;		/* of it from the heap's small arena */
 	uint64_t slab_free;		/* constructed objects in slabs */
 	uint64_t carved;		/* objects carved and constructed */
 	uint64_t released;		/* slabs given back so far */
@@ -182,6 +184,7 @@ static inline struct hs_slab *_hs_slab_of(const void *addr)
 
 /* Bytes of all slabs from a fallback arena (the heap's), atomically. */
 extern uint64_t _hs_fallback_bytes;
+extern uint64_t _hs_small_bytes;
 
 /* Slab sizes for @p's objects: sets slab_min/max_chunks. */
 void _hs_slab_size(hs_pool_t *p);

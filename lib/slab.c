@@ -29,6 +29,7 @@
 #define SLAB_MAX_BYTES	HS_UNIT
 
 uint64_t _hs_fallback_bytes;
+uint64_t _hs_small_bytes;
 
 /* ---- sizes --------------------------------------------------------------- */
 
@@ -175,8 +176,15 @@ struct hs_slab *_hs_slab_new(hs_pool_t *p)
 	s->pool = p;
 	s->list = SLAB_NONE;
 	align = span_align(p, chunks);
-	rc = _hs_span_alloc(p->arena, chunks, align, 0,
-			    (uintptr_t)s | p->tag, &s->span);
+	/* The heap's slabs come from its small arena first, while it has
+	 * room; then from huge pages. */
+	rc = -1;
+	if (p->small && chunks < HS_UNIT_CHUNKS)
+		rc = _hs_span_alloc(p->small, chunks, align, 0,
+				    (uintptr_t)s | p->tag, &s->span);
+	if (rc < 0)
+		rc = _hs_span_alloc(p->arena, chunks, align, 0,
+				    (uintptr_t)s | p->tag, &s->span);
 	/* The heap's pools go on from the next backend when huge pages run
 	 * out; what came from where is counted. */
 	if (rc < 0 && p->fallback && (errno == ENOMEM || errno == EDQUOT))
@@ -208,6 +216,10 @@ void _hs_slab_add_locked(hs_pool_t *p, struct hs_slab *s)
 	if (_hs_span_fallback(&s->span)) {
 		p->fallback_bytes += bytes;
 		__atomic_add_fetch(&_hs_fallback_bytes, bytes, __ATOMIC_RELAXED);
+	}
+	if (_hs_span_small(&s->span)) {
+		p->small_bytes += bytes;
+		__atomic_add_fetch(&_hs_small_bytes, bytes, __ATOMIC_RELAXED);
 	}
 	if (p->next_chunks < p->slab_max_chunks &&
 	    s->span.chunks >= p->next_chunks)
@@ -367,6 +379,12 @@ static void slab_unlink(hs_pool_t *p, struct hs_slab *s)
 				   (size_t)s->span.chunks << HS_CHUNK_SHIFT,
 				   __ATOMIC_RELAXED);
 	}
+	if (_hs_span_small(&s->span)) {
+		p->small_bytes -= (size_t)s->span.chunks << HS_CHUNK_SHIFT;
+		__atomic_sub_fetch(&_hs_small_bytes,
+				   (size_t)s->span.chunks << HS_CHUNK_SHIFT,
+				   __ATOMIC_RELAXED);
+	}
 	p->slab_free -= s->nfree;
 	p->carved -= s->ncarved - s->nraw;
 	p->released++;
@@ -471,6 +489,7 @@ void _hs_slab_forget_all(hs_pool_t *p)
 	p->all = p->carving = NULL;
 	memset(p->lists, 0, sizeof(p->lists));
 	p->nslabs = p->slab_bytes = p->slab_free = p->carved = 0;
+	p->fallback_bytes = p->small_bytes = 0;
 	p->nraw = 0;
 	p->next_chunks = p->slab_min_chunks;
 }

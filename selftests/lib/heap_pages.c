@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Description: where the heap's memory lives. Its first spans below a huge
+ * page come from its small arena on 4 KiB pages (HUGESLAB_HEAP_SMALL_MB,
+ * 8 MiB), so a small program holds about what it would under glibc; past
+ * that, and for runs of 2 MiB or more, memory comes from the backend's
+ * huge pages; the stats say how much is where.
+ * (Host with every fallback backend; VM with the module.)
+ */
+#include <errno.h>
+
+#include "kselftest_harness.h"
+#include "hs_lib.h"
+
+#define SMALL_CAP	((size_t)8 << 20)
+
+/* The page size (kB) huge-page memory of this backend has in smaps. */
+static long huge_kb(hs_backend_t b)
+{
+	return b == HS_BACKEND_KMOD || b == HS_BACKEND_HUGETLB ? 2048 : 4;
+}
+
+TEST(a_small_heap_is_on_4k_pages_and_a_big_one_on_huge_pages)
+{
+	hs_backend_t b = hs_backend();
+	struct hs_heap_stats st;
+	enum { N = 12000 };
+	void **v = calloc(N, sizeof(void *));
+	void *big;
+	int i;
+
+	ASSERT_NE(NULL, v);
+	ASSERT_NE(NULL, v[0] = hs_malloc(100));
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	if (b == HS_BACKEND_PAGES) {
+		/* Every page is small already: no arena of its own. */
+		ASSERT_EQ(0, st.small_bytes);
+	} else {
+		ASSERT_GT(st.small_bytes, 0);
+		ASSERT_EQ(st.bytes, st.small_bytes);
+		ASSERT_EQ(4, hs_kernel_page_kb(v[0]));
+	}
+
+	/* 12 MiB of 1000-byte blocks: the small arena fills, then huge. */
+	for (i = 1; i < N; i++)
+		ASSERT_NE(NULL, v[i] = hs_malloc(1000));
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_LE(st.small_bytes, SMALL_CAP);
+	ASSERT_GE(st.bytes - st.small_bytes, (size_t)2 << 20);
+	ASSERT_EQ(0, st.fallback_bytes);
+	ASSERT_EQ(huge_kb(b), hs_kernel_page_kb(v[N - 1]));
+
+	/* A run of a huge page or more never takes 4 KiB pages. */
+	ASSERT_NE(NULL, big = hs_malloc(3 << 20));
+	ASSERT_EQ(huge_kb(b), hs_kernel_page_kb(big));
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_LE(st.small_bytes, SMALL_CAP);
+
+	hs_free(big);
+	for (i = 0; i < N; i++)
+		hs_free(v[i]);
+	free(v);
+}
+
+/* Read once, at the heap's first use: this test's process is fresh. */
+TEST(heap_small_mb_zero_puts_the_whole_heap_on_huge_pages)
+{
+	hs_backend_t b;
+	struct hs_heap_stats st;
+	void *p;
+
+	ASSERT_EQ(0, setenv("HUGESLAB_HEAP_SMALL_MB", "0", 1));
+	b = hs_backend();
+	ASSERT_NE(NULL, p = hs_malloc(100));
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_GT(st.bytes, 0);
+	ASSERT_EQ(0, st.small_bytes);
+	ASSERT_EQ(huge_kb(b), hs_kernel_page_kb(p));
+	hs_free(p);
+}
+
+/* Small runs (64 KiB to 2 MiB) come from the small arena too. */
+TEST(small_runs_are_counted_in_small_bytes)
+{
+	struct hs_heap_stats st, st2;
+	void *p;
+
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_NE(NULL, p = hs_malloc(200 << 10));
+	ASSERT_EQ(0, hs_heap_stats(&st2));
+	ASSERT_EQ(1, st2.large_blocks);
+	ASSERT_EQ(4, hs_kernel_page_kb(p));
+	if (hs_backend() == HS_BACKEND_PAGES) {
+		ASSERT_EQ(0, st2.small_bytes);
+	} else {
+		ASSERT_GE(st2.small_bytes - st.small_bytes, 200 << 10);
+	}
+	hs_free(p);
+}
+
+TEST_HARNESS_MAIN
