@@ -417,7 +417,11 @@ static void *large_alloc(size_t n, size_t align)
 	return (void *)l->ptr;
 }
 
-static void large_free(struct large *l)
+/*
+ * Free a run: kept for reuse a while (if @keep and it fits what may be
+ * kept), else its span goes back now.
+ */
+static void large_free(struct large *l, bool keep)
 {
 	struct large *old = NULL;
 
@@ -426,8 +430,7 @@ static void large_free(struct large *l)
 	large_n--;
 	large_frees++;
 	large_in_use -= l->size;
-	/* Kept for reuse a while, if it fits what may be kept. */
-	if (kept_bytes + span_bytes(l) <= keep_max_locked()) {
+	if (keep && kept_bytes + span_bytes(l) <= keep_max_locked()) {
 		kept_add_locked(l);
 	} else {
 		large_account(l, -1);
@@ -465,7 +468,7 @@ void _hs_heap_free_slow(void *ptr, uintptr_t owner)
 	if (!owner)
 		return;
 	if (tag == HS_TAG_LARGE) {
-		large_free((struct large *)(owner & ~HS_TAG_MASK));
+		large_free((struct large *)(owner & ~HS_TAG_MASK), true);
 		return;
 	}
 	if (tag) {
@@ -618,7 +621,14 @@ HS_EXPORT void *hs_realloc(void *p, size_t n)
 	if (!q)
 		return NULL;
 	memcpy(q, p, HS_MIN(n, old));
-	if (owner)
+	/*
+	 * A run that grew out of its place goes back at once: a growing
+	 * buffer (a vector, a string builder) never wants its old size
+	 * again, and kept it would hold its pages at the new one's peak.
+	 */
+	if (tag == HS_TAG_LARGE && n > old)
+		large_free((struct large *)(owner & ~HS_TAG_MASK), false);
+	else if (owner)
 		_hs_heap_free_fast(p);
 	return q;
 }

@@ -4,10 +4,10 @@
  * page come from its small arena on 4 KiB pages (HUGESLAB_HEAP_SMALL_MB,
  * 8 MiB), so a small program holds about what it would under glibc; past
  * that, and for runs of 2 MiB or more, memory comes from the backend's
- * huge pages; the stats say how much is where.
+ * huge pages; the stats say how much is where. A run that grows out of its
+ * place gives its old pages back at once rather than keeping them.
  * (Host with every fallback backend; VM with the module.)
  */
-#include <errno.h>
 
 #include "kselftest_harness.h"
 #include "hs_lib.h"
@@ -95,6 +95,48 @@ TEST(small_runs_are_counted_in_small_bytes)
 	} else {
 		ASSERT_GE(st2.small_bytes - st.small_bytes, 200 << 10);
 	}
+	hs_free(p);
+}
+
+/*
+ * A buffer grown by realloc as vectors grow (half again each time), with
+ * a run allocated after it each step so that it must move now and then:
+ * the runs it left are given back, so the heap's large runs hold about
+ * the buffer and the blockers, not every size the buffer had.
+ */
+TEST(a_run_that_grows_out_of_place_gives_its_old_pages_back)
+{
+	enum { STEPS = 16 };
+	size_t n = 100 << 10, blockers = 0;
+	struct hs_heap_stats st;
+	void *blk[STEPS];
+	unsigned char *p = hs_malloc(n), *q;
+	int i, moves = 0;
+
+	ASSERT_NE(NULL, p);
+	memset(p, 0x5a, n);
+	for (i = 0; i < STEPS; i++) {
+		size_t m = n + n / 2;
+
+		q = hs_realloc(p, m);
+		ASSERT_NE(NULL, q);
+		ASSERT_EQ(0x5a, q[n - 1]);
+		memset(q + n, 0x5a, m - n);
+		moves += q != p;
+		p = q;
+		n = m;
+		ASSERT_NE(NULL, blk[i] = hs_malloc(80 << 10));
+		blockers += hs_malloc_usable_size(blk[i]);
+	}
+	ASSERT_GE(moves, 3) TH_LOG("the test needs a buffer that moves");
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_EQ(STEPS + 1, st.large_blocks);
+	/* The buffer's run may be a quarter over, and a page each. */
+	ASSERT_LE(st.large_bytes, n + n / 4 + blockers + (STEPS + 1) * 4096)
+		TH_LOG("runs hold %llu bytes for a %zu-byte buffer",
+		       (unsigned long long)st.large_bytes, n);
+	for (i = 0; i < STEPS; i++)
+		hs_free(blk[i]);
 	hs_free(p);
 }
 
