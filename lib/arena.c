@@ -16,10 +16,11 @@
  * few regions, and one region kept alive by a last object holds back at
  * most an eighth of the peak.
  *
- * Giving memory back: the layers above keep what they free for a trim
- * interval first (pools keep slabs, the heap its large blocks), so here a
- * huge page (unit) whose chunks are all free goes back to the kernel at
- * once (its address range stays); a region whose chunks are all free is
+ * Giving memory back: a huge page (unit) whose chunks are all free keeps
+ * its pages a trim interval (HUGESLAB_TRIM_MS), so a span taken again soon
+ * costs no fault and no zeroing of 2 MiB; then it goes back to the kernel
+ * (its address range stays); hs_pool_trim() and hs_heap_trim() give back
+ * all such at once. A region whose chunks are all free is
  * unmapped, except one per arena kept as a spare. The module takes memory
  * back by whole regions only, so on the kmod backend units stay committed
  * until their region goes.
@@ -43,6 +44,14 @@
 #define HEAP_TRIM_MS_DEFAULT	5000
 #define HEAP_SMALL_MB_DEFAULT	8
 
+/* A free unit that still has its pages, in its arena's list by age. */
+struct dirty {
+	struct _hs_aregion *r;
+	uint32_t u;
+	uint64_t at;			/* free since */
+	struct dirty *next, *prev;	/* newer, older */
+};
+
 /* A run of free chunks in a region, in a bin of its arena. */
 struct extent {
 	uint32_t start, n;		/* chunk index in the region, count */
@@ -60,6 +69,8 @@ struct _hs_aregion {
 					 * starts or ends here, else NULL */
 	uint16_t *unit_used;		/* per unit: its chunks in spans */
 	uint64_t *committed;		/* bit per unit: has its pages */
+	struct dirty **dirty;		/* per unit: its entry, if free with
+					 * pages */
 	struct _hs_aregion *next, *prev;	/* the arena's regions */
 };
 
@@ -69,6 +80,9 @@ struct _hs_arena {
 	bool fallback;			/* the heap's: other backends allowed */
 	bool small;			/* the heap's small arena: 4 KiB pages */
 	size_t cap;			/* maps no more than this (0: no cap) */
+	struct dirty *dirty_new, *dirty_old;	/* free units with pages */
+	uint32_t ndirty;
+	uint64_t dirty_ns;		/* how long they keep them */
 	struct extent *bins[NBINS];
 	uint32_t binmap;
 	size_t mapped;			/* bytes of regions, spare included */
@@ -79,6 +93,8 @@ struct _hs_arena {
 
 static pthread_mutex_t arenas_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct _hs_arena *arenas;
+/* When the oldest free unit with pages of any arena is due to go back. */
+static uint64_t dirty_due = UINT64_MAX;
 
 /* ---- time and the trim interval ----------------------------------------- */
 
@@ -295,6 +311,7 @@ static void aregion_forget(struct _hs_aregion *r)
 	_hs_meta_free(r->tag, tags_bytes(r->nchunks));
 	_hs_meta_free(r->unit_used, r->nunits * sizeof(*r->unit_used));
 	_hs_meta_free(r->committed, HS_ALIGN_UP(r->nunits, 64) / 8);
+	_hs_meta_free(r->dirty, r->nunits * sizeof(*r->dirty));
 	_hs_meta_free(r, sizeof(*r));
 }
 
@@ -314,7 +331,8 @@ static struct _hs_aregion *aregion_new(struct _hs_arena *a, size_t units,
 	r->tag = _hs_meta_alloc(tags_bytes(r->nchunks));
 	r->unit_used = _hs_meta_alloc(units * sizeof(*r->unit_used));
 	r->committed = _hs_meta_alloc(HS_ALIGN_UP(units, 64) / 8);
-	if (!r->tag || !r->unit_used || !r->committed)
+	r->dirty = _hs_meta_alloc(units * sizeof(*r->dirty));
+	if (!r->tag || !r->unit_used || !r->committed || !r->dirty)
 		goto nomem;
 	if (_hs_os_map(units * HS_UNIT, align, a->node,
 		       flags | (a->fallback ? HS_MAP_FALLBACK_ONLY : 0) |
@@ -435,6 +453,121 @@ static int units_commit(struct _hs_aregion *r, uint32_t u0, uint32_t u1)
 	return 0;
 }
 
+static void unit_decommit(struct _hs_aregion *r, uint32_t u)
+{
+	if (!_hs_os_decommit(&r->mem, (size_t)u * HS_UNIT, HS_UNIT))
+		r->committed[u / 64] &= ~(1ULL << (u % 64));
+}
+
+static void dirty_del(struct _hs_arena *a, struct dirty *d)
+{
+	if (d->next)
+		d->next->prev = d->prev;
+	else
+		a->dirty_new = d->prev;
+	if (d->prev)
+		d->prev->next = d->next;
+	else
+		a->dirty_old = d->next;
+	d->r->dirty[d->u] = NULL;
+	a->ndirty--;
+	_hs_meta_free(d, sizeof(*d));
+}
+
+/* dirty_due = min(dirty_due, @t), racing with other arenas' frees. */
+static void due_at_most(uint64_t t)
+{
+	uint64_t cur = __atomic_load_n(&dirty_due, __ATOMIC_RELAXED);
+
+	while (t < cur &&
+	       !__atomic_compare_exchange_n(&dirty_due, &cur, t, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* Unit @u of @r has its pages and nothing in use: it keeps them a while
+ * (the module's regions keep theirs anyway). */
+static void unit_freed(struct _hs_arena *a, struct _hs_aregion *r, uint32_t u)
+{
+	struct dirty *d;
+
+	if (r->mem.backend == HS_BACKEND_KMOD)
+		return;
+	d = _hs_meta_alloc(sizeof(*d));
+	if (!d) {
+		unit_decommit(r, u);
+		return;
+	}
+	HS_ASSERT(!r->dirty[u]);
+	d->r = r;
+	d->u = u;
+	d->at = _hs_now_ns();
+	due_at_most(d->at + a->dirty_ns);
+	d->next = NULL;
+	d->prev = a->dirty_new;
+	if (d->prev)
+		d->prev->next = d;
+	else
+		a->dirty_old = d;
+	a->dirty_new = d;
+	r->dirty[u] = d;
+	a->ndirty++;
+}
+
+/*
+ * Free units that kept their pages past the interval, or (@all) every one,
+ * give them back, oldest first.
+ */
+static void dirty_purge_locked(struct _hs_arena *a, bool all)
+{
+	uint64_t now = a->dirty_old ? _hs_now_ns() : 0;
+	struct dirty *d;
+
+	while ((d = a->dirty_old) && (all || now - d->at >= a->dirty_ns)) {
+		struct _hs_aregion *r = d->r;
+		uint32_t u = d->u;
+
+		dirty_del(a, d);
+		unit_decommit(r, u);
+	}
+}
+
+/*
+ * Called after every span taken or freed, unlocked: what a program frees
+ * goes back by its next span an interval later, in any arena (as
+ * jemalloc's decay without its background thread). A clock read and a
+ * comparison when nothing is due; then every arena (a few: kinds by node)
+ * is looked at.
+ */
+void _hs_arena_purge_due(void)
+{
+	struct _hs_arena *a;
+
+	if (_hs_now_ns() < __atomic_load_n(&dirty_due, __ATOMIC_RELAXED))
+		return;
+	pthread_mutex_lock(&arenas_lock);
+	/* Reset first: a unit freed meanwhile lowers it again. */
+	__atomic_store_n(&dirty_due, UINT64_MAX, __ATOMIC_RELAXED);
+	for (a = arenas; a; a = a->next) {
+		pthread_mutex_lock(&a->lock);
+		dirty_purge_locked(a, false);
+		if (a->dirty_old)
+			due_at_most(a->dirty_old->at + a->dirty_ns);
+		pthread_mutex_unlock(&a->lock);
+	}
+	pthread_mutex_unlock(&arenas_lock);
+}
+
+/* A region about to go: its free units leave the list. */
+static void region_undirty(struct _hs_arena *a, struct _hs_aregion *r)
+{
+	uint32_t u;
+
+	for (u = 0; u < r->nunits; u++)
+		if (r->dirty[u])
+			dirty_del(a, r->dirty[u]);
+}
+
 /* Chunks [c, c + n) of @r enter (+1) or leave (-1) spans. */
 static void units_account(struct _hs_aregion *r, uint32_t c, uint32_t n,
 			  int dir)
@@ -447,16 +580,14 @@ static void units_account(struct _hs_aregion *r, uint32_t c, uint32_t n,
 		uint32_t k = stop - c;
 
 		if (dir > 0) {
+			if (r->dirty[u])
+				dirty_del(r->arena, r->dirty[u]);
 			r->unit_used[u] += k;
 		} else {
 			HS_ASSERT(r->unit_used[u] >= k);
 			r->unit_used[u] -= k;
-			/* A free huge page goes back now: what frees spans
-			 * (pools, the heap) waited an interval already. */
-			if (!r->unit_used[u] && unit_committed(r, u) &&
-			    !_hs_os_decommit(&r->mem, (size_t)u * HS_UNIT,
-					     HS_UNIT))
-				r->committed[u / 64] &= ~(1ULL << (u % 64));
+			if (!r->unit_used[u] && unit_committed(r, u))
+				unit_freed(r->arena, r, u);
 		}
 		c = stop;
 	}
@@ -479,6 +610,7 @@ struct _hs_arena *_hs_arena_of(int node, bool fallback)
 			pthread_mutex_init(&a->lock, NULL);
 			a->node = node;
 			a->fallback = fallback;
+			a->dirty_ns = _hs_trim_ns();
 			a->next = arenas;
 			arenas = a;
 		}
@@ -512,6 +644,7 @@ struct _hs_arena *_hs_arena_small(void)
 			a->node = -1;
 			a->small = true;
 			a->cap = HS_ALIGN_UP(cap, HS_UNIT);
+			a->dirty_ns = _hs_trim_ns();
 			a->next = arenas;
 			arenas = a;
 			small = a;
@@ -626,6 +759,7 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 	span->owner = r;
 	map_set(span->base, chunks, owner);
 	pthread_mutex_unlock(&a->lock);
+	_hs_arena_purge_due();
 	return 0;
 }
 
@@ -677,8 +811,10 @@ void _hs_span_free(struct _hs_span *span)
 		region_unlink(a, r);
 		gone = a->spare;
 		a->spare = r;
-		if (gone)
+		if (gone) {
+			region_undirty(a, gone);
 			a->mapped -= gone->mem.bytes;
+		}
 	}
 	pthread_mutex_unlock(&a->lock);
 	_hs_meta_free(e, sizeof(*e));
@@ -688,6 +824,7 @@ void _hs_span_free(struct _hs_span *span)
 		region_free(gone);
 	}
 	span->owner = NULL;
+	_hs_arena_purge_due();
 }
 
 int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner)
@@ -758,6 +895,7 @@ void _hs_arena_trim(void)
 	pthread_mutex_lock(&arenas_lock);
 	for (a = arenas; a; a = a->next) {
 		pthread_mutex_lock(&a->lock);
+		dirty_purge_locked(a, true);
 		if (a->spare) {
 			a->mapped -= a->spare->mem.bytes;
 			a->spare->next = spares;
@@ -800,7 +938,11 @@ static void region_drop_child(struct _hs_aregion *r)
 {
 	uint32_t c;
 
-	/* Its extents, found through their end tags. */
+	/* Its free units' entries, and its extents, found through their end
+	 * tags. */
+	for (c = 0; c < r->nunits; c++)
+		_hs_meta_free(r->dirty[c], sizeof(struct dirty));
+	memset(r->dirty, 0, r->nunits * sizeof(*r->dirty));
 	for (c = 0; c < r->nchunks; c++) {
 		struct extent *e = r->tag[c];
 
@@ -838,6 +980,8 @@ void _hs_arena_fork_child(void)
 			region_drop_child(a->spare);
 		a->regions = a->spare = NULL;
 		memset(a->bins, 0, sizeof(a->bins));
+		a->dirty_new = a->dirty_old = NULL;
+		a->ndirty = 0;
 		a->binmap = 0;
 		a->mapped = 0;
 		pthread_mutex_unlock(&a->lock);

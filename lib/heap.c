@@ -414,6 +414,8 @@ static void *large_alloc(size_t n, size_t align)
 	large_publish_locked();
 	pthread_mutex_unlock(&heap_lock);
 	large_release(old);
+	/* A run reused from those kept takes no span: look here too. */
+	_hs_arena_purge_due();
 	return (void *)l->ptr;
 }
 
@@ -441,6 +443,7 @@ static void large_free(struct large *l, bool keep)
 	large_publish_locked();
 	pthread_mutex_unlock(&heap_lock);
 	large_release(old);
+	_hs_arena_purge_due();
 }
 
 /* ---- slow paths ------------------------------------------------------------ */

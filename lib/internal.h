@@ -200,6 +200,9 @@ bool _hs_span_fallback(const struct _hs_span *span);
 bool _hs_span_small(const struct _hs_span *span);
 /* Give back now the free memory kept for hysteresis. */
 void _hs_arena_trim(void);
+/* Give back the free huge pages kept past their interval, if any is due
+ * (a clock read when none is). Unlocked; the span paths call it. */
+void _hs_arena_purge_due(void);
 /* CLOCK_MONOTONIC_COARSE in ns; the trim interval (HUGESLAB_TRIM_MS). */
 uint64_t _hs_now_ns(void);
 uint64_t _hs_trim_ns(void);

@@ -5,9 +5,12 @@
  * 8 MiB), so a small program holds about what it would under glibc; past
  * that, and for runs of 2 MiB or more, memory comes from the backend's
  * huge pages; the stats say how much is where. A run that grows out of its
- * place gives its old pages back at once rather than keeping them.
+ * place gives its old pages back at once rather than keeping them, and a
+ * huge page with nothing in it keeps its pages a trim interval, no more.
  * (Host with every fallback backend; VM with the module.)
  */
+
+#include <unistd.h>
 
 #include "kselftest_harness.h"
 #include "hs_lib.h"
@@ -138,6 +141,63 @@ TEST(a_run_that_grows_out_of_place_gives_its_old_pages_back)
 	for (i = 0; i < STEPS; i++)
 		hs_free(blk[i]);
 	hs_free(p);
+}
+
+/* kB this process holds: resident 4 KiB pages and hugetlb pages. */
+static long held_kb(void)
+{
+	FILE *f = fopen("/proc/self/smaps_rollup", "re");
+	char line[128];
+	long v, kb = 0;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Rss: %ld", &v) == 1 ||
+		    sscanf(line, "Private_Hugetlb: %ld", &v) == 1)
+			kb += v;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/*
+ * A huge page with nothing left in it keeps its pages a trim interval, so
+ * a block taken again soon costs no fault and no zeroing; an interval
+ * later the next block taken gives them back (the module's regions keep
+ * theirs until the region goes).
+ */
+TEST(a_free_huge_page_keeps_its_pages_an_interval_then_goes_back)
+{
+	const size_t big = (size_t)8 << 20;
+	long kb0, kb1, kb2;
+	void *a;
+
+	ASSERT_EQ(0, setenv("HUGESLAB_TRIM_MS", "300", 1));
+	ASSERT_EQ(0, setenv("HUGESLAB_HEAP_TRIM_MS", "1", 1));
+	ASSERT_NE(NULL, a = hs_malloc(big));
+	memset(a, 1, big);
+	kb0 = held_kb();
+	hs_free(a);
+	/* Kept by the heap 1 ms, then its span goes back to the arena. */
+	usleep(20000);
+	hs_free(hs_malloc(100 << 10));
+	kb1 = held_kb();
+	ASSERT_GE(kb1, kb0 - 1024) TH_LOG("gave back at once: %ld -> %ld kB", kb0, kb1);
+	/* Taken again: the same pages, nothing new faulted in. */
+	ASSERT_NE(NULL, a = hs_malloc(big));
+	memset(a, 2, big);
+	ASSERT_LE(held_kb(), kb1 + 1024);
+	hs_free(a);
+	usleep(20000);
+	hs_free(hs_malloc(100 << 10));
+	usleep(400000);
+	hs_free(hs_malloc(100 << 10));
+	kb2 = held_kb();
+	if (hs_backend() == HS_BACKEND_KMOD) {
+		ASSERT_GE(kb2, kb1 - 1024);
+	} else {
+		ASSERT_LE(kb2, kb1 - (long)(big >> 10) + 1024)
+			TH_LOG("kept after the interval: %ld -> %ld kB", kb1, kb2);
+	}
 }
 
 TEST_HARNESS_MAIN
