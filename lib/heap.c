@@ -158,28 +158,35 @@ static void large_publish_locked(void)
 	_hs_pub_write(&large_pub, "malloc-large", &c);
 }
 
+/* Under heap_lock: add @delta to a counter fallback_publish() reads
+ * without the lock. */
+static void counter_add(uint64_t *c, int64_t delta)
+{
+	__atomic_store_n(c, *c + (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
 /* Account a span entering (+1) or leaving (-1) the heap. */
 static void large_account(const struct large *l, int dir)
 {
-	uint64_t b = span_bytes(l);
+	int64_t b = (int64_t)span_bytes(l) * dir;
 
-	large_bytes = dir > 0 ? large_bytes + b : large_bytes - b;
+	large_bytes += (uint64_t)b;
 	if (_hs_span_fallback(&l->span))
-		large_fallback = dir > 0 ? large_fallback + b : large_fallback - b;
+		counter_add(&large_fallback, b);
 	if (_hs_span_small(&l->span))
-		large_small = dir > 0 ? large_small + b : large_small - b;
+		counter_add(&large_small, b);
 }
 
 /* Account a run resized in place from @was chunks. */
 static void large_resized(const struct large *l, uint32_t was)
 {
-	uint64_t b = (uint64_t)was << HS_CHUNK_SHIFT;
+	int64_t b = (int64_t)span_bytes(l) - ((int64_t)was << HS_CHUNK_SHIFT);
 
-	large_bytes = large_bytes - b + span_bytes(l);
+	large_bytes += (uint64_t)b;
 	if (_hs_span_fallback(&l->span))
-		large_fallback = large_fallback - b + span_bytes(l);
+		counter_add(&large_fallback, b);
 	if (_hs_span_small(&l->span))
-		large_small = large_small - b + span_bytes(l);
+		counter_add(&large_small, b);
 }
 
 /*
