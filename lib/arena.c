@@ -81,7 +81,6 @@ struct _hs_arena {
 	bool small;			/* the heap's small arena: 4 KiB pages */
 	size_t cap;			/* maps no more than this (0: no cap) */
 	struct dirty *dirty_new, *dirty_old;	/* free units with pages */
-	uint32_t ndirty;
 	uint64_t dirty_ns;		/* how long they keep them */
 	struct extent *bins[NBINS];
 	uint32_t binmap;
@@ -106,19 +105,6 @@ uint64_t _hs_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-/* The environment variable @name in ms, else @def ms; in ns. */
-static uint64_t ms_env(const char *name, unsigned long def)
-{
-	const char *e = getenv(name);
-	unsigned long v;
-	char *end;
-
-	if (!e || !*e)
-		return def * 1000000ULL;
-	v = strtoul(e, &end, 10);
-	return (*end || !v ? def : v) * 1000000ULL;
-}
-
 /* The environment variable @name as a number (0 allowed), else @def. */
 static uint64_t env_u64(const char *name, uint64_t def)
 {
@@ -129,7 +115,15 @@ static uint64_t env_u64(const char *name, uint64_t def)
 	if (!e || !*e)
 		return def;
 	v = strtoull(e, &end, 10);
-	return *end || v > (1ULL << 20) ? def : v;
+	return *end ? def : v;
+}
+
+/* The environment variable @name in ms (0 is @def too), else @def; in ns. */
+static uint64_t ms_env(const char *name, unsigned long def)
+{
+	uint64_t v = env_u64(name, def);
+
+	return (v ? v : def) * 1000000ULL;
 }
 
 uint64_t _hs_trim_ns(void)
@@ -470,7 +464,6 @@ static void dirty_del(struct _hs_arena *a, struct dirty *d)
 	else
 		a->dirty_old = d->next;
 	d->r->dirty[d->u] = NULL;
-	a->ndirty--;
 	_hs_meta_free(d, sizeof(*d));
 }
 
@@ -487,8 +480,9 @@ static void due_at_most(uint64_t t)
 
 /* Unit @u of @r has its pages and nothing in use: it keeps them a while
  * (the module's regions keep theirs anyway). */
-static void unit_freed(struct _hs_arena *a, struct _hs_aregion *r, uint32_t u)
+static void unit_freed(struct _hs_aregion *r, uint32_t u)
 {
+	struct _hs_arena *a = r->arena;
 	struct dirty *d;
 
 	if (r->mem.backend == HS_BACKEND_KMOD)
@@ -511,7 +505,6 @@ static void unit_freed(struct _hs_arena *a, struct _hs_aregion *r, uint32_t u)
 		a->dirty_old = d;
 	a->dirty_new = d;
 	r->dirty[u] = d;
-	a->ndirty++;
 }
 
 /*
@@ -587,7 +580,7 @@ static void units_account(struct _hs_aregion *r, uint32_t c, uint32_t n,
 			HS_ASSERT(r->unit_used[u] >= k);
 			r->unit_used[u] -= k;
 			if (!r->unit_used[u] && unit_committed(r, u))
-				unit_freed(r->arena, r, u);
+				unit_freed(r, u);
 		}
 		c = stop;
 	}
@@ -635,7 +628,8 @@ struct _hs_arena *_hs_arena_small(void)
 
 	if (__atomic_load_n(&decided, __ATOMIC_ACQUIRE))
 		return small;
-	cap = env_u64("HUGESLAB_HEAP_SMALL_MB", HEAP_SMALL_MB_DEFAULT) << 20;
+	cap = env_u64("HUGESLAB_HEAP_SMALL_MB", HEAP_SMALL_MB_DEFAULT);
+	cap = (cap > (1U << 20) ? HEAP_SMALL_MB_DEFAULT : cap) << 20;
 	pthread_mutex_lock(&arenas_lock);
 	if (!decided && cap && _hs_os_backend() != HS_BACKEND_PAGES) {
 		a = _hs_meta_alloc(sizeof(*a));
@@ -761,6 +755,23 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 	pthread_mutex_unlock(&a->lock);
 	_hs_arena_purge_due();
 	return 0;
+}
+
+int _hs_heap_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
+			uintptr_t owner, struct _hs_span *span)
+{
+	struct _hs_arena *small = _hs_arena_small(), *fb;
+	int rc = -1;
+
+	if (small && chunks < HS_UNIT_CHUNKS)
+		rc = _hs_span_alloc(small, chunks, align, 0, owner, span);
+	if (rc < 0)
+		rc = _hs_span_alloc(a, chunks, align, 0, owner, span);
+	/* Huge pages ran out: on with the next backend. */
+	if (rc < 0 && (errno == ENOMEM || errno == EDQUOT) &&
+	    (fb = _hs_arena_of(-1, true)))
+		rc = _hs_span_alloc(fb, chunks, align, 0, owner, span);
+	return rc;
 }
 
 void _hs_span_free(struct _hs_span *span)
@@ -981,7 +992,6 @@ void _hs_arena_fork_child(void)
 		a->regions = a->spare = NULL;
 		memset(a->bins, 0, sizeof(a->bins));
 		a->dirty_new = a->dirty_old = NULL;
-		a->ndirty = 0;
 		a->binmap = 0;
 		a->mapped = 0;
 		pthread_mutex_unlock(&a->lock);

@@ -367,11 +367,10 @@ static struct large *kept_take_locked(uint32_t chunks, size_t align)
 
 static void *large_alloc(size_t n, size_t align)
 {
-	struct _hs_arena *a = _hs_arena_of(-1, false), *fb;
-	struct _hs_arena *small = _hs_arena_small();
+	struct _hs_arena *a = _hs_arena_of(-1, false);
 	struct large *l, *old = NULL;
 	uint32_t chunks;
-	int rc = -1;
+	int rc;
 
 	align = HS_MAX(align, HS_CHUNK);
 	if (n > ((size_t)1 << 46)) {
@@ -389,18 +388,8 @@ static void *large_alloc(size_t n, size_t align)
 			_hs_fail(ENOMEM, "hs_malloc: out of memory for bookkeeping");
 			return NULL;
 		}
-		/* Below a huge page, from the small arena while it has room. */
-		if (small && chunks < HS_UNIT_CHUNKS)
-			rc = _hs_span_alloc(small, chunks, align, 0,
-					    (uintptr_t)l | HS_TAG_LARGE, &l->span);
-		if (rc < 0)
-			rc = _hs_span_alloc(a, chunks, align, 0,
-					    (uintptr_t)l | HS_TAG_LARGE, &l->span);
-		/* Huge pages ran out: on with the next backend. */
-		if (rc < 0 && (errno == ENOMEM || errno == EDQUOT) &&
-		    (fb = _hs_arena_of(-1, true)))
-			rc = _hs_span_alloc(fb, chunks, align, 0,
-					    (uintptr_t)l | HS_TAG_LARGE, &l->span);
+		rc = _hs_heap_span_alloc(a, chunks, align,
+					 (uintptr_t)l | HS_TAG_LARGE, &l->span);
 		if (rc < 0) {
 			int err = errno;
 

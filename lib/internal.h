@@ -187,6 +187,14 @@ struct _hs_arena *_hs_arena_small(void);
  */
 int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 		   unsigned int flags, uintptr_t owner, struct _hs_span *span);
+/*
+ * A span for the heap (its classes' slabs, its runs), as _hs_span_alloc():
+ * below a huge page from the small arena while it has room, else from @a,
+ * else, when huge pages ran out, from the fallback arena (THP, then plain
+ * pages), so only address space running out fails it.
+ */
+int _hs_heap_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
+			uintptr_t owner, struct _hs_span *span);
 /* Give a span back; its chunks leave the address map. */
 void _hs_span_free(struct _hs_span *span);
 /* Grow a span in place to @chunks if the chunks after it are free (0),

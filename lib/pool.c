@@ -207,17 +207,13 @@ hs_pool_t *_hs_pool_create_heap(const char *name, size_t size, size_t align,
 				int id, uint8_t tag, size_t depot_bytes)
 {
 	struct hs_pool_opts o = { 0 };
-	struct _hs_arena *fallback = _hs_arena_of(-1, true);
 	hs_pool_t *p;
 
-	if (!fallback)
-		return NULL;
 	p = pool_new(name, size, align, &o, -1, id);
 	if (p) {
 		pthread_mutex_lock(&p->lock);
 		p->tag = tag;
-		p->fallback = fallback;
-		p->small = _hs_arena_small();
+		p->heap = true;
 		p->trim_ns = _hs_heap_trim_ns();
 		p->trim_at = _hs_now_ns() + p->trim_ns;
 		p->depot_max = HS_MAX(depot_bytes / ((size_t)p->mag_cap * p->stride), 1);

@@ -123,8 +123,7 @@ struct hs_pool {
 	int node;
 	uint8_t tag;			/* in the address map: see HS_TAG_* */
 	struct _hs_arena *arena;
-	struct _hs_arena *fallback;	/* the heap's: when huge pages run out */
-	struct _hs_arena *small;	/* the heap's: its first few MiB */
+	bool heap;			/* a heap class: _hs_heap_span_alloc() */
 	uint32_t slab_min_chunks;	/* first slab's size */
 	uint32_t slab_max_chunks;	/* slabs double up to this */
 	char name[HS_POOL_NAME_MAX];

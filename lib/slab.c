@@ -176,19 +176,12 @@ struct hs_slab *_hs_slab_new(hs_pool_t *p)
 	s->pool = p;
 	s->list = SLAB_NONE;
 	align = span_align(p, chunks);
-	/* The heap's slabs come from its small arena first, while it has
-	 * room; then from huge pages. */
-	rc = -1;
-	if (p->small && chunks < HS_UNIT_CHUNKS)
-		rc = _hs_span_alloc(p->small, chunks, align, 0,
-				    (uintptr_t)s | p->tag, &s->span);
-	if (rc < 0)
+	/* What came from where is counted (slab_count()). */
+	if (p->heap)
+		rc = _hs_heap_span_alloc(p->arena, chunks, align,
+					 (uintptr_t)s | p->tag, &s->span);
+	else
 		rc = _hs_span_alloc(p->arena, chunks, align, 0,
-				    (uintptr_t)s | p->tag, &s->span);
-	/* The heap's pools go on from the next backend when huge pages run
-	 * out; what came from where is counted. */
-	if (rc < 0 && p->fallback && (errno == ENOMEM || errno == EDQUOT))
-		rc = _hs_span_alloc(p->fallback, chunks, align, 0,
 				    (uintptr_t)s | p->tag, &s->span);
 	if (rc < 0) {
 		int err = errno;
@@ -202,6 +195,23 @@ struct hs_slab *_hs_slab_new(hs_pool_t *p)
 	return s;
 }
 
+/* Count a slab's bytes from the fallback or small arena in (+1) or out. */
+static void slab_count(hs_pool_t *p, const struct hs_slab *s, int dir)
+{
+	int64_t b = ((int64_t)s->span.chunks << HS_CHUNK_SHIFT) * dir;
+
+	if (_hs_span_fallback(&s->span)) {
+		p->fallback_bytes += (uint64_t)b;
+		__atomic_add_fetch(&_hs_fallback_bytes, (uint64_t)b,
+				   __ATOMIC_RELAXED);
+	}
+	if (_hs_span_small(&s->span)) {
+		p->small_bytes += (uint64_t)b;
+		__atomic_add_fetch(&_hs_small_bytes, (uint64_t)b,
+				   __ATOMIC_RELAXED);
+	}
+}
+
 void _hs_slab_add_locked(hs_pool_t *p, struct hs_slab *s)
 {
 	size_t bytes = (size_t)s->span.chunks << HS_CHUNK_SHIFT;
@@ -213,14 +223,7 @@ void _hs_slab_add_locked(hs_pool_t *p, struct hs_slab *s)
 	p->all = s;
 	p->nslabs++;
 	p->slab_bytes += bytes;
-	if (_hs_span_fallback(&s->span)) {
-		p->fallback_bytes += bytes;
-		__atomic_add_fetch(&_hs_fallback_bytes, bytes, __ATOMIC_RELAXED);
-	}
-	if (_hs_span_small(&s->span)) {
-		p->small_bytes += bytes;
-		__atomic_add_fetch(&_hs_small_bytes, bytes, __ATOMIC_RELAXED);
-	}
+	slab_count(p, s, 1);
 	if (p->next_chunks < p->slab_max_chunks &&
 	    s->span.chunks >= p->next_chunks)
 		p->next_chunks *= 2;
@@ -373,18 +376,7 @@ static void slab_unlink(hs_pool_t *p, struct hs_slab *s)
 	}
 	p->nslabs--;
 	p->slab_bytes -= (size_t)s->span.chunks << HS_CHUNK_SHIFT;
-	if (_hs_span_fallback(&s->span)) {
-		p->fallback_bytes -= (size_t)s->span.chunks << HS_CHUNK_SHIFT;
-		__atomic_sub_fetch(&_hs_fallback_bytes,
-				   (size_t)s->span.chunks << HS_CHUNK_SHIFT,
-				   __ATOMIC_RELAXED);
-	}
-	if (_hs_span_small(&s->span)) {
-		p->small_bytes -= (size_t)s->span.chunks << HS_CHUNK_SHIFT;
-		__atomic_sub_fetch(&_hs_small_bytes,
-				   (size_t)s->span.chunks << HS_CHUNK_SHIFT,
-				   __ATOMIC_RELAXED);
-	}
+	slab_count(p, s, -1);
 	p->slab_free -= s->nfree;
 	p->carved -= s->ncarved - s->nraw;
 	p->released++;
