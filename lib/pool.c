@@ -18,11 +18,18 @@
 #include "debug.h"
 #include "pool.h"
 
-/* Objects per magazine: about 256 KiB of objects, 8 to 128 of small
- * ones, fewer of big ones, at least one. */
+/* Objects per magazine of a pool: about 256 KiB of objects, 8 to MAG_MAX
+ * of small ones, fewer of big ones, at least one. The heap asks for less
+ * (heap.c): it has a pool per class, so its caches add up. */
 #define MAG_BYTES	((size_t)256 << 10)
 #define MAG_MIN		8
 #define MAG_MIN_BYTES	((size_t)32 << 10)
+
+/* A program's pools: slabs up to a huge page, no depot limit. */
+static const struct _hs_pool_sizes pool_sizes = {
+	.mag_bytes = MAG_BYTES,
+	.slab_bytes = HS_UNIT,
+};
 
 pthread_mutex_t _hs_pools_lock = PTHREAD_MUTEX_INITIALIZER;
 /* id -> pool, under _hs_pools_lock; free ids on a stack. */
@@ -81,13 +88,13 @@ static int registry_add(hs_pool_t *p, int want)
 /* ---- create and destroy ------------------------------------------------ */
 
 /*
- * Objects per magazine, adjusted so a magazine (a header and the object
+ * Objects per magazine of about @mag_bytes, adjusted so a magazine (a header and the object
  * pointers) fills its power-of-two bookkeeping block: rounded down to fit
  * the block below, unless that would halve it.
  */
-static uint32_t mag_cap_for(size_t stride)
+static uint32_t mag_cap_for(size_t stride, size_t mag_bytes)
 {
-	size_t cap = MAG_BYTES / stride, bytes, block = 1, n;
+	size_t cap = mag_bytes / stride, bytes, block = 1, n;
 
 	if (stride <= MAG_MIN_BYTES)
 		cap = HS_MAX(cap, MAG_MIN);
@@ -106,7 +113,8 @@ static uint32_t mag_cap_for(size_t stride)
  * if >= 0. NULL + errno + message.
  */
 static hs_pool_t *pool_new(const char *name, size_t obj_size, size_t align,
-			   const struct hs_pool_opts *o, int node, int id)
+			   const struct hs_pool_opts *o, int node, int id,
+			   const struct _hs_pool_sizes *sz)
 {
 	hs_pool_t *p;
 
@@ -124,9 +132,9 @@ static hs_pool_t *pool_new(const char *name, size_t obj_size, size_t align,
 	p->dtor = o->dtor;
 	p->arg = o->arg;
 	p->node = node;
-	p->mag_cap = mag_cap_for(p->stride);
+	p->mag_cap = mag_cap_for(p->stride, sz->mag_bytes);
 	p->arena = _hs_arena_of(p->node, false);
-	_hs_slab_size(p);
+	_hs_slab_size(p, sz->slab_bytes);
 	p->trim_ns = _hs_trim_ns();
 	p->trim_at = _hs_now_ns() + p->trim_ns;
 	pthread_mutex_init(&p->lock, NULL);
@@ -193,7 +201,7 @@ HS_EXPORT hs_pool_t *hs_pool_create(const char *name, size_t obj_size,
 		goto fail;
 	}
 	p = pool_new(name, obj_size, align, &o,
-		     (o.flags & HS_POOL_NODE) ? o.node : -1, -1);
+		     (o.flags & HS_POOL_NODE) ? o.node : -1, -1, &pool_sizes);
 	if (!p)
 		goto fail;
 	_hs_err_ok(saved);
@@ -204,19 +212,21 @@ fail:
 }
 
 hs_pool_t *_hs_pool_create_heap(const char *name, size_t size, size_t align,
-				int id, uint8_t tag, size_t depot_bytes)
+				int id, uint8_t tag,
+				const struct _hs_pool_sizes *sizes)
 {
 	struct hs_pool_opts o = { 0 };
 	hs_pool_t *p;
 
-	p = pool_new(name, size, align, &o, -1, id);
+	p = pool_new(name, size, align, &o, -1, id, sizes);
 	if (p) {
 		pthread_mutex_lock(&p->lock);
 		p->tag = tag;
 		p->heap = true;
 		p->trim_ns = _hs_heap_trim_ns();
 		p->trim_at = _hs_now_ns() + p->trim_ns;
-		p->depot_max = HS_MAX(depot_bytes / ((size_t)p->mag_cap * p->stride), 1);
+		p->depot_max = HS_MAX(sizes->depot_bytes /
+				      ((size_t)p->mag_cap * p->stride), 1);
 		pthread_mutex_unlock(&p->lock);
 	}
 	return p;

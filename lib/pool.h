@@ -186,7 +186,8 @@ extern uint64_t _hs_fallback_bytes;
 extern uint64_t _hs_small_bytes;
 
 /* Slab sizes for @p's objects: sets slab_min/max_chunks. */
-void _hs_slab_size(hs_pool_t *p);
+/* Slab sizes for @p, the largest @max_bytes (a power of two). */
+void _hs_slab_size(hs_pool_t *p, size_t max_bytes);
 /* Map a new slab; without the pool lock. NULL + errno + message. */
 struct hs_slab *_hs_slab_new(hs_pool_t *p);
 void _hs_slab_add_locked(hs_pool_t *p, struct hs_slab *s);
@@ -285,13 +286,21 @@ void _hs_pub_drop(struct _hs_pub *pub);
 
 extern pthread_mutex_t _hs_pools_lock;
 
+/* How much a pool caches and carves at a time. */
+struct _hs_pool_sizes {
+	size_t mag_bytes;	/* objects in a magazine, about */
+	size_t slab_bytes;	/* the largest slab (a power of two) */
+	size_t depot_bytes;	/* objects in the depot at most; 0: no limit */
+};
+
 /*
  * A pool for the heap: id @id (1 to HS_HEAP_IDS - 1) or any if -1, map tag
- * @tag, a fallback arena, and a depot holding at most about @depot_bytes
- * of objects. Never destroyed. NULL + errno + message.
+ * @tag, the heap's arenas and @sizes. Never destroyed. NULL + errno +
+ * message.
  */
 hs_pool_t *_hs_pool_create_heap(const char *name, size_t size, size_t align,
-				int id, uint8_t tag, size_t depot_bytes);
+				int id, uint8_t tag,
+				const struct _hs_pool_sizes *sizes);
 
 /* The counters a thread cache's owner writes: relaxed stores, no RMW. */
 static inline void _hs_add(uint64_t *ctr, uint64_t n)

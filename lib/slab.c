@@ -13,8 +13,9 @@
  * object in a slab's bitmap starts where the last one was found.
  *
  * Slab sizes: the first slab of a pool is small (a chunk or what one
- * object needs) and each new one doubles, up to 2 MiB for small objects,
- * so a small pool holds little and a big one has few slabs. The size is
+ * object needs) and each new one doubles, up to 2 MiB for small objects
+ * (less for the heap's classes, of which there are many), so a small pool
+ * holds little and a big one has few slabs. The size is
  * picked so the space left after the last object is at most an eighth of
  * the slab; an object of 512 KiB or more has a slab of its own.
  *
@@ -25,8 +26,6 @@
 
 #include "debug.h"
 #include "pool.h"
-
-#define SLAB_MAX_BYTES	HS_UNIT
 
 uint64_t _hs_fallback_bytes;
 uint64_t _hs_small_bytes;
@@ -54,12 +53,12 @@ static uint32_t smallest_slab(size_t stride)
 	return chunks_for(stride, k);
 }
 
-void _hs_slab_size(hs_pool_t *p)
+void _hs_slab_size(hs_pool_t *p, size_t max_bytes)
 {
 	uint32_t min = smallest_slab(p->stride), max = min;
 
-	/* Small objects: slabs grow to 2 MiB, each size wasting little. */
-	while (((size_t)max << (HS_CHUNK_SHIFT + 1)) <= SLAB_MAX_BYTES)
+	/* Small objects: slabs grow to @max_bytes, each size wasting little. */
+	while (((size_t)max << (HS_CHUNK_SHIFT + 1)) <= max_bytes)
 		max *= 2;
 	p->slab_min_chunks = min;
 	p->slab_max_chunks = max;
