@@ -94,6 +94,7 @@ static pthread_mutex_t arenas_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct _hs_arena *arenas;
 /* When the oldest free unit with pages of any arena is due to go back. */
 static uint64_t dirty_due = UINT64_MAX;
+uint64_t _hs_arena_grown;
 
 /* ---- time and the trim interval ----------------------------------------- */
 
@@ -340,6 +341,9 @@ static struct _hs_aregion *aregion_new(struct _hs_arena *a, size_t units,
 	 * pages a unit at a time, as spans take the units. */
 	for (i = 0; i < units && r->mem.backend == HS_BACKEND_KMOD; i++)
 		r->committed[i / 64] |= 1ULL << (i % 64);
+	if (r->mem.backend == HS_BACKEND_KMOD)
+		__atomic_add_fetch(&_hs_arena_grown, r->mem.bytes,
+				   __ATOMIC_RELAXED);
 	r->arena = a;
 	e->start = 0;
 	e->n = r->nchunks;
@@ -443,6 +447,10 @@ static int units_commit(struct _hs_aregion *r, uint32_t u0, uint32_t u1)
 		if (_hs_os_commit(&r->mem, (size_t)u * HS_UNIT, HS_UNIT) < 0)
 			return -1;
 		r->committed[u / 64] |= 1ULL << (u % 64);
+		/* Plain pages of the small arena fill a page at a time. */
+		if (!r->arena->small)
+			__atomic_add_fetch(&_hs_arena_grown, HS_UNIT,
+					   __ATOMIC_RELAXED);
 	}
 	return 0;
 }

@@ -45,10 +45,10 @@
 #define RUN_BUCKETS		(EXACT_CHUNKS + 180 - CLASS_1M)
 #define MAP_WORDS		((RUN_BUCKETS + 63) / 64)
 /* Kept runs hold memory that was in use a moment ago: they raise what a
- * process keeps for the trim interval, never its peak. The floor lets a
- * program that cycles a few blocks of some MiB reuse them without a
- * page fault each time; a quarter of the live runs bounds what a large
- * program keeps beyond it. */
+ * process keeps for the trim interval, not its peak, as they yield to
+ * growth (kept_expire_locked()). The floor lets a program that cycles a
+ * few blocks of some MiB reuse them without a page fault each time; a
+ * quarter of the live runs bounds what a large program keeps beyond it. */
 #define KEEP_MIN_BYTES		((uint64_t)32 << 20)
 #define KEEP_MAX_BYTES		((uint64_t)64 << 20)
 #define SPLIT_SLACK		((uint32_t)16)	/* chunks a kept run may exceed by */
@@ -89,6 +89,7 @@ static struct large *bucket[RUN_BUCKETS];	/* kept ones by size */
 static uint64_t bucket_map[MAP_WORDS];		/* the buckets in use */
 static uint64_t nkept, kept_bytes;
 static uint64_t keep_ns = UINT64_MAX;	/* HUGESLAB_HEAP_TRIM_MS, read once */
+static uint64_t grown_seen;		/* _hs_arena_grown when last looked */
 static uint64_t large_n, large_bytes, large_fallback, large_allocs, large_frees;
 static uint64_t large_small;		/* bytes of runs in the small arena */
 static uint64_t large_in_use;		/* bytes asked for */
@@ -292,19 +293,30 @@ static void kept_del_locked(struct large *l)
 	kept_bytes -= span_bytes(l);
 }
 
-/* Kept runs older than the trim interval, or beyond what may be kept (or
- * all), leave, oldest first, into *@out, to be released unlocked. */
+/*
+ * Kept runs older than the trim interval, or beyond what may be kept (or
+ * all), leave, oldest first, into *@out, to be released unlocked. So do
+ * as many bytes of them as the arenas took fresh pages since the last
+ * look: memory kept for reuse must not sit idle while the heap grows
+ * elsewhere (a Python heap kept 30 MB of old dict tables at its peak),
+ * so the growth after this finds their pages instead.
+ */
 static void kept_expire_locked(bool all, struct large **out)
 {
-	uint64_t now = _hs_now_ns(), cutoff;
+	uint64_t now = _hs_now_ns(), cutoff, grown, debt;
 	struct large *l;
 
 	if (keep_ns == UINT64_MAX)
 		keep_ns = _hs_heap_trim_ns();
 	cutoff = now - HS_MIN(now, keep_ns);
+	grown = __atomic_load_n(&_hs_arena_grown, __ATOMIC_RELAXED);
+	debt = grown - grown_seen;
+	__atomic_store_n(&grown_seen, grown, __ATOMIC_RELAXED);
 
 	while ((l = kept_tail) &&
-	       (all || l->freed_at <= cutoff || kept_bytes > keep_max_locked())) {
+	       (all || debt || l->freed_at <= cutoff ||
+		kept_bytes > keep_max_locked())) {
+		debt -= HS_MIN(debt, span_bytes(l));
 		kept_del_locked(l);
 		large_account(l, -1);
 		l->next = *out;
@@ -321,6 +333,22 @@ static void large_release(struct large *list)
 		_hs_span_free(&l->span);
 		_hs_meta_free(l, LARGE_BYTES);
 	}
+}
+
+/* After a class took memory: kept runs yield to the growth, if any. */
+static void kept_yield(void)
+{
+	struct large *old = NULL;
+
+	if (likely(__atomic_load_n(&_hs_arena_grown, __ATOMIC_RELAXED) ==
+		   __atomic_load_n(&grown_seen, __ATOMIC_RELAXED)))
+		return;
+	pthread_mutex_lock(&heap_lock);
+	kept_expire_locked(false, &old);
+	if (old)
+		large_publish_locked();
+	pthread_mutex_unlock(&heap_lock);
+	large_release(old);
 }
 
 /* The first bucket in use from @b on, or RUN_BUCKETS. */
@@ -467,6 +495,7 @@ void *_hs_heap_alloc_slow(size_t n)
 	} else {
 		p = class_pool(_hs_class_of(n));
 		obj = p ? hs_pool_alloc(p) : NULL;
+		kept_yield();
 	}
 	fallback_publish();
 	return obj;

@@ -211,6 +211,9 @@ void _hs_arena_trim(void);
 /* Give back the free huge pages kept past their interval, if any is due
  * (a clock read when none is). Unlocked; the span paths call it. */
 void _hs_arena_purge_due(void);
+/* Bytes of fresh huge pages the arenas have taken so far (a unit, or a
+ * module region, at a time); relaxed atomic, only ever grows. */
+extern uint64_t _hs_arena_grown;
 /* CLOCK_MONOTONIC_COARSE in ns; the trim interval (HUGESLAB_TRIM_MS). */
 uint64_t _hs_now_ns(void);
 uint64_t _hs_trim_ns(void);

@@ -5,8 +5,9 @@
  * 8 MiB), so a small program holds about what it would under glibc; past
  * that, and for runs of 2 MiB or more, memory comes from the backend's
  * huge pages; the stats say how much is where. A run that grows out of its
- * place gives its old pages back at once rather than keeping them, and a
- * huge page with nothing in it keeps its pages a trim interval, no more.
+ * place gives its old pages back at once rather than keeping them, a run
+ * kept for reuse gives way when the heap needs fresh pages elsewhere, and
+ * a huge page with nothing in it keeps its pages a trim interval, no more.
  * (Host with every fallback backend; VM with the module.)
  */
 
@@ -141,6 +142,67 @@ TEST(a_run_that_grows_out_of_place_gives_its_old_pages_back)
 	for (i = 0; i < STEPS; i++)
 		hs_free(blk[i]);
 	hs_free(p);
+}
+
+/* Free a run of @bytes, touched, and check the heap keeps it for reuse. */
+static void keep_a_run(struct __test_metadata *_metadata, size_t bytes)
+{
+	struct hs_heap_stats st;
+	void *a;
+
+	ASSERT_NE(NULL, a = hs_malloc(bytes));
+	memset(a, 1, bytes);
+	hs_free(a);
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_EQ(0, st.large_blocks);
+	ASSERT_GE(st.large_bytes, bytes) TH_LOG("the test needs a kept run");
+}
+
+/*
+ * A run kept for reuse must not raise the peak: when the heap takes fresh
+ * pages for a run it cannot serve, the kept one goes back (its pages are
+ * there for the next growth) instead of sitting beside the new one.
+ */
+TEST(a_kept_run_gives_way_to_a_run_that_needs_fresh_pages)
+{
+	const size_t kept = (size_t)8 << 20, big = (size_t)16 << 20;
+	struct hs_heap_stats st;
+	void *b;
+
+	keep_a_run(_metadata, kept);
+	ASSERT_NE(NULL, b = hs_malloc(big));
+	memset(b, 2, big);
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_EQ(1, st.large_blocks);
+	ASSERT_LE(st.large_bytes, big + 4096)
+		TH_LOG("runs hold %llu bytes for one of %zu: the kept run stayed",
+		       (unsigned long long)st.large_bytes, big);
+	hs_free(b);
+}
+
+/* The same when the size classes grow past the small arena. */
+TEST(a_kept_run_gives_way_to_size_classes_that_grow)
+{
+	enum { N = 12288 };
+	const size_t kept = (size_t)8 << 20;
+	struct hs_heap_stats st;
+	void **blk = calloc(N, sizeof(*blk));
+	int i;
+
+	ASSERT_NE(NULL, blk);
+	keep_a_run(_metadata, kept);
+	/* 24 MiB of 2 KiB blocks: more than the small arena holds. */
+	for (i = 0; i < N; i++) {
+		ASSERT_NE(NULL, blk[i] = hs_malloc(2048));
+		memset(blk[i], 3, 2048);
+	}
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_EQ(0, st.large_bytes)
+		TH_LOG("%llu bytes of runs kept while the classes grew",
+		       (unsigned long long)st.large_bytes);
+	for (i = 0; i < N; i++)
+		hs_free(blk[i]);
+	free(blk);
 }
 
 /* kB this process holds: resident 4 KiB pages and hugetlb pages. */
