@@ -42,7 +42,7 @@
 #define NBINS			32
 #define TRIM_MS_DEFAULT		1000
 #define HEAP_TRIM_MS_DEFAULT	5000
-#define HEAP_SMALL_MB_DEFAULT	8
+#define HEAP_SMALL_MB_DEFAULT	16
 
 /* A free unit that still has its pages, in its arena's list by age. */
 struct dirty {

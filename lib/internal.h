@@ -172,7 +172,7 @@ struct _hs_span {
  */
 struct _hs_arena *_hs_arena_of(int node, bool fallback);
 /*
- * The heap's small arena: the first HUGESLAB_HEAP_SMALL_MB (8 MiB) of the
+ * The heap's small arena: the first HUGESLAB_HEAP_SMALL_MB (16 MiB) of the
  * heap's spans below a huge page, on plain 4 KiB pages that count only
  * once touched, so a small program holds about what it would under glibc.
  * Full, a span from it fails with ENOSPC and no message: the heap goes on

@@ -2,7 +2,7 @@
 /*
  * Description: where the heap's memory lives. Its first spans below a huge
  * page come from its small arena on 4 KiB pages (HUGESLAB_HEAP_SMALL_MB,
- * 8 MiB), so a small program holds about what it would under glibc; past
+ * 16 MiB), so a small program holds about what it would under glibc; past
  * that, and for runs of 2 MiB or more, memory comes from the backend's
  * huge pages; the stats say how much is where. A run that grows out of its
  * place gives its old pages back at once rather than keeping them, a run
@@ -16,7 +16,7 @@
 #include "kselftest_harness.h"
 #include "hs_lib.h"
 
-#define SMALL_CAP	((size_t)8 << 20)
+#define SMALL_CAP	((size_t)16 << 20)
 
 /* The page size (kB) huge-page memory of this backend has in smaps. */
 static long huge_kb(hs_backend_t b)
@@ -28,7 +28,7 @@ TEST(a_small_heap_is_on_4k_pages_and_a_big_one_on_huge_pages)
 {
 	hs_backend_t b = hs_backend();
 	struct hs_heap_stats st;
-	enum { N = 12000 };
+	enum { N = 24000 };
 	void **v = calloc(N, sizeof(void *));
 	void *big;
 	int i;
@@ -45,7 +45,7 @@ TEST(a_small_heap_is_on_4k_pages_and_a_big_one_on_huge_pages)
 		ASSERT_EQ(4, hs_kernel_page_kb(v[0]));
 	}
 
-	/* 12 MiB of 1000-byte blocks: the small arena fills, then huge. */
+	/* 24 MiB of 1000-byte blocks: the small arena fills, then huge. */
 	for (i = 1; i < N; i++)
 		ASSERT_NE(NULL, v[i] = hs_malloc(1000));
 	ASSERT_EQ(0, hs_heap_stats(&st));
