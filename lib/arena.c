@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * libhugeslab: arenas - region memory handed out in spans of 4 KiB chunks,
- * and the map from any address to the slab that owns it.
+ * each span's chunks entered in the map from any address to its owner.
  *
  * An arena (one per NUMA node asked for, and one more per node for the
  * heap's fallback memory) maps regions from the backend and keeps their
@@ -26,13 +26,12 @@
  * until their region goes.
  *
  * The address map has an entry per chunk of the 47-bit address space in
- * two levels (a root of 1 GiB leaves, made on first use); an entry holds
- * the owning slab while the chunk is in a span. Lookups take no lock.
+ * two levels (map.c); an entry holds the owning slab while the chunk is in
+ * a span.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "internal.h"
 
@@ -40,9 +39,6 @@
 #define REGION_MAX_UNITS	32	/* 64 MiB, unless one span needs more */
 #define REGION_MAX_UNITS_KMOD	8	/* 16 MiB */
 #define NBINS			32
-#define TRIM_MS_DEFAULT		1000
-#define HEAP_TRIM_MS_DEFAULT	5000
-#define HEAP_SMALL_MB_DEFAULT	16
 
 /* A free unit that still has its pages, in its arena's list by age. */
 struct dirty {
@@ -95,102 +91,6 @@ static struct _hs_arena *arenas;
 /* When the oldest free unit with pages of any arena is due to go back. */
 static uint64_t dirty_due = UINT64_MAX;
 uint64_t _hs_arena_grown;
-
-/* ---- time and the trim interval ----------------------------------------- */
-
-uint64_t _hs_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-/* The environment variable @name as a number (0 allowed), else @def. */
-static uint64_t env_u64(const char *name, uint64_t def)
-{
-	const char *e = getenv(name);
-	unsigned long long v;
-	char *end;
-
-	if (!e || !*e)
-		return def;
-	v = strtoull(e, &end, 10);
-	return *end ? def : v;
-}
-
-/* The environment variable @name in ms (0 is @def too), else @def; in ns. */
-static uint64_t ms_env(const char *name, unsigned long def)
-{
-	uint64_t v = env_u64(name, def);
-
-	return (v ? v : def) * 1000000ULL;
-}
-
-uint64_t _hs_trim_ns(void)
-{
-	return ms_env("HUGESLAB_TRIM_MS", TRIM_MS_DEFAULT);
-}
-
-/*
- * The heap's classes keep what they freed longer, as jemalloc's decay
- * does: a program's phases (a request, a batch, a collection) come back
- * within seconds, and objects sent back to their slabs in between would
- * only be taken out again one by one.
- */
-uint64_t _hs_heap_trim_ns(void)
-{
-	return ms_env("HUGESLAB_HEAP_TRIM_MS", HEAP_TRIM_MS_DEFAULT);
-}
-
-/* ---- the address map ---------------------------------------------------- */
-
-#define MAP_VA_BITS	HS_MAP_VA_BITS
-#define MAP_LEAF_SHIFT	HS_MAP_LEAF_SHIFT
-#define MAP_LEAF_LEN	HS_MAP_LEAF_LEN
-
-uintptr_t *_hs_map_root[HS_MAP_ROOT_LEN];
-static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* Make sure leaves cover [base, base + bytes); -1 without memory. */
-static int map_reserve(uintptr_t base, size_t bytes)
-{
-	uintptr_t i, end = (base + bytes - 1) >> MAP_LEAF_SHIFT;
-	int rc = 0;
-
-	HS_ASSERT(!((base + bytes - 1) >> MAP_VA_BITS));
-	pthread_mutex_lock(&map_lock);
-	for (i = base >> MAP_LEAF_SHIFT; i <= end; i++) {
-		uintptr_t *leaf;
-
-		if (_hs_map_root[i])
-			continue;
-		/* Zero pages until written: a leaf costs what is used. */
-		leaf = _hs_meta_alloc(MAP_LEAF_LEN * sizeof(*leaf));
-		if (!leaf) {
-			rc = -1;
-			break;
-		}
-		__atomic_store_n(&_hs_map_root[i], leaf, __ATOMIC_RELEASE);
-	}
-	pthread_mutex_unlock(&map_lock);
-	return rc;
-}
-
-/* Point the entries of @chunks chunks from @base at @owner (or 0). */
-static void map_set(uintptr_t base, uint32_t chunks, uintptr_t owner)
-{
-	uint32_t i;
-
-	for (i = 0; i < chunks; i++) {
-		uintptr_t a = base + ((uintptr_t)i << HS_CHUNK_SHIFT);
-		uintptr_t *leaf = _hs_map_root[a >> MAP_LEAF_SHIFT];
-
-		HS_ASSERT(leaf);
-		__atomic_store_n(&leaf[(a >> HS_CHUNK_SHIFT) & (MAP_LEAF_LEN - 1)],
-				 owner, __ATOMIC_RELAXED);
-	}
-}
 
 /* ---- bins of free extents ------------------------------------------------ */
 
@@ -333,7 +233,7 @@ static struct _hs_aregion *aregion_new(struct _hs_arena *a, size_t units,
 		       flags | (a->fallback ? HS_MAP_FALLBACK_ONLY : 0) |
 		       (a->small ? HS_MAP_PAGES_ONLY : 0), &r->mem) < 0)
 		goto fail;
-	if (map_reserve((uintptr_t)r->mem.base, r->mem.bytes) < 0) {
+	if (_hs_map_reserve((uintptr_t)r->mem.base, r->mem.bytes) < 0) {
 		_hs_os_unmap(&r->mem);
 		goto nomem;
 	}
@@ -636,8 +536,7 @@ struct _hs_arena *_hs_arena_small(void)
 
 	if (__atomic_load_n(&decided, __ATOMIC_ACQUIRE))
 		return small;
-	cap = env_u64("HUGESLAB_HEAP_SMALL_MB", HEAP_SMALL_MB_DEFAULT);
-	cap = (cap > (1U << 20) ? HEAP_SMALL_MB_DEFAULT : cap) << 20;
+	cap = _hs_heap_small_bytes();
 	pthread_mutex_lock(&arenas_lock);
 	if (!decided && cap && _hs_os_backend() != HS_BACKEND_PAGES) {
 		a = _hs_meta_alloc(sizeof(*a));
@@ -759,7 +658,7 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 	span->base = (uintptr_t)r->mem.base + ((uintptr_t)at << HS_CHUNK_SHIFT);
 	span->chunks = chunks;
 	span->owner = r;
-	map_set(span->base, chunks, owner);
+	_hs_map_set(span->base, chunks, owner);
 	pthread_mutex_unlock(&a->lock);
 	_hs_arena_purge_due();
 	return 0;
@@ -791,7 +690,7 @@ void _hs_span_free(struct _hs_span *span)
 	struct extent *e = _hs_meta_alloc(sizeof(*e)), *left, *right;
 
 	pthread_mutex_lock(&a->lock);
-	map_set(span->base, span->chunks, 0);
+	_hs_map_set(span->base, span->chunks, 0);
 	units_account(r, at, span->chunks, -1);
 	left = at ? r->tag[at - 1] : NULL;
 	right = at + span->chunks < r->nchunks ? r->tag[at + span->chunks] : NULL;
@@ -867,7 +766,7 @@ int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner)
 			 (end + more - 1) / HS_UNIT_CHUNKS) == 0) {
 		carve(a, e, end, more, spare);
 		spare = NULL;
-		map_set(span->base + ((uintptr_t)span->chunks << HS_CHUNK_SHIFT),
+		_hs_map_set(span->base + ((uintptr_t)span->chunks << HS_CHUNK_SHIFT),
 			more, owner);
 		span->chunks = chunks;
 		rc = 0;
@@ -940,14 +839,14 @@ void _hs_arena_fork_prepare(void)
 	pthread_mutex_lock(&arenas_lock);
 	for (a = arenas; a; a = a->next)
 		pthread_mutex_lock(&a->lock);
-	pthread_mutex_lock(&map_lock);
+	_hs_map_fork_lock();
 }
 
 void _hs_arena_fork_parent(void)
 {
 	struct _hs_arena *a;
 
-	pthread_mutex_unlock(&map_lock);
+	_hs_map_fork_unlock();
 	for (a = arenas; a; a = a->next)
 		pthread_mutex_unlock(&a->lock);
 	pthread_mutex_unlock(&arenas_lock);
@@ -970,7 +869,7 @@ static void region_drop_child(struct _hs_aregion *r)
 			_hs_meta_free(e, sizeof(*e));
 		}
 	}
-	map_set((uintptr_t)r->mem.base, r->nchunks, 0);
+	_hs_map_set((uintptr_t)r->mem.base, r->nchunks, 0);
 	aregion_forget(r);
 }
 
@@ -984,7 +883,7 @@ void _hs_arena_fork_child(void)
 	struct _hs_aregion *r, *next;
 	struct _hs_arena *a;
 
-	pthread_mutex_unlock(&map_lock);
+	_hs_map_fork_unlock();
 	for (a = arenas; a; a = a->next) {
 		if (_hs_fork_keeps_memory()) {
 			/* Copy-on-write: all of it is the child's too. */

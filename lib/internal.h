@@ -218,6 +218,7 @@ extern uint64_t _hs_arena_grown;
 uint64_t _hs_now_ns(void);
 uint64_t _hs_trim_ns(void);
 uint64_t _hs_heap_trim_ns(void);		/* HUGESLAB_HEAP_TRIM_MS */
+size_t _hs_heap_small_bytes(void);		/* HUGESLAB_HEAP_SMALL_MB */
 
 /*
  * The address map: an entry per chunk of the 47-bit address space, in two
@@ -231,6 +232,14 @@ uint64_t _hs_heap_trim_ns(void);		/* HUGESLAB_HEAP_TRIM_MS */
 #define HS_MAP_ROOT_LEN		((size_t)1 << (HS_MAP_VA_BITS - HS_MAP_LEAF_SHIFT))
 
 extern uintptr_t *_hs_map_root[HS_MAP_ROOT_LEN];
+
+/* Make sure leaves cover [base, base + bytes); -1 without memory. */
+int _hs_map_reserve(uintptr_t base, size_t bytes);
+/* Point the entries of @chunks chunks from @base at @owner (or 0). */
+void _hs_map_set(uintptr_t base, uint32_t chunks, uintptr_t owner);
+/* Held across fork() by the arenas' hooks. */
+void _hs_map_fork_lock(void);
+void _hs_map_fork_unlock(void);
 
 static inline uintptr_t _hs_map_get(const void *addr)
 {
