@@ -239,11 +239,12 @@ static struct _hs_aregion *aregion_new(struct _hs_arena *a, size_t units,
 	}
 	/* The module populates a region whole; other backends get their
 	 * pages a unit at a time, as spans take the units. */
-	for (i = 0; i < units && r->mem.backend == HS_BACKEND_KMOD; i++)
-		r->committed[i / 64] |= 1ULL << (i % 64);
-	if (r->mem.backend == HS_BACKEND_KMOD)
+	if (r->mem.backend == HS_BACKEND_KMOD) {
+		for (i = 0; i < units; i++)
+			r->committed[i / 64] |= 1ULL << (i % 64);
 		__atomic_add_fetch(&_hs_arena_grown, r->mem.bytes,
 				   __ATOMIC_RELAXED);
+	}
 	r->arena = a;
 	e->start = 0;
 	e->n = r->nchunks;

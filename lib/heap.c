@@ -8,9 +8,8 @@
  * pool layer: per-thread caches, a depot, slabs carved from the arena,
  * trimming with hysteresis, stats published for hsstat. A class's
  * magazines, slabs and depot are small (class_sizes), so what a burst of
- * frees leaves goes
- * back to its slabs and empty slabs to the arena at once, where another
- * class, a run or a pool can use it. Larger blocks are runs: 4 KiB pages
+ * frees leaves goes back to its slabs and empty slabs to the arena at
+ * once, where another class, a run or a pool can use it. Larger blocks are runs: 4 KiB pages
  * of their own from the same arena (so memory the heap gives back the
  * pools can use and the other way round), cut to whole pages.
  * hs_realloc() grows and shrinks
