@@ -671,7 +671,7 @@ int _hs_heap_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 	struct _hs_arena *small = _hs_arena_small(), *fb;
 	int rc = -1;
 
-	if (small && chunks < HS_UNIT_CHUNKS)
+	if (small)
 		rc = _hs_span_alloc(small, chunks, align, 0, owner, span);
 	if (rc < 0)
 		rc = _hs_span_alloc(a, chunks, align, 0, owner, span);

@@ -9,11 +9,11 @@
  * trimming with hysteresis, stats published for hsstat. A class's
  * magazines, slabs and depot are small (class_sizes), so what a burst of
  * frees leaves goes back to its slabs and empty slabs to the arena at
- * once, where another class, a run or a pool can use it. Larger blocks are runs: 4 KiB pages
- * of their own from the same arena (so memory the heap gives back the
- * pools can use and the other way round), cut to whole pages.
- * hs_realloc() grows and shrinks
- * a run in place when the pages after it are free. Freed runs are kept for
+ * once, where another class, a run or a pool can use it. Larger blocks
+ * are runs: 4 KiB pages of their own from the same arena (so memory the
+ * heap gives back the pools can use and the other way round), cut to
+ * whole pages. hs_realloc() grows and shrinks a run in place when the
+ * pages after it are free. Freed runs are kept for
  * reuse for a trim interval, in buckets by size (O(1) to find one), at
  * most a quarter of the bytes in live runs (32 to 64 MiB); then their spans
  * go back, or sooner, when the heap takes fresh pages elsewhere.

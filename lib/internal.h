@@ -173,8 +173,8 @@ struct _hs_span {
 struct _hs_arena *_hs_arena_of(int node, bool fallback);
 /*
  * The heap's small arena: the first HUGESLAB_HEAP_SMALL_MB (16 MiB) of the
- * heap's spans below a huge page, on plain 4 KiB pages that count only
- * once touched, so a small program holds about what it would under glibc.
+ * heap's spans, on plain 4 KiB pages that count only once touched, so a
+ * small program holds about what it would under glibc.
  * Full, a span from it fails with ENOSPC and no message: the heap goes on
  * with huge pages. NULL if off (0 MiB, or the backend is plain pages).
  */
@@ -189,9 +189,9 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 		   unsigned int flags, uintptr_t owner, struct _hs_span *span);
 /*
  * A span for the heap (its classes' slabs, its runs), as _hs_span_alloc():
- * below a huge page from the small arena while it has room, else from @a,
- * else, when huge pages ran out, from the fallback arena (THP, then plain
- * pages), so only address space running out fails it.
+ * from the small arena while it has room, else from @a, else, when huge
+ * pages ran out, from the fallback arena (THP, then plain pages), so only
+ * address space running out fails it.
  */
 int _hs_heap_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 			uintptr_t owner, struct _hs_span *span);

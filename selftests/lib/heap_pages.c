@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Description: where the heap's memory lives. Its first spans below a huge
- * page come from its small arena on 4 KiB pages (HUGESLAB_HEAP_SMALL_MB,
- * 16 MiB), so a small program holds about what it would under glibc; past
- * that, and for runs of 2 MiB or more, memory comes from the backend's
- * huge pages; the stats say how much is where. A run that grows out of its
+ * Description: where the heap's memory lives. Its first spans, slabs and
+ * runs alike, come from its small arena on 4 KiB pages
+ * (HUGESLAB_HEAP_SMALL_MB, 16 MiB), so a small program holds about what it
+ * would under glibc; past that memory comes from the backend's huge pages;
+ * the stats say how much is where. A run that grows out of its
  * place gives its old pages back at once rather than keeping them, a run
  * kept for reuse gives way when the heap needs fresh pages elsewhere, and
  * a huge page with nothing in it keeps its pages a trim interval, no more.
@@ -54,7 +54,7 @@ TEST(a_small_heap_is_on_4k_pages_and_a_big_one_on_huge_pages)
 	ASSERT_EQ(0, st.fallback_bytes);
 	ASSERT_EQ(huge_kb(b), hs_kernel_page_kb(v[N - 1]));
 
-	/* A run of a huge page or more never takes 4 KiB pages. */
+	/* The small arena full: a run takes huge pages. */
 	ASSERT_NE(NULL, big = hs_malloc(3 << 20));
 	ASSERT_EQ(huge_kb(b), hs_kernel_page_kb(big));
 	ASSERT_EQ(0, hs_heap_stats(&st));
@@ -83,22 +83,36 @@ TEST(heap_small_mb_zero_puts_the_whole_heap_on_huge_pages)
 	hs_free(p);
 }
 
-/* Small runs (64 KiB to 2 MiB) come from the small arena too. */
-TEST(small_runs_are_counted_in_small_bytes)
+/*
+ * Runs come from the small arena too, a few MiB as well as 200 KiB: in a
+ * small program (ls -R growing its table of a big directory to 5 MiB) a
+ * huge page's untouched rest would be resident for nothing. A run larger
+ * than the room left takes huge pages.
+ */
+TEST(runs_in_a_small_heap_take_4k_pages_until_it_is_full)
 {
 	struct hs_heap_stats st, st2;
-	void *p;
+	void *p, *q, *r;
 
 	ASSERT_EQ(0, hs_heap_stats(&st));
 	ASSERT_NE(NULL, p = hs_malloc(200 << 10));
+	ASSERT_NE(NULL, q = hs_malloc(6 << 20));
 	ASSERT_EQ(0, hs_heap_stats(&st2));
-	ASSERT_EQ(1, st2.large_blocks);
+	ASSERT_EQ(2, st2.large_blocks);
 	ASSERT_EQ(4, hs_kernel_page_kb(p));
+	ASSERT_EQ(4, hs_kernel_page_kb(q));
 	if (hs_backend() == HS_BACKEND_PAGES) {
 		ASSERT_EQ(0, st2.small_bytes);
 	} else {
-		ASSERT_GE(st2.small_bytes - st.small_bytes, 200 << 10);
+		ASSERT_GE(st2.small_bytes - st.small_bytes, (200 << 10) + (6 << 20));
+		/* 6 MiB more cannot fit in the 16 MiB with those: huge pages. */
+		ASSERT_NE(NULL, r = hs_malloc(12 << 20));
+		ASSERT_EQ(huge_kb(hs_backend()), hs_kernel_page_kb(r));
+		ASSERT_EQ(0, hs_heap_stats(&st2));
+		ASSERT_LE(st2.small_bytes, SMALL_CAP);
+		hs_free(r);
 	}
+	hs_free(q);
 	hs_free(p);
 }
 
@@ -239,7 +253,10 @@ TEST(a_free_huge_page_keeps_its_pages_an_interval_then_goes_back)
 	 */
 	ASSERT_EQ(0, setenv("HUGESLAB_TRIM_MS", "1500", 1));
 	ASSERT_EQ(0, setenv("HUGESLAB_HEAP_TRIM_MS", "1", 1));
+	/* Huge pages from the start, not the small arena's. */
+	ASSERT_EQ(0, setenv("HUGESLAB_HEAP_SMALL_MB", "0", 1));
 	ASSERT_NE(NULL, a = hs_malloc(big));
+	ASSERT_EQ(huge_kb(hs_backend()), hs_kernel_page_kb(a));
 	memset(a, 1, big);
 	kb0 = held_kb();
 	hs_free(a);
