@@ -805,6 +805,14 @@ bool _hs_span_small(const struct _hs_span *span)
 	return span->owner->arena->small;
 }
 
+void _hs_span_discard(struct _hs_span *span)
+{
+	struct _hs_aregion *r = span->owner;
+
+	_hs_os_discard(&r->mem, span->base - (uintptr_t)r->mem.base,
+		       (size_t)span->chunks << HS_CHUNK_SHIFT);
+}
+
 /* Give back the spare regions and every free unit now. */
 void _hs_arena_trim(void)
 {

@@ -323,12 +323,18 @@ static void kept_expire_locked(bool all, struct large **out)
 	}
 }
 
+/*
+ * Runs not kept go back to the arena; on 4 KiB pages their pages go to
+ * the kernel now (as glibc's munmap of a big block), since nobody asked
+ * for them again: a huge page's wait a trim interval in the arena.
+ */
 static void large_release(struct large *list)
 {
 	struct large *l, *next;
 
 	for (l = list; l; l = next) {
 		next = l->next;
+		_hs_span_discard(&l->span);
 		_hs_span_free(&l->span);
 		_hs_meta_free(l, LARGE_BYTES);
 	}

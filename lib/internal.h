@@ -133,6 +133,12 @@ void _hs_os_unmap(struct _hs_mem *mem);
  * the module takes memory back by whole regions only). errno is kept.
  */
 int _hs_os_decommit(struct _hs_mem *mem, size_t off, size_t len);
+/*
+ * Drop the pages of [off, off + len) (4 KiB aligned) now, on plain 4 KiB
+ * pages only: elsewhere a huge page would be split or kept whole (no-op).
+ * The contents are lost; errno is kept.
+ */
+void _hs_os_discard(struct _hs_mem *mem, size_t off, size_t len);
 /* Make a decommitted range usable again; huge pages are faulted in now,
  * so an empty pool is an error here, not a SIGBUS later. */
 int _hs_os_commit(struct _hs_mem *mem, size_t off, size_t len);
@@ -197,6 +203,12 @@ int _hs_heap_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 			uintptr_t owner, struct _hs_span *span);
 /* Give a span back; its chunks leave the address map. */
 void _hs_span_free(struct _hs_span *span);
+/*
+ * Its pages back to the kernel now where they are 4 KiB pages (the small
+ * arena, the plain-pages backend), before _hs_span_free(), by its owner:
+ * for memory not wanted again soon. The contents are lost.
+ */
+void _hs_span_discard(struct _hs_span *span);
 /* Grow a span in place to @chunks if the chunks after it are free (0),
  * else -1 and nothing changes. */
 int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner);

@@ -544,6 +544,17 @@ int _hs_os_decommit(struct _hs_mem *mem, size_t off, size_t len)
 	return rc;
 }
 
+void _hs_os_discard(struct _hs_mem *mem, size_t off, size_t len)
+{
+	int err = errno;
+
+	HS_ASSERT(off % HS_CHUNK == 0 && len % HS_CHUNK == 0);
+	if (mem->backend != HS_BACKEND_PAGES)
+		return;
+	madvise((char *)mem->base + off, len, MADV_DONTNEED);
+	errno = err;
+}
+
 int _hs_os_commit(struct _hs_mem *mem, size_t off, size_t len)
 {
 	/* Huge pages are faulted in now, so an empty pool is an error here
