@@ -5,11 +5,11 @@
  *
  * An arena (one per NUMA node asked for, and one more per node for the
  * heap's fallback memory) maps regions from the backend and keeps their
- * free 4 KiB chunks as extents in bins by size (a bin per power of two, a bitmap
- * of the bins in use), so finding a span is O(1) however many regions and
- * extents there are, and a freed span merges with its free neighbours
- * through tags at each extent's ends. A span never crosses a region, so no
- * object does either.
+ * free 4 KiB chunks as extents in bins by size (a bin per power of two, a
+ * bitmap of the bins in use), so finding a span is O(1) however many
+ * regions and extents there are, and a freed span merges with its free
+ * neighbours through tags at each extent's ends. A span never crosses a
+ * region, so no object does either.
  *
  * Regions grow with the arena - an eighth of what it holds, 2 MiB to 64 MiB
  * (more for a span that big) - so small programs map little, big ones map
@@ -17,13 +17,11 @@
  * most an eighth of the peak.
  *
  * Giving memory back: a huge page (unit) whose chunks are all free keeps
- * its pages a trim interval (HUGESLAB_TRIM_MS), so a span taken again soon
- * costs no fault and no zeroing of 2 MiB; then it goes back to the kernel
- * (its address range stays); hs_pool_trim() and hs_heap_trim() give back
- * all such at once. A region whose chunks are all free is
- * unmapped, except one per arena kept as a spare. The module takes memory
- * back by whole regions only, so on the kmod backend units stay committed
- * until their region goes.
+ * its pages a trim interval, then gives them back (units.c);
+ * hs_pool_trim() and hs_heap_trim() give back all such at once. A region
+ * whose chunks are all free is unmapped, except one per arena kept as a
+ * spare. The module takes memory back by whole regions only, so on the
+ * kmod backend units stay committed until their region goes.
  *
  * The address map has an entry per chunk of the 47-bit address space in
  * two levels (map.c); an entry holds the owning slab while the chunk is in
@@ -33,64 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "arena.h"
 
 #define REGION_MIN_UNITS	1
 #define REGION_MAX_UNITS	32	/* 64 MiB, unless one span needs more */
 #define REGION_MAX_UNITS_KMOD	8	/* 16 MiB */
-#define NBINS			32
 
-/* A free unit that still has its pages, in its arena's list by age. */
-struct dirty {
-	struct _hs_aregion *r;
-	uint32_t u;
-	uint64_t at;			/* free since */
-	struct dirty *next, *prev;	/* newer, older */
-};
-
-/* A run of free chunks in a region, in a bin of its arena. */
-struct extent {
-	uint32_t start, n;		/* chunk index in the region, count */
-	struct _hs_aregion *r;
-	struct extent *next, *prev;	/* bin list */
-};
-
-struct _hs_aregion {
-	struct _hs_mem mem;
-	struct _hs_arena *arena;
-	uint32_t nchunks;
-	uint32_t used;			/* chunks in spans */
-	uint32_t nunits;
-	struct extent **tag;		/* per chunk: the free extent that
-					 * starts or ends here, else NULL */
-	uint16_t *unit_used;		/* per unit: its chunks in spans */
-	uint64_t *committed;		/* bit per unit: has its pages */
-	struct dirty **dirty;		/* per unit: its entry, if free with
-					 * pages */
-	struct _hs_aregion *next, *prev;	/* the arena's regions */
-};
-
-struct _hs_arena {
-	pthread_mutex_t lock;
-	int node;
-	bool fallback;			/* the heap's: other backends allowed */
-	bool small;			/* the heap's small arena: 4 KiB pages */
-	size_t cap;			/* maps no more than this (0: no cap) */
-	struct dirty *dirty_new, *dirty_old;	/* free units with pages */
-	uint64_t dirty_ns;		/* how long they keep them */
-	struct extent *bins[NBINS];
-	uint32_t binmap;
-	size_t mapped;			/* bytes of regions, spare included */
-	struct _hs_aregion *regions;
-	struct _hs_aregion *spare;	/* all free, kept for hysteresis */
-	struct _hs_arena *next;
-};
-
-static pthread_mutex_t arenas_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct _hs_arena *arenas;
-/* When the oldest free unit with pages of any arena is due to go back. */
-static uint64_t dirty_due = UINT64_MAX;
-uint64_t _hs_arena_grown;
+pthread_mutex_t _hs_arenas_lock = PTHREAD_MUTEX_INITIALIZER;
+struct _hs_arena *_hs_arenas;
 
 /* ---- bins of free extents ------------------------------------------------ */
 
@@ -99,7 +47,7 @@ static unsigned int floor_log2(uint32_t n)
 	return 31 - (unsigned int)__builtin_clz(n);
 }
 
-static void bin_insert(struct _hs_arena *a, struct extent *e)
+static void bin_insert(struct _hs_arena *a, struct _hs_extent *e)
 {
 	unsigned int b = floor_log2(e->n);
 
@@ -113,7 +61,7 @@ static void bin_insert(struct _hs_arena *a, struct extent *e)
 	e->r->tag[e->start + e->n - 1] = e;
 }
 
-static void bin_remove(struct _hs_arena *a, struct extent *e)
+static void bin_remove(struct _hs_arena *a, struct _hs_extent *e)
 {
 	unsigned int b = floor_log2(e->n);
 
@@ -130,7 +78,7 @@ static void bin_remove(struct _hs_arena *a, struct extent *e)
 }
 
 /* Where in @e a span of @chunks aligned to @align starts, or -1. */
-static long fit(const struct extent *e, uint32_t chunks, size_t align)
+static long fit(const struct _hs_extent *e, uint32_t chunks, size_t align)
 {
 	uintptr_t base = (uintptr_t)e->r->mem.base +
 			 ((uintptr_t)e->start << HS_CHUNK_SHIFT);
@@ -148,12 +96,12 @@ static long fit(const struct extent *e, uint32_t chunks, size_t align)
  * fits by its size; a few extents are looked at, never a whole bin. O(1).
  * Sets *at to where the span starts.
  */
-static struct extent *find(struct _hs_arena *a, uint32_t chunks, size_t align,
+static struct _hs_extent *find(struct _hs_arena *a, uint32_t chunks, size_t align,
 			   long *at)
 {
 	uint32_t need = chunks + (uint32_t)(align / HS_CHUNK) - 1;
 	unsigned int b = floor_log2(chunks), looked = 0;
-	struct extent *e, *best = NULL;
+	struct _hs_extent *e, *best = NULL;
 	long best_at = -1;
 	uint32_t above;
 
@@ -198,7 +146,7 @@ static struct extent *find(struct _hs_arena *a, uint32_t chunks, size_t align,
 
 static size_t tags_bytes(uint32_t nchunks)
 {
-	return nchunks * sizeof(struct extent *);
+	return nchunks * sizeof(struct _hs_extent *);
 }
 
 static void aregion_forget(struct _hs_aregion *r)
@@ -215,7 +163,7 @@ static struct _hs_aregion *aregion_new(struct _hs_arena *a, size_t units,
 				       size_t align, unsigned int flags)
 {
 	struct _hs_aregion *r = _hs_meta_alloc(sizeof(*r));
-	struct extent *e = _hs_meta_alloc(sizeof(*e));
+	struct _hs_extent *e = _hs_meta_alloc(sizeof(*e));
 	uint32_t i;
 	int err;
 
@@ -284,9 +232,9 @@ static void region_unlink(struct _hs_arena *a, struct _hs_aregion *r)
 }
 
 /* The free extent of a region with nothing in use. */
-static struct extent *whole(struct _hs_aregion *r)
+static struct _hs_extent *whole(struct _hs_aregion *r)
 {
-	struct extent *e = r->tag[0];
+	struct _hs_extent *e = r->tag[0];
 
 	HS_ASSERT(!r->used && e && e->n == r->nchunks);
 	return e;
@@ -295,7 +243,7 @@ static struct extent *whole(struct _hs_aregion *r)
 /* Take an all-free region's extent out of the bins, keeping its tags. */
 static void park(struct _hs_arena *a, struct _hs_aregion *r)
 {
-	struct extent *e = whole(r);
+	struct _hs_extent *e = whole(r);
 
 	bin_remove(a, e);
 	r->tag[0] = e;
@@ -305,7 +253,7 @@ static void park(struct _hs_arena *a, struct _hs_aregion *r)
 /* Forget a region whose memory is gone or going. */
 static void region_free(struct _hs_aregion *r)
 {
-	_hs_meta_free(r->tag[0], sizeof(struct extent));
+	_hs_meta_free(r->tag[0], sizeof(struct _hs_extent));
 	aregion_forget(r);
 }
 
@@ -330,180 +278,14 @@ static size_t grow_units(const struct _hs_arena *a, uint32_t need)
 	return HS_MAX(units, want);
 }
 
-/* ---- committing and decommitting units ---------------------------------- */
-
-static bool unit_committed(const struct _hs_aregion *r, uint32_t u)
-{
-	return r->committed[u / 64] & (1ULL << (u % 64));
-}
-
-/* Units [u0, u1] of @r are about to be used: give them pages again. */
-static int units_commit(struct _hs_aregion *r, uint32_t u0, uint32_t u1)
-{
-	uint32_t u;
-
-	for (u = u0; u <= u1; u++) {
-		if (unit_committed(r, u))
-			continue;
-		if (_hs_os_commit(&r->mem, (size_t)u * HS_UNIT, HS_UNIT) < 0)
-			return -1;
-		r->committed[u / 64] |= 1ULL << (u % 64);
-		/* Plain pages of the small arena fill a page at a time. */
-		if (!r->arena->small)
-			__atomic_add_fetch(&_hs_arena_grown, HS_UNIT,
-					   __ATOMIC_RELAXED);
-	}
-	return 0;
-}
-
-static void unit_decommit(struct _hs_aregion *r, uint32_t u)
-{
-	if (!_hs_os_decommit(&r->mem, (size_t)u * HS_UNIT, HS_UNIT))
-		r->committed[u / 64] &= ~(1ULL << (u % 64));
-}
-
-static void dirty_del(struct _hs_arena *a, struct dirty *d)
-{
-	if (d->next)
-		d->next->prev = d->prev;
-	else
-		a->dirty_new = d->prev;
-	if (d->prev)
-		d->prev->next = d->next;
-	else
-		a->dirty_old = d->next;
-	d->r->dirty[d->u] = NULL;
-	_hs_meta_free(d, sizeof(*d));
-}
-
-/* dirty_due = min(dirty_due, @t), racing with other arenas' frees. */
-static void due_at_most(uint64_t t)
-{
-	uint64_t cur = __atomic_load_n(&dirty_due, __ATOMIC_RELAXED);
-
-	while (t < cur &&
-	       !__atomic_compare_exchange_n(&dirty_due, &cur, t, true,
-					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
-}
-
-/* Unit @u of @r has its pages and nothing in use: it keeps them a while
- * (the module's regions keep theirs anyway). */
-static void unit_freed(struct _hs_aregion *r, uint32_t u)
-{
-	struct _hs_arena *a = r->arena;
-	struct dirty *d;
-
-	if (r->mem.backend == HS_BACKEND_KMOD)
-		return;
-	d = _hs_meta_alloc(sizeof(*d));
-	if (!d) {
-		unit_decommit(r, u);
-		return;
-	}
-	HS_ASSERT(!r->dirty[u]);
-	d->r = r;
-	d->u = u;
-	d->at = _hs_now_ns();
-	due_at_most(d->at + a->dirty_ns);
-	d->next = NULL;
-	d->prev = a->dirty_new;
-	if (d->prev)
-		d->prev->next = d;
-	else
-		a->dirty_old = d;
-	a->dirty_new = d;
-	r->dirty[u] = d;
-}
-
-/*
- * Free units that kept their pages past the interval, or (@all) every one,
- * give them back, oldest first.
- */
-static void dirty_purge_locked(struct _hs_arena *a, bool all)
-{
-	uint64_t now = a->dirty_old ? _hs_now_ns() : 0;
-	struct dirty *d;
-
-	while ((d = a->dirty_old) && (all || now - d->at >= a->dirty_ns)) {
-		struct _hs_aregion *r = d->r;
-		uint32_t u = d->u;
-
-		dirty_del(a, d);
-		unit_decommit(r, u);
-	}
-}
-
-/*
- * Called after every span taken or freed, unlocked: what a program frees
- * goes back by its next span an interval later, in any arena (as
- * jemalloc's decay without its background thread). A clock read and a
- * comparison when nothing is due; then every arena (a few: kinds by node)
- * is looked at.
- */
-void _hs_arena_purge_due(void)
-{
-	struct _hs_arena *a;
-
-	if (_hs_now_ns() < __atomic_load_n(&dirty_due, __ATOMIC_RELAXED))
-		return;
-	pthread_mutex_lock(&arenas_lock);
-	/* Reset first: a unit freed meanwhile lowers it again. */
-	__atomic_store_n(&dirty_due, UINT64_MAX, __ATOMIC_RELAXED);
-	for (a = arenas; a; a = a->next) {
-		pthread_mutex_lock(&a->lock);
-		dirty_purge_locked(a, false);
-		if (a->dirty_old)
-			due_at_most(a->dirty_old->at + a->dirty_ns);
-		pthread_mutex_unlock(&a->lock);
-	}
-	pthread_mutex_unlock(&arenas_lock);
-}
-
-/* A region about to go: its free units leave the list. */
-static void region_undirty(struct _hs_arena *a, struct _hs_aregion *r)
-{
-	uint32_t u;
-
-	for (u = 0; u < r->nunits; u++)
-		if (r->dirty[u])
-			dirty_del(a, r->dirty[u]);
-}
-
-/* Chunks [c, c + n) of @r enter (+1) or leave (-1) spans. */
-static void units_account(struct _hs_aregion *r, uint32_t c, uint32_t n,
-			  int dir)
-{
-	uint32_t end = c + n;
-
-	while (c < end) {
-		uint32_t u = c / HS_UNIT_CHUNKS;
-		uint32_t stop = HS_MIN(end, (u + 1) * HS_UNIT_CHUNKS);
-		uint32_t k = stop - c;
-
-		if (dir > 0) {
-			if (r->dirty[u])
-				dirty_del(r->arena, r->dirty[u]);
-			r->unit_used[u] += k;
-		} else {
-			HS_ASSERT(r->unit_used[u] >= k);
-			r->unit_used[u] -= k;
-			if (!r->unit_used[u] && unit_committed(r, u))
-				unit_freed(r, u);
-		}
-		c = stop;
-	}
-	r->used = dir > 0 ? r->used + n : r->used - n;
-}
-
 /* ---- spans ---------------------------------------------------------------- */
 
 struct _hs_arena *_hs_arena_of(int node, bool fallback)
 {
 	struct _hs_arena *a;
 
-	pthread_mutex_lock(&arenas_lock);
-	for (a = arenas; a; a = a->next)
+	pthread_mutex_lock(&_hs_arenas_lock);
+	for (a = _hs_arenas; a; a = a->next)
 		if (a->node == node && a->fallback == fallback && !a->small)
 			break;
 	if (!a) {
@@ -513,11 +295,11 @@ struct _hs_arena *_hs_arena_of(int node, bool fallback)
 			a->node = node;
 			a->fallback = fallback;
 			a->dirty_ns = _hs_trim_ns();
-			a->next = arenas;
-			arenas = a;
+			a->next = _hs_arenas;
+			_hs_arenas = a;
 		}
 	}
-	pthread_mutex_unlock(&arenas_lock);
+	pthread_mutex_unlock(&_hs_arenas_lock);
 	if (!a)
 		_hs_fail(ENOMEM, "out of memory for arena bookkeeping");
 	return a;
@@ -538,7 +320,7 @@ struct _hs_arena *_hs_arena_small(void)
 	if (__atomic_load_n(&decided, __ATOMIC_ACQUIRE))
 		return small;
 	cap = _hs_heap_small_bytes();
-	pthread_mutex_lock(&arenas_lock);
+	pthread_mutex_lock(&_hs_arenas_lock);
 	if (!decided && cap && _hs_os_backend() != HS_BACKEND_PAGES) {
 		a = _hs_meta_alloc(sizeof(*a));
 		if (a) {
@@ -547,19 +329,19 @@ struct _hs_arena *_hs_arena_small(void)
 			a->small = true;
 			a->cap = HS_ALIGN_UP(cap, HS_UNIT);
 			a->dirty_ns = _hs_trim_ns();
-			a->next = arenas;
-			arenas = a;
+			a->next = _hs_arenas;
+			_hs_arenas = a;
 			small = a;
 		}
 	}
 	__atomic_store_n(&decided, true, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&arenas_lock);
+	pthread_mutex_unlock(&_hs_arenas_lock);
 	return small;
 }
 
 /* Take [at, at + chunks) out of free extent @e; no memory needed. */
-static void carve(struct _hs_arena *a, struct extent *e, uint32_t at,
-		  uint32_t chunks, struct extent *spare)
+static void carve(struct _hs_arena *a, struct _hs_extent *e, uint32_t at,
+		  uint32_t chunks, struct _hs_extent *spare)
 {
 	struct _hs_aregion *r = e->r;
 	uint32_t end = e->start + e->n;
@@ -581,14 +363,14 @@ static void carve(struct _hs_arena *a, struct extent *e, uint32_t at,
 	}
 	_hs_meta_free(e, sizeof(*e));
 	_hs_meta_free(spare, sizeof(*spare));
-	units_account(r, at, chunks, 1);
+	_hs_units_account(r, at, chunks, 1);
 }
 
 int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 		   unsigned int flags, uintptr_t owner, struct _hs_span *span)
 {
 	struct _hs_aregion *r;
-	struct extent *e, *spare;
+	struct _hs_extent *e, *spare;
 	size_t units;
 	long at;
 
@@ -649,7 +431,7 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 			break;
 	}
 	r = e->r;
-	if (units_commit(r, (uint32_t)at / HS_UNIT_CHUNKS,
+	if (_hs_units_commit(r, (uint32_t)at / HS_UNIT_CHUNKS,
 			 ((uint32_t)at + chunks - 1) / HS_UNIT_CHUNKS) < 0) {
 		pthread_mutex_unlock(&a->lock);
 		_hs_meta_free(spare, sizeof(*spare));
@@ -688,11 +470,11 @@ void _hs_span_free(struct _hs_span *span)
 	struct _hs_arena *a = r->arena;
 	uint32_t at = (uint32_t)((span->base - (uintptr_t)r->mem.base) >>
 				 HS_CHUNK_SHIFT);
-	struct extent *e = _hs_meta_alloc(sizeof(*e)), *left, *right;
+	struct _hs_extent *e = _hs_meta_alloc(sizeof(*e)), *left, *right;
 
 	pthread_mutex_lock(&a->lock);
 	_hs_map_set(span->base, span->chunks, 0);
-	units_account(r, at, span->chunks, -1);
+	_hs_units_account(r, at, span->chunks, -1);
 	left = at ? r->tag[at - 1] : NULL;
 	right = at + span->chunks < r->nchunks ? r->tag[at + span->chunks] : NULL;
 	if (left) {
@@ -722,7 +504,7 @@ void _hs_span_free(struct _hs_span *span)
 		 * (lost to this arena until the region goes) rather than
 		 * fail a free.
 		 */
-		units_account(r, at, span->chunks, 1);
+		_hs_units_account(r, at, span->chunks, 1);
 	}
 	if (!r->used) {
 		/* All free: the spare, and the old spare goes. */
@@ -731,7 +513,7 @@ void _hs_span_free(struct _hs_span *span)
 		gone = a->spare;
 		a->spare = r;
 		if (gone) {
-			region_undirty(a, gone);
+			_hs_region_undirty(a, gone);
 			a->mapped -= gone->mem.bytes;
 		}
 	}
@@ -753,7 +535,7 @@ int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner)
 	uint32_t end = (uint32_t)((span->base - (uintptr_t)r->mem.base) >>
 				  HS_CHUNK_SHIFT) + span->chunks;
 	uint32_t more = chunks - span->chunks;
-	struct extent *e, *spare = _hs_meta_alloc(sizeof(*spare));
+	struct _hs_extent *e, *spare = _hs_meta_alloc(sizeof(*spare));
 	int rc = -1;
 
 	HS_ASSERT(chunks > span->chunks);
@@ -763,7 +545,7 @@ int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner)
 	/* The free extent right after the span, if it has room. */
 	e = end < r->nchunks ? r->tag[end] : NULL;
 	if (e && e->start == end && e->n >= more &&
-	    units_commit(r, end / HS_UNIT_CHUNKS,
+	    _hs_units_commit(r, end / HS_UNIT_CHUNKS,
 			 (end + more - 1) / HS_UNIT_CHUNKS) == 0) {
 		carve(a, e, end, more, spare);
 		spare = NULL;
@@ -819,10 +601,10 @@ void _hs_arena_trim(void)
 	struct _hs_aregion *spares = NULL, *r;
 	struct _hs_arena *a;
 
-	pthread_mutex_lock(&arenas_lock);
-	for (a = arenas; a; a = a->next) {
+	pthread_mutex_lock(&_hs_arenas_lock);
+	for (a = _hs_arenas; a; a = a->next) {
 		pthread_mutex_lock(&a->lock);
-		dirty_purge_locked(a, true);
+		_hs_dirty_purge_locked(a, true);
 		if (a->spare) {
 			a->mapped -= a->spare->mem.bytes;
 			a->spare->next = spares;
@@ -831,7 +613,7 @@ void _hs_arena_trim(void)
 		}
 		pthread_mutex_unlock(&a->lock);
 	}
-	pthread_mutex_unlock(&arenas_lock);
+	pthread_mutex_unlock(&_hs_arenas_lock);
 	while ((r = spares)) {
 		spares = r->next;
 		_hs_os_unmap(&r->mem);
@@ -845,8 +627,8 @@ void _hs_arena_fork_prepare(void)
 {
 	struct _hs_arena *a;
 
-	pthread_mutex_lock(&arenas_lock);
-	for (a = arenas; a; a = a->next)
+	pthread_mutex_lock(&_hs_arenas_lock);
+	for (a = _hs_arenas; a; a = a->next)
 		pthread_mutex_lock(&a->lock);
 	_hs_map_fork_lock();
 }
@@ -856,9 +638,9 @@ void _hs_arena_fork_parent(void)
 	struct _hs_arena *a;
 
 	_hs_map_fork_unlock();
-	for (a = arenas; a; a = a->next)
+	for (a = _hs_arenas; a; a = a->next)
 		pthread_mutex_unlock(&a->lock);
-	pthread_mutex_unlock(&arenas_lock);
+	pthread_mutex_unlock(&_hs_arenas_lock);
 }
 
 static void region_drop_child(struct _hs_aregion *r)
@@ -868,10 +650,10 @@ static void region_drop_child(struct _hs_aregion *r)
 	/* Its free units' entries, and its extents, found through their end
 	 * tags. */
 	for (c = 0; c < r->nunits; c++)
-		_hs_meta_free(r->dirty[c], sizeof(struct dirty));
+		_hs_meta_free(r->dirty[c], sizeof(struct _hs_dirty));
 	memset(r->dirty, 0, r->nunits * sizeof(*r->dirty));
 	for (c = 0; c < r->nchunks; c++) {
-		struct extent *e = r->tag[c];
+		struct _hs_extent *e = r->tag[c];
 
 		if (e && e->start == c) {
 			c = e->start + e->n - 1;
@@ -893,7 +675,7 @@ void _hs_arena_fork_child(void)
 	struct _hs_arena *a;
 
 	_hs_map_fork_unlock();
-	for (a = arenas; a; a = a->next) {
+	for (a = _hs_arenas; a; a = a->next) {
 		if (_hs_fork_keeps_memory()) {
 			/* Copy-on-write: all of it is the child's too. */
 			pthread_mutex_unlock(&a->lock);
@@ -912,5 +694,5 @@ void _hs_arena_fork_child(void)
 		a->mapped = 0;
 		pthread_mutex_unlock(&a->lock);
 	}
-	pthread_mutex_unlock(&arenas_lock);
+	pthread_mutex_unlock(&_hs_arenas_lock);
 }
