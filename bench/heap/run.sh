@@ -23,7 +23,7 @@
 #              object goes through the allocator; "pymalloc" is CPython's
 #              own small-object allocator (on glibc): seconds
 #   py-pass    python3 -c pass, the median of 20 starts: seconds
-#   ls         ls -R /usr/share >/dev/null: seconds
+#   ls         ls -R /usr/share >/dev/null, the median of 20: seconds
 #
 # Within a repetition each workload runs for every allocator back to back,
 # in an order that rotates between repetitions. Ratios are to the best
@@ -124,16 +124,18 @@ measure() {
 	rm -f "$err" "$out"
 }
 
-# A start is too short to time alone: PASS_N of them, the median kept.
-pass_runs() {
-	local rep=$1 alloc=$2 i tmp
+# A start (of python, of ls) is too short to time alone on a shared
+# machine: PASS_N of them, the median kept.
+median_runs() {
+	local rep=$1 w=$2 alloc=$3 i tmp
+	shift 3
 	tmp=$(mktemp)
 	for ((i = 0; i < PASS_N; i++)); do
-		measure "$rep" py-pass "$alloc" "$PYTHON" -c pass
+		measure "$rep" "$w" "$alloc" "$@"
 	done
 	# Keep the median of this repetition's lines only.
-	grep -v "^$rep	py-pass	$alloc	" "$RAW" >"$tmp" || true
-	grep "^$rep	py-pass	$alloc	" "$RAW" | sort -t'	' -k4,4g |
+	grep -v "^$rep	$w	$alloc	" "$RAW" >"$tmp" || true
+	grep "^$rep	$w	$alloc	" "$RAW" | sort -t'	' -k4,4g |
 		awk -v n="$PASS_N" 'NR == int((n + 1) / 2)' >>"$tmp"
 	mv "$tmp" "$RAW"
 }
@@ -159,8 +161,8 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	done
 	for ((i = 0; i < n; i++)); do
 		a=${ALLOCS[$(((i + rep) % n))]}
-		pass_runs "$rep" "$a"
-		measure "$rep" ls "$a" sh -c 'exec ls -R /usr/share >/dev/null'
+		median_runs "$rep" py-pass "$a" "$PYTHON" -c pass
+		median_runs "$rep" ls "$a" sh -c 'exec ls -R /usr/share >/dev/null'
 	done
 	n=${#PYALLOCS[@]}
 	for ((i = 0; i < n; i++)); do
