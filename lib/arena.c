@@ -451,10 +451,14 @@ int _hs_heap_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 			uintptr_t owner, struct _hs_span *span)
 {
 	struct _hs_arena *small = _hs_arena_small(), *fb;
-	int rc = -1;
+	int rc = -1, err = errno;
 
-	if (small)
+	/* (A block aligned to a huge page asks for one.) */
+	if (small && align < HS_UNIT) {
 		rc = _hs_span_alloc(small, chunks, align, 0, owner, span);
+		/* Full is no error: a malloc that succeeds keeps errno. */
+		errno = err;
+	}
 	if (rc < 0)
 		rc = _hs_span_alloc(a, chunks, align, 0, owner, span);
 	/* Huge pages ran out: on with the next backend. */

@@ -11,6 +11,7 @@
  * (Host with every fallback backend; VM with the module.)
  */
 
+#include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -106,14 +107,31 @@ TEST(runs_in_a_small_heap_take_4k_pages_until_it_is_full)
 		ASSERT_EQ(0, st2.small_bytes);
 	} else {
 		ASSERT_GE(st2.small_bytes - st.small_bytes, (200 << 10) + (6 << 20));
-		/* 6 MiB more cannot fit in the 16 MiB with those: huge pages. */
+		/*
+		 * 12 MiB more cannot fit in the 16 MiB with those: huge
+		 * pages, and errno as it was (a full small arena is no
+		 * error).
+		 */
+		errno = 0;
 		ASSERT_NE(NULL, r = hs_malloc(12 << 20));
+		ASSERT_EQ(0, errno);
 		ASSERT_EQ(huge_kb(hs_backend()), hs_kernel_page_kb(r));
 		ASSERT_EQ(0, hs_heap_stats(&st2));
 		ASSERT_LE(st2.small_bytes, SMALL_CAP);
 		hs_free(r);
 	}
 	hs_free(q);
+	hs_free(p);
+}
+
+/* A block aligned to a huge page asks for one, small heap or not. */
+TEST(a_block_aligned_to_a_huge_page_takes_huge_pages)
+{
+	void *p;
+
+	ASSERT_NE(NULL, p = hs_aligned_alloc((size_t)2 << 20, (size_t)2 << 20));
+	ASSERT_EQ(0, (uintptr_t)p % ((size_t)2 << 20));
+	ASSERT_EQ(huge_kb(hs_backend()), hs_kernel_page_kb(p));
 	hs_free(p);
 }
 
