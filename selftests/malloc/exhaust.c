@@ -67,16 +67,51 @@ static unsigned long long debugfs_fallback(void)
 	return bytes;
 }
 
-TEST(running_out_of_huge_pages)
+#define MAX_MB	"/sys/module/hugeslab/parameters/max_mb"
+
+/*
+ * What the test changes outside itself - the module's limit, every free
+ * huge page - is put back by the teardown, which the harness runs after a
+ * failed assertion too: a later test must not inherit a full module.
+ */
+FIXTURE(exhaust) {
+	char max_mb[32];		/* the limit to put back, if set */
+	void *hog;
+	size_t hog_bytes;
+};
+
+FIXTURE_SETUP(exhaust)
+{
+	self->max_mb[0] = 0;
+	self->hog = MAP_FAILED;
+	self->hog_bytes = 0;
+}
+
+FIXTURE_TEARDOWN(exhaust)
+{
+	FILE *f;
+
+	if (self->max_mb[0] && (f = fopen(MAX_MB, "we"))) {
+		fputs(self->max_mb, f);
+		fclose(f);
+	}
+	if (self->hog != MAP_FAILED)
+		munmap(self->hog, self->hog_bytes);
+}
+
+TEST_F(exhaust, running_out_of_huge_pages)
 {
 	const char *backend = getenv("HUGESLAB_BACKEND");
 	bool hugetlb = backend && !strcmp(backend, "hugetlb");
 	bool kmod = backend && !strcmp(backend, "kmod");
+	/*
+	 * 160 MiB of runs: past the heap's first 16 MiB (4 KiB pages) and
+	 * the module's 4 MiB of room, at least 136 MiB from the fallback.
+	 */
 	enum { N = 64 };
+	const size_t run = (size_t)5 << 20;
 	char max_mb[32] = "", *v[N];
-	long free_pages, huge0, huge1, other0, other1;
-	void *hog = MAP_FAILED;
-	size_t hog_bytes = 0;
+	long free_pages, used, huge0, huge1, other0, other1;
 	FILE *f;
 	int i;
 
@@ -84,34 +119,37 @@ TEST(running_out_of_huge_pages)
 	if (hugetlb) {
 		/* Take every free 2 MiB page: the heap has none left. */
 		free_pages = meminfo("HugePages_Free");
-		hog_bytes = (size_t)free_pages * TWO_MB;
 		if (free_pages > 0) {
-			hog = mmap(NULL, hog_bytes, PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
-			ASSERT_NE(MAP_FAILED, hog);
-			memset(hog, 1, hog_bytes);
+			self->hog_bytes = (size_t)free_pages * TWO_MB;
+			self->hog = mmap(NULL, self->hog_bytes,
+					 PROT_READ | PROT_WRITE,
+					 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
+					 -1, 0);
+			ASSERT_NE(MAP_FAILED, self->hog);
+			memset(self->hog, 1, self->hog_bytes);
 		}
 		ASSERT_EQ(0, meminfo("HugePages_Free"));
 	}
 	if (kmod) {
 		/* A limit just above what the module holds now. */
-		f = fopen("/sys/module/hugeslab/parameters/max_mb", "r+e");
+		f = fopen(MAX_MB, "r+e");
 		ASSERT_NE(NULL, f);
 		ASSERT_NE(NULL, fgets(max_mb, sizeof(max_mb), f));
 		fclose(f);
 		f = fopen("/sys/class/misc/hugeslab/used_bytes", "re");
 		ASSERT_NE(NULL, f);
-		ASSERT_EQ(1, fscanf(f, "%ld", &huge0));
+		ASSERT_EQ(1, fscanf(f, "%ld", &used));
 		fclose(f);
-		f = fopen("/sys/module/hugeslab/parameters/max_mb", "we");
+		memcpy(self->max_mb, max_mb, sizeof(max_mb));
+		f = fopen(MAX_MB, "we");
 		ASSERT_NE(NULL, f);
-		fprintf(f, "%ld\n", (huge0 >> 20) + 4);
+		fprintf(f, "%ld\n", (used >> 20) + 4);
 		fclose(f);
 	}
 	smaps(&huge0, &other0);
-	/* 128 MiB in blocks of every kind: all must succeed. */
+	/* Blocks of every kind: all must succeed. */
 	for (i = 0; i < N; i++) {
-		size_t sz = i % 2 ? (size_t)3 << 20 : 1000;
+		size_t sz = i % 2 ? run : 1000;
 		int k;
 
 		v[i] = malloc(sz);
@@ -133,16 +171,12 @@ TEST(running_out_of_huge_pages)
 	}
 	if (kmod) {
 		/* ...and the admin sees it. */
-		ASSERT_GE(debugfs_fallback(), 80ULL << 20);
-		f = fopen("/sys/module/hugeslab/parameters/max_mb", "we");
-		ASSERT_NE(NULL, f);
-		fputs(max_mb, f);
-		fclose(f);
+		ASSERT_GE(debugfs_fallback(), 80ULL << 20)
+			TH_LOG("malloc-fallback holds %llu bytes",
+			       debugfs_fallback());
 	}
 	for (i = 0; i < N; i++)
 		free(v[i]);
-	if (hog != MAP_FAILED)
-		munmap(hog, hog_bytes);
 }
 
 TEST_HARNESS_MAIN
