@@ -96,8 +96,8 @@ static long fit(const struct _hs_extent *e, uint32_t chunks, size_t align)
  * fits by its size; a few extents are looked at, never a whole bin. O(1).
  * Sets *at to where the span starts.
  */
-static struct _hs_extent *find(struct _hs_arena *a, uint32_t chunks, size_t align,
-			   long *at)
+static struct _hs_extent *find(struct _hs_arena *a, uint32_t chunks,
+				size_t align, long *at)
 {
 	uint32_t need = chunks + (uint32_t)(align / HS_CHUNK) - 1;
 	unsigned int b = floor_log2(chunks), looked = 0;

@@ -526,6 +526,17 @@ int _hs_os_map(size_t bytes, size_t align, int node, unsigned int flags,
 	return 0;
 }
 
+/* Drop the pages of [off, off + len); from free(), which leaves errno
+ * alone. */
+static int dontneed(struct _hs_mem *mem, size_t off, size_t len)
+{
+	int err = errno, rc;
+
+	rc = madvise((char *)mem->base + off, len, MADV_DONTNEED);
+	errno = err;
+	return rc;
+}
+
 int _hs_os_decommit(struct _hs_mem *mem, size_t off, size_t len)
 {
 	HS_ASSERT(off % HS_UNIT == 0 && len % HS_UNIT == 0);
@@ -534,25 +545,16 @@ int _hs_os_decommit(struct _hs_mem *mem, size_t off, size_t len)
 	 * the module's accounting and can SIGBUS on reuse beyond the
 	 * reserve; the module takes memory back by whole regions.
 	 */
-	int err = errno, rc;
-
 	if (mem->backend == HS_BACKEND_KMOD)
 		return -1;
-	/* Called from free(), which leaves errno alone. */
-	rc = madvise((char *)mem->base + off, len, MADV_DONTNEED);
-	errno = err;
-	return rc;
+	return dontneed(mem, off, len);
 }
 
 void _hs_os_discard(struct _hs_mem *mem, size_t off, size_t len)
 {
-	int err = errno;
-
 	HS_ASSERT(off % HS_CHUNK == 0 && len % HS_CHUNK == 0);
-	if (mem->backend != HS_BACKEND_PAGES)
-		return;
-	madvise((char *)mem->base + off, len, MADV_DONTNEED);
-	errno = err;
+	if (mem->backend == HS_BACKEND_PAGES)
+		dontneed(mem, off, len);
 }
 
 int _hs_os_commit(struct _hs_mem *mem, size_t off, size_t len)

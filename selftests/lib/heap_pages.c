@@ -106,7 +106,8 @@ TEST(runs_in_a_small_heap_take_4k_pages_until_it_is_full)
 	if (hs_backend() == HS_BACKEND_PAGES) {
 		ASSERT_EQ(0, st2.small_bytes);
 	} else {
-		ASSERT_GE(st2.small_bytes - st.small_bytes, (200 << 10) + (6 << 20));
+		ASSERT_GE(st2.small_bytes - st.small_bytes,
+			  (200 << 10) + (6 << 20));
 		/*
 		 * 12 MiB more cannot fit in the 16 MiB with those: huge
 		 * pages, and errno as it was (a full small arena is no

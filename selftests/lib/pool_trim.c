@@ -97,8 +97,8 @@ TEST(shrinking_workload_gives_memory_back)
 		churn(p, 1000);
 		ASSERT_EQ(0, hs_pool_stats(p, &st));
 		mem = proc_mem();
-	} while ((st.bytes > peak_bytes / 4 || (peak_mem >= 0 && mem >= want)) &&
-		 now_s() < end);
+	} while ((st.bytes > peak_bytes / 4 ||
+		  (peak_mem >= 0 && mem >= want)) && now_s() < end);
 	ASSERT_LE(st.bytes, peak_bytes / 4)
 		TH_LOG("pool still holds %llu of %llu bytes",
 		       (unsigned long long)st.bytes,
