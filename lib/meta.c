@@ -55,6 +55,16 @@ static unsigned int meta_class(size_t size)
 	return shift - META_MIN_SHIFT;
 }
 
+/*
+ * Metadata is touched sparsely, a few bytes a slab or region: under THP
+ * "always" (Debian's default) each 2 MiB of it touched at all would be a
+ * huge page, MiB for a small program's KiB.
+ */
+static void no_thp(void *p, size_t size)
+{
+	madvise(p, size, MADV_NOHUGEPAGE);
+}
+
 static void *os_map(size_t size, size_t align)
 {
 	char *p = mmap(NULL, size + align, PROT_READ | PROT_WRITE,
@@ -67,6 +77,7 @@ static void *os_map(size_t size, size_t align)
 	if (at > (uintptr_t)p)
 		munmap(p, at - (uintptr_t)p);
 	munmap((char *)at + size, (uintptr_t)p + align - at);
+	no_thp((void *)at, size);
 	return (void *)at;
 }
 
@@ -132,7 +143,10 @@ void *_hs_meta_alloc(size_t size)
 		/* Zero pages from the kernel: costs what is touched. */
 		p = mmap(NULL, HS_ALIGN_UP(size, HS_PAGE_4K), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		return p == MAP_FAILED ? NULL : p;
+		if (p == MAP_FAILED)
+			return NULL;
+		no_thp(p, HS_ALIGN_UP(size, HS_PAGE_4K));
+		return p;
 	}
 	c = meta_class(size);
 	csize = (size_t)1 << (c + META_MIN_SHIFT);

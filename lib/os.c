@@ -450,8 +450,12 @@ static int anon_map(size_t bytes, size_t align, int node, bool thp,
 	if (base + bytes < raw + span)
 		munmap((void *)(base + bytes), raw + span - (base + bytes));
 	p = (void *)base;
-	if (thp)
-		madvise(p, bytes, MADV_HUGEPAGE);
+	/*
+	 * Say which page size either way: under THP "always" (Debian's
+	 * default) plain pages would fault in 2 MiB at a time, and the small
+	 * arena of a small program hold MiB it never touched.
+	 */
+	madvise(p, bytes, thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
 	if (node >= 0 && mbind_node(p, bytes, node) < 0) {
 		int err = errno;
 

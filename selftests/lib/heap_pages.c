@@ -137,6 +137,36 @@ TEST(a_block_aligned_to_a_huge_page_takes_huge_pages)
 }
 
 /*
+ * What is meant for 4 KiB pages - the small arena, the plain-pages
+ * backend, the library's own metadata - says so to the kernel: with THP
+ * "always", Debian's default, it would otherwise fault in 2 MiB pages and
+ * a small program would hold some MiB more than under glibc. The THP
+ * backend asks for huge pages, whatever the mode.
+ */
+TEST(memory_for_4k_pages_refuses_thp_and_the_thp_backend_asks_for_it)
+{
+	hs_backend_t b = hs_backend();
+	hs_pool_t *pool;
+	void *small, *big;
+
+	ASSERT_NE(NULL, small = hs_malloc(100));
+	ASSERT_NE(NULL, pool = hs_pool_create("thp-flags", 64, NULL));
+	ASSERT_NE(NULL, big = hs_aligned_alloc(HS_2M, HS_2M));
+	if (b != HS_BACKEND_KMOD && b != HS_BACKEND_HUGETLB)
+		ASSERT_EQ(1, hs_vm_flag(small, "nh"));
+	ASSERT_EQ(1, hs_vm_flag(pool, "nh"));	/* metadata */
+	if (b == HS_BACKEND_THP) {
+		ASSERT_EQ(1, hs_vm_flag(big, "hg"));
+		ASSERT_EQ(0, hs_vm_flag(big, "nh"));
+	} else if (b == HS_BACKEND_PAGES) {
+		ASSERT_EQ(1, hs_vm_flag(big, "nh"));
+	}
+	hs_free(big);
+	hs_pool_destroy(pool);
+	hs_free(small);
+}
+
+/*
  * A buffer grown by realloc as vectors grow (half again each time), with
  * a run allocated after it each step so that it must move now and then:
  * the runs it left are given back, so the heap's large runs hold about

@@ -53,4 +53,34 @@ static inline long hs_kernel_page_kb(const void *addr)
 	return kb;
 }
 
+/*
+ * Whether the VmFlags of the mapping holding @addr, in smaps, name @flag
+ * ("nh": MADV_NOHUGEPAGE, "hg": MADV_HUGEPAGE): 1 or 0; -1 if no mapping
+ * holds @addr.
+ */
+static inline int hs_vm_flag(const void *addr, const char *flag)
+{
+	FILE *f = fopen("/proc/self/smaps", "re");
+	unsigned long lo, hi, a = (unsigned long)addr;
+	char line[512], perms[8], *tok, *save;
+	bool in = false;
+	int found = -1;
+
+	if (!f)
+		return -1;
+	while (found < 0 && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3) {
+			in = a >= lo && a < hi;
+		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			found = 0;
+			for (tok = strtok_r(line + 8, " \n", &save); tok;
+			     tok = strtok_r(NULL, " \n", &save))
+				if (!strcmp(tok, flag))
+					found = 1;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 #endif
