@@ -573,6 +573,8 @@ void _hs_span_shrink(struct _hs_span *span, uint32_t chunks)
 
 	HS_ASSERT(chunks && chunks < span->chunks);
 	span->chunks = chunks;
+	/* On plain pages the tail's go now: nobody asked for them again. */
+	_hs_span_discard(&tail);
 	_hs_span_free(&tail);
 }
 

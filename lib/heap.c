@@ -646,10 +646,12 @@ HS_EXPORT void *hs_realloc(void *p, size_t n)
 			need = run_chunks(n);
 			if (need <= was ||
 			    _hs_span_grow(&l->span, need, owner) == 0) {
-				pthread_mutex_lock(&heap_lock);
-				large_in_use += n - old;
+				/* The span is the caller's: no lock across
+				 * the tail's madvise. */
 				if (need < was * 3 / 4)
 					_hs_span_shrink(&l->span, need);
+				pthread_mutex_lock(&heap_lock);
+				large_in_use += n - old;
 				large_resized(l, was);
 				l->size = n;
 				pthread_mutex_unlock(&heap_lock);

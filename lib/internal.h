@@ -212,7 +212,8 @@ void _hs_span_discard(struct _hs_span *span);
 /* Grow a span in place to @chunks if the chunks after it are free (0),
  * else -1 and nothing changes. */
 int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner);
-/* Give the chunks of a span beyond its first @chunks back. */
+/* Give the chunks of a span beyond its first @chunks back (on plain
+ * pages, their pages to the kernel too). */
 void _hs_span_shrink(struct _hs_span *span, uint32_t chunks);
 /* The backend a span's memory came from; whether from a fallback arena. */
 hs_backend_t _hs_span_backend(const struct _hs_span *span);

@@ -399,4 +399,28 @@ TEST(a_moved_run_on_4k_pages_leaves_no_pages_behind)
 	hs_free(blocker);
 }
 
+/*
+ * On 4 KiB pages a run shrunk in place by realloc gives the pages after
+ * its new end to the kernel, as glibc trims a shrunk mmap'd block: a
+ * buffer cut from 4 MiB to 1 MiB must not keep 3 MiB resident until the
+ * arena happens to reuse them.
+ */
+TEST(a_run_shrunk_in_place_gives_its_tail_pages_back)
+{
+	const size_t n = (size_t)4 << 20, m = (size_t)1 << 20;
+	unsigned char *p, *q;
+
+	ASSERT_NE(NULL, p = hs_malloc(n));
+	memset(p, 0x5a, n);
+	ASSERT_TRUE(on_small_pages(p));
+	ASSERT_EQ((long)(m / 4096), resident_pages(p + n - m, m));
+	ASSERT_NE(NULL, q = hs_realloc(p, m));
+	ASSERT_EQ(p, q) TH_LOG("the test needs a run shrunk in place");
+	ASSERT_EQ(0x5a, q[m - 1]);
+	ASSERT_EQ((long)(m / 4096), resident_pages(q, m));
+	ASSERT_EQ(0, resident_pages(p + n - m, m));
+	ASSERT_EQ(0, resident_pages(p + m, m));
+	hs_free(q);
+}
+
 TEST_HARNESS_MAIN
