@@ -101,9 +101,8 @@ static inline void *_hs_heap_alloc_fast(size_t n)
 
 static inline void _hs_heap_free_fast(void *p)
 {
-	uintptr_t owner = _hs_map_get(p);
 #if !defined(HS_ASAN) && !defined(HS_VALGRIND)
-	uintptr_t tag = owner & HS_TAG_MASK;
+	unsigned int tag = _hs_map_tag(p);
 
 	if (likely(tag - 1 < HS_CLASSES)) {
 		struct hs_tc *tc = _hs_tc_direct[tag];
@@ -120,7 +119,7 @@ static inline void _hs_heap_free_fast(void *p)
 		}
 	}
 #endif
-	_hs_heap_free_slow(p, owner);
+	_hs_heap_free_slow(p, _hs_map_get(p));
 }
 
 #endif /* HS_HEAP_H */

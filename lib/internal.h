@@ -244,7 +244,17 @@ size_t _hs_heap_small_bytes(void);		/* HUGESLAB_HEAP_SMALL_MB */
 #define HS_MAP_LEAF_LEN		((size_t)1 << (HS_MAP_LEAF_SHIFT - HS_CHUNK_SHIFT))
 #define HS_MAP_ROOT_LEN		((size_t)1 << (HS_MAP_VA_BITS - HS_MAP_LEAF_SHIFT))
 
-extern uintptr_t *_hs_map_root[HS_MAP_ROOT_LEN];
+/* An owner's low bits are its tag (what it is: pool.h), kept apart too. */
+#define HS_TAG_BITS	7
+#define HS_TAG_MASK	((uintptr_t)(1 << HS_TAG_BITS) - 1)
+
+/*
+ * A leaf: first a byte per chunk, the tag alone, then the owners. The
+ * free fast path needs only the tag, and a byte map is dense enough to
+ * stay in cache for a heap of hundreds of MiB (a 400 MB heap's is 100 KB,
+ * its owners 800 KB).
+ */
+extern uint8_t *_hs_map_root[HS_MAP_ROOT_LEN];
 
 /* Make sure leaves cover [base, base + bytes); -1 without memory. */
 int _hs_map_reserve(uintptr_t base, size_t bytes);
@@ -254,19 +264,39 @@ void _hs_map_set(uintptr_t base, uint32_t chunks, uintptr_t owner);
 void _hs_map_fork_lock(void);
 void _hs_map_fork_unlock(void);
 
+static inline uint8_t *_hs_map_leaf(uintptr_t a)
+{
+	if (unlikely(a >> HS_MAP_VA_BITS))
+		return NULL;
+	return __atomic_load_n(&_hs_map_root[a >> HS_MAP_LEAF_SHIFT],
+			       __ATOMIC_ACQUIRE);
+}
+
+static inline size_t _hs_map_index(uintptr_t a)
+{
+	return (a >> HS_CHUNK_SHIFT) & (HS_MAP_LEAF_LEN - 1);
+}
+
 static inline uintptr_t _hs_map_get(const void *addr)
 {
 	uintptr_t a = (uintptr_t)addr;
-	uintptr_t *leaf;
+	uint8_t *leaf = _hs_map_leaf(a);
 
-	if (unlikely(a >> HS_MAP_VA_BITS))
-		return 0;
-	leaf = __atomic_load_n(&_hs_map_root[a >> HS_MAP_LEAF_SHIFT],
-			       __ATOMIC_ACQUIRE);
 	if (unlikely(!leaf))
 		return 0;
-	return __atomic_load_n(&leaf[(a >> HS_CHUNK_SHIFT) & (HS_MAP_LEAF_LEN - 1)],
-			       __ATOMIC_RELAXED);
+	return __atomic_load_n((uintptr_t *)(leaf + HS_MAP_LEAF_LEN) +
+			       _hs_map_index(a), __ATOMIC_RELAXED);
+}
+
+/* The tag of @addr's owner (HS_TAG_MASK bits), 0 for none. */
+static inline unsigned int _hs_map_tag(const void *addr)
+{
+	uintptr_t a = (uintptr_t)addr;
+	uint8_t *leaf = _hs_map_leaf(a);
+
+	if (unlikely(!leaf))
+		return 0;
+	return __atomic_load_n(leaf + _hs_map_index(a), __ATOMIC_RELAXED);
 }
 
 /* ---- fork.c: one lock order for pthread_atfork ------------------------- */

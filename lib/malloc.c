@@ -153,9 +153,8 @@ EXPORT void *malloc(size_t n)
 
 EXPORT void free(void *p)
 {
-	uintptr_t owner = _hs_map_get(p);
 #if !defined(HS_ASAN) && !defined(HS_VALGRIND)
-	uintptr_t tag = owner & HS_TAG_MASK;
+	unsigned int tag = _hs_map_tag(p);
 
 	if (likely(tag - 1 < HS_CLASSES)) {
 		struct hs_tc *tc = _hs_tc_direct[tag];
@@ -172,7 +171,7 @@ EXPORT void free(void *p)
 		}
 	}
 #endif
-	free_slow(p, owner);
+	free_slow(p, _hs_map_get(p));
 }
 
 EXPORT void *calloc(size_t nmemb, size_t size)

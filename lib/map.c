@@ -15,7 +15,7 @@
 #define MAP_LEAF_SHIFT	HS_MAP_LEAF_SHIFT
 #define MAP_LEAF_LEN	HS_MAP_LEAF_LEN
 
-uintptr_t *_hs_map_root[HS_MAP_ROOT_LEN];
+uint8_t *_hs_map_root[HS_MAP_ROOT_LEN];
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Make sure leaves cover [base, base + bytes); -1 without memory. */
@@ -27,12 +27,12 @@ int _hs_map_reserve(uintptr_t base, size_t bytes)
 	HS_ASSERT(!((base + bytes - 1) >> MAP_VA_BITS));
 	pthread_mutex_lock(&map_lock);
 	for (i = base >> MAP_LEAF_SHIFT; i <= end; i++) {
-		uintptr_t *leaf;
+		uint8_t *leaf;
 
 		if (_hs_map_root[i])
 			continue;
 		/* Zero pages until written: a leaf costs what is used. */
-		leaf = _hs_meta_alloc(MAP_LEAF_LEN * sizeof(*leaf));
+		leaf = _hs_meta_alloc(MAP_LEAF_LEN * (1 + sizeof(uintptr_t)));
 		if (!leaf) {
 			rc = -1;
 			break;
@@ -50,11 +50,14 @@ void _hs_map_set(uintptr_t base, uint32_t chunks, uintptr_t owner)
 
 	for (i = 0; i < chunks; i++) {
 		uintptr_t a = base + ((uintptr_t)i << HS_CHUNK_SHIFT);
-		uintptr_t *leaf = _hs_map_root[a >> MAP_LEAF_SHIFT];
+		uint8_t *leaf = _hs_map_root[a >> MAP_LEAF_SHIFT];
+		size_t k = _hs_map_index(a);
 
 		HS_ASSERT(leaf);
-		__atomic_store_n(&leaf[(a >> HS_CHUNK_SHIFT) & (MAP_LEAF_LEN - 1)],
-				 owner, __ATOMIC_RELAXED);
+		__atomic_store_n((uintptr_t *)(leaf + MAP_LEAF_LEN) + k, owner,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(leaf + k, (uint8_t)(owner & HS_TAG_MASK),
+				 __ATOMIC_RELAXED);
 	}
 }
 

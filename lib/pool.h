@@ -170,10 +170,9 @@ struct hs_pool {
  * A slab's entries in the address map are its pointer with a tag in the
  * low bits (slabs are 128-byte aligned bookkeeping blocks): 0 for a pool's
  * slab, the heap's class + 1 for its size classes, HS_TAG_LARGE for a
- * large block. The heap's free finds the class without touching the slab.
+ * large block (HS_TAG_BITS: internal.h). The heap's free finds the class
+ * without touching the slab.
  */
-#define HS_TAG_BITS	7
-#define HS_TAG_MASK	((uintptr_t)(1 << HS_TAG_BITS) - 1)
 #define HS_TAG_LARGE	HS_TAG_MASK
 
 static inline struct hs_slab *_hs_slab_of(const void *addr)
