@@ -72,6 +72,19 @@ trap 'exit 130' INT TERM
 have_timeout=0
 command -v timeout >/dev/null 2>&1 && have_timeout=1
 
+# Kill what test $2 left running, found by the token $1 in its
+# environment: the harness runs each case in a process group of its own,
+# which a timeout's signal to the test misses, and a case stuck in a loop
+# would go on taking a CPU through every test after it. (grep -l, not
+# -F: busybox's -F stops at an environ's first NUL.)
+reap() {
+	pids=$(grep -l "HS_RUN_TEST=$1" /proc/[0-9]*/environ 2>/dev/null |
+		sed -n 's|^/proc/\([0-9]*\)/environ$|\1|p')
+	[ -n "$pids" ] || return 0
+	kill -KILL $pids 2>/dev/null
+	echo "# killed what $2 left running: pid" $pids
+}
+
 pass=0 fail=0 skip=0
 cpass=0 cfail=0 cskip=0
 n=0
@@ -92,12 +105,14 @@ for t in "$@"; do
 		# Into a file, not a pipe: when the timeout kills a test, what
 		# it forked (the harness puts each case in its own process
 		# group) may keep a pipe open and stall the run.
+		token=$$-$n-
 		if [ $have_timeout = 1 ]; then
-			timeout "$tmo" "$t" >"$tmp/out" 2>&1 </dev/null
+			HS_RUN_TEST=$token timeout "$tmo" "$t" >"$tmp/out" 2>&1 </dev/null
 		else
-			"$t" >"$tmp/out" 2>&1 </dev/null
+			HS_RUN_TEST=$token "$t" >"$tmp/out" 2>&1 </dev/null
 		fi
 		rc=$?
+		reap "$token" "$name" >>"$tmp/out"
 		while IFS= read -r line || [ -n "$line" ]; do
 			printf '# %s\n' "$line"
 		done <"$tmp/out"
