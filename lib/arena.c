@@ -653,6 +653,14 @@ static void region_drop_child(struct _hs_aregion *r)
 {
 	uint32_t c;
 
+#ifdef HS_ASAN
+	/*
+	 * The parent's free objects were poisoned, and the child has a copy
+	 * of the shadow but not the memory: a mapping of its own at these
+	 * addresses must not start out poisoned.
+	 */
+	ASAN_UNPOISON_MEMORY_REGION(r->mem.base, r->mem.bytes);
+#endif
 	/* Its free units' entries, and its extents, found through their end
 	 * tags. */
 	for (c = 0; c < r->nunits; c++)

@@ -21,16 +21,7 @@
 
 #include "pool.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define HS_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define HS_ASAN 1
-#endif
-#endif
-
-#ifdef HS_ASAN
-#include <sanitizer/asan_interface.h>
+#ifdef HS_ASAN	/* (internal.h) */
 #include <sanitizer/common_interface_defs.h>
 #endif
 #ifdef HS_VALGRIND

@@ -27,6 +27,18 @@
 
 #include "hugeslab.h"
 
+/* An ASan build: objects and slabs are poisoned while free (debug.h). */
+#if defined(__SANITIZE_ADDRESS__)
+#define HS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HS_ASAN 1
+#endif
+#endif
+#ifdef HS_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 #define HS_EXPORT	__attribute__((visibility("default")))
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
