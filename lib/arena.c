@@ -19,8 +19,9 @@
  * Giving memory back: a huge page (unit) whose chunks are all free keeps
  * its pages a trim interval, then gives them back (units.c);
  * hs_pool_trim() and hs_heap_trim() give back all such at once. A region
- * whose chunks are all free is unmapped, except one per arena kept as a
- * spare. The module takes memory back by whole regions only, so on the
+ * whose chunks are all free keeps its place (and the pages its units
+ * keep) until the last unit gave them back; then it is unmapped, except
+ * one per arena kept as a spare. The module takes memory back by whole regions only, so on the
  * kmod backend units stay committed until their region goes.
  *
  * The address map has an entry per chunk of the 47-bit address space in
@@ -255,6 +256,33 @@ static void region_free(struct _hs_aregion *r)
 {
 	_hs_meta_free(r->tag[0], sizeof(struct _hs_extent));
 	aregion_forget(r);
+}
+
+void _hs_region_drained_locked(struct _hs_arena *a, struct _hs_aregion *r,
+			       struct _hs_aregion **gone)
+{
+	struct _hs_aregion *old = a->spare;
+
+	park(a, r);
+	region_unlink(a, r);
+	a->spare = r;
+	if (old) {
+		_hs_region_undirty(a, old);
+		a->mapped -= old->mem.bytes;
+		old->next = *gone;
+		*gone = old;
+	}
+}
+
+void _hs_regions_unmap(struct _hs_aregion *gone)
+{
+	struct _hs_aregion *r;
+
+	while ((r = gone)) {
+		gone = r->next;
+		_hs_os_unmap(&r->mem);
+		region_free(r);
+	}
 }
 
 /*
@@ -510,24 +538,19 @@ void _hs_span_free(struct _hs_span *span)
 		 */
 		_hs_units_account(r, at, span->chunks, 1);
 	}
-	if (!r->used) {
-		/* All free: the spare, and the old spare goes. */
-		park(a, r);
-		region_unlink(a, r);
-		gone = a->spare;
-		a->spare = r;
-		if (gone) {
-			_hs_region_undirty(a, gone);
-			a->mapped -= gone->mem.bytes;
-		}
-	}
+	/*
+	 * All free: a region whose units keep their pages an interval stays
+	 * in the bins, so a program that frees everything and starts again
+	 * (a batch, a request burst) finds its pages instead of faulting in
+	 * and zeroing them all again; the purge hands it on once they are
+	 * gone. The module's units keep theirs until the region goes.
+	 */
+	if (!r->used && !r->ndirty)
+		_hs_region_drained_locked(a, r, &gone);
 	pthread_mutex_unlock(&a->lock);
 	_hs_meta_free(e, sizeof(*e));
 	/* Unmapping may take a while (munmap, ioctl): not under the lock. */
-	if (gone) {
-		_hs_os_unmap(&gone->mem);
-		region_free(gone);
-	}
+	_hs_regions_unmap(gone);
 	span->owner = NULL;
 	_hs_arena_purge_due();
 }
@@ -604,13 +627,13 @@ void _hs_span_discard(struct _hs_span *span)
 /* Give back the spare regions and every free unit now. */
 void _hs_arena_trim(void)
 {
-	struct _hs_aregion *spares = NULL, *r;
+	struct _hs_aregion *spares = NULL;
 	struct _hs_arena *a;
 
 	pthread_mutex_lock(&_hs_arenas_lock);
 	for (a = _hs_arenas; a; a = a->next) {
 		pthread_mutex_lock(&a->lock);
-		_hs_dirty_purge_locked(a, true);
+		_hs_dirty_purge_locked(a, true, &spares);
 		if (a->spare) {
 			a->mapped -= a->spare->mem.bytes;
 			a->spare->next = spares;
@@ -620,11 +643,7 @@ void _hs_arena_trim(void)
 		pthread_mutex_unlock(&a->lock);
 	}
 	pthread_mutex_unlock(&_hs_arenas_lock);
-	while ((r = spares)) {
-		spares = r->next;
-		_hs_os_unmap(&r->mem);
-		region_free(r);
-	}
+	_hs_regions_unmap(spares);
 }
 
 /* ---- fork ---------------------------------------------------------------- */

@@ -38,6 +38,7 @@ struct _hs_aregion {
 	uint64_t *committed;		/* bit per unit: has its pages */
 	struct _hs_dirty **dirty;	/* per unit: its entry, if free with
 					 * pages */
+	uint32_t ndirty;		/* units with such an entry */
 	struct _hs_aregion *next, *prev;	/* the arena's regions */
 };
 
@@ -72,7 +73,18 @@ void _hs_units_account(struct _hs_aregion *r, uint32_t c, uint32_t n,
 /* A region about to go: its free units leave the arena's list. */
 void _hs_region_undirty(struct _hs_arena *a, struct _hs_aregion *r);
 /* Free units past the interval, or (@all) every one, give their pages
- * back, oldest first. */
-void _hs_dirty_purge_locked(struct _hs_arena *a, bool all);
+ * back, oldest first; regions left empty and without pages are handed to
+ * _hs_region_drained_locked(), what it lets go added to *@gone. */
+void _hs_dirty_purge_locked(struct _hs_arena *a, bool all,
+			    struct _hs_aregion **gone);
+
+/* ---- arena.c, for units.c ------------------------------------------------ */
+
+/* @r has nothing in use and no pages: it becomes the spare, the old spare
+ * (if any) goes on *@gone for _hs_regions_unmap() after the lock. */
+void _hs_region_drained_locked(struct _hs_arena *a, struct _hs_aregion *r,
+			       struct _hs_aregion **gone);
+/* Unmap and forget the regions of a list (unlocked). */
+void _hs_regions_unmap(struct _hs_aregion *gone);
 
 #endif /* HS_ARENA_H */

@@ -261,14 +261,22 @@ static void cache_stash(hs_pool_t *p, struct hs_tc *tc, struct hs_magazine *m)
 	_hs_add(&tc->moved_out, back);
 }
 
-/* The end of a slow path: trimming's batch, publishing, unlock. */
+/*
+ * The end of a slow path: trimming's batch, publishing, unlock. Every few
+ * (when the depot looks at the clock), the arenas' pages due back go too:
+ * a program that stopped taking and freeing slabs but still allocates
+ * must not keep what it freed before.
+ */
 static void slow_done_unlock(hs_pool_t *p)
 {
 	struct hs_slab *released = _hs_depot_tick_locked(p);
+	bool look = !(p->ticks % 8);
 
 	_hs_publish_locked(p);
 	pthread_mutex_unlock(&p->lock);
 	_hs_slab_release(p, released);
+	if (look)
+		_hs_arena_purge_due();
 }
 
 /*

@@ -6,8 +6,10 @@
  * last span in it goes, it keeps them a trim interval (HUGESLAB_TRIM_MS)
  * in its arena's list by age, so a span taken again soon costs no fault
  * and no zeroing of 2 MiB; then they go back to the kernel, on the next
- * span taken or freed in any arena, its address range kept. The module's
- * regions keep their pages until the region goes.
+ * span taken or freed in any arena, its address range kept. A region
+ * left empty waits the same way, its pages reusable, until the last of
+ * them has gone back. The module's regions keep their pages until the
+ * region goes.
  */
 #include "arena.h"
 
@@ -57,6 +59,7 @@ static void dirty_del(struct _hs_arena *a, struct _hs_dirty *d)
 	else
 		a->dirty_old = d->next;
 	d->r->dirty[d->u] = NULL;
+	d->r->ndirty--;
 	_hs_meta_free(d, sizeof(*d));
 }
 
@@ -98,9 +101,11 @@ static void unit_freed(struct _hs_aregion *r, uint32_t u)
 		a->dirty_old = d;
 	a->dirty_new = d;
 	r->dirty[u] = d;
+	r->ndirty++;
 }
 
-void _hs_dirty_purge_locked(struct _hs_arena *a, bool all)
+void _hs_dirty_purge_locked(struct _hs_arena *a, bool all,
+			    struct _hs_aregion **gone)
 {
 	uint64_t now = a->dirty_old ? _hs_now_ns() : 0;
 	struct _hs_dirty *d;
@@ -111,6 +116,8 @@ void _hs_dirty_purge_locked(struct _hs_arena *a, bool all)
 
 		dirty_del(a, d);
 		unit_decommit(r, u);
+		if (!r->used && !r->ndirty)
+			_hs_region_drained_locked(a, r, gone);
 	}
 }
 
@@ -123,6 +130,7 @@ void _hs_dirty_purge_locked(struct _hs_arena *a, bool all)
  */
 void _hs_arena_purge_due(void)
 {
+	struct _hs_aregion *gone = NULL;
 	struct _hs_arena *a;
 
 	if (_hs_now_ns() < __atomic_load_n(&dirty_due, __ATOMIC_RELAXED))
@@ -132,12 +140,13 @@ void _hs_arena_purge_due(void)
 	__atomic_store_n(&dirty_due, UINT64_MAX, __ATOMIC_RELAXED);
 	for (a = _hs_arenas; a; a = a->next) {
 		pthread_mutex_lock(&a->lock);
-		_hs_dirty_purge_locked(a, false);
+		_hs_dirty_purge_locked(a, false, &gone);
 		if (a->dirty_old)
 			due_at_most(a->dirty_old->at + a->dirty_ns);
 		pthread_mutex_unlock(&a->lock);
 	}
 	pthread_mutex_unlock(&_hs_arenas_lock);
+	_hs_regions_unmap(gone);
 }
 
 void _hs_region_undirty(struct _hs_arena *a, struct _hs_aregion *r)

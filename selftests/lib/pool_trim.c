@@ -6,6 +6,7 @@
  * memory and never releases a slab; hs_pool_trim() gives back at once.
  */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "kselftest_harness.h"
@@ -229,6 +230,66 @@ TEST(trim_runs_destructors_of_released_objects)
 	ASSERT_LE(dtors, ctors);
 	hs_pool_destroy(p);
 	ASSERT_EQ(ctors, dtors);
+}
+
+/*
+ * A burst that empties whole regions (a pool destroyed, a batch freed)
+ * leaves their pages for the trim interval like any other free memory: a
+ * pool made again right after finds them instead of faulting in and
+ * zeroing 48 MiB anew; after the interval they go back. (The module's
+ * regions keep their pages until the region goes, so there they go at
+ * once.)
+ */
+#define BURST_OBJS	(12u << 10)	/* 48 MiB of 4 KiB objects */
+
+static void burst(struct __test_metadata *_metadata, hs_pool_t *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < BURST_OBJS; i++) {
+		objs[i] = hs_pool_alloc(p);
+		ASSERT_NE(NULL, objs[i]) TH_LOG("%s", hs_last_error());
+		memset(objs[i], 1, 4096);
+	}
+}
+
+TEST(an_emptied_region_keeps_its_pages_an_interval)
+{
+	const long long mib = 1 << 20;
+	long long before, peak, freed, again, later;
+	hs_pool_t *p, *small;
+	double end;
+
+	ASSERT_EQ(0, setenv("HUGESLAB_TRIM_MS", "2000", 1));
+	before = proc_mem();
+	ASSERT_NE(NULL, p = hs_pool_create("burst", 4096, NULL));
+	burst(_metadata, p);
+	peak = proc_mem();
+	hs_pool_destroy(p);
+	freed = proc_mem();
+	ASSERT_NE(NULL, p = hs_pool_create("burst-again", 4096, NULL));
+	burst(_metadata, p);
+	again = proc_mem();
+	hs_pool_destroy(p);
+	if (before < 0)
+		return;		/* a sanitizer's shadow: nothing to measure */
+	ASSERT_GE(peak - before, 40 * mib);
+	if (hs_backend() != HS_BACKEND_KMOD) {
+		ASSERT_GE(freed, peak - 8 * mib)
+			TH_LOG("gave back at once: %lld -> %lld MiB", peak / mib, freed / mib);
+		ASSERT_LE(again, peak + 8 * mib)
+			TH_LOG("took new pages: %lld -> %lld MiB", peak / mib, again / mib);
+	}
+	/* After the interval, with a little traffic, they go back. */
+	ASSERT_NE(NULL, small = hs_pool_create("after-burst", 64, NULL));
+	end = now_s() + 20;
+	do {
+		churn(small, 1000);
+		later = proc_mem();
+	} while (later >= before + 16 * mib && now_s() < end);
+	ASSERT_LT(later, before + 16 * mib)
+		TH_LOG("still held: %lld MiB, %lld before the burst", later / mib, before / mib);
+	hs_pool_destroy(small);
 }
 
 TEST_HARNESS_MAIN
