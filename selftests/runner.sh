@@ -48,4 +48,5 @@ if grep -q "killed what .*stuck left running: pid $child\$" "$tmp/out"; then
 else
 	notok "the run says what it killed"
 fi
+echo "# Totals: pass:$((n - fail)) fail:$fail skip:0"
 exit $((fail > 0))
