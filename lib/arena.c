@@ -21,8 +21,9 @@
  * hs_pool_trim() and hs_heap_trim() give back all such at once. A region
  * whose chunks are all free keeps its place (and the pages its units
  * keep) until the last unit gave them back; then it is unmapped, except
- * one per arena kept as a spare. The module takes memory back by whole regions only, so on the
- * kmod backend units stay committed until their region goes.
+ * one per arena kept as a spare. The module takes memory back by whole
+ * regions only, so on the kmod backend units stay committed until their
+ * region goes, and an empty region goes at once.
  *
  * The address map has an entry per chunk of the 47-bit address space in
  * two levels (map.c); an entry holds the owning slab while the chunk is in

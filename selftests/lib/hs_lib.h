@@ -31,25 +31,42 @@ static inline hs_backend_t hs_expected_backend(void)
 	return HS_BACKEND_NONE;
 }
 
-/* KernelPageSize of the mapping holding @addr, in kB, from smaps; -1. */
-static inline long hs_kernel_page_kb(const void *addr)
+/*
+ * The rest of the line that starts with @key ("KernelPageSize:", ...) in
+ * the smaps entry of the mapping holding @addr, into @buf: 0, or -1 if no
+ * mapping holds @addr or its entry has no such line.
+ */
+static inline int hs_smaps_field(const void *addr, const char *key,
+				 char *buf, size_t len)
 {
 	FILE *f = fopen("/proc/self/smaps", "re");
 	unsigned long lo, hi, a = (unsigned long)addr;
 	char line[512], perms[8];
 	bool in = false;
-	long kb = -1;
+	int rc = -1;
 
 	if (!f)
 		return -1;
-	while (fgets(line, sizeof(line), f)) {
+	while (rc < 0 && fgets(line, sizeof(line), f)) {
 		/* A mapping's header: "lo-hi perms offset dev inode path". */
 		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3)
 			in = a >= lo && a < hi;
-		else if (in && sscanf(line, "KernelPageSize: %ld kB", &kb) == 1)
-			break;
+		else if (in && !strncmp(line, key, strlen(key)))
+			rc = snprintf(buf, len, "%s", line + strlen(key)) < 0 ? -1 : 0;
 	}
 	fclose(f);
+	return rc;
+}
+
+/* KernelPageSize of the mapping holding @addr, in kB, from smaps; -1. */
+static inline long hs_kernel_page_kb(const void *addr)
+{
+	char v[64];
+	long kb;
+
+	if (hs_smaps_field(addr, "KernelPageSize:", v, sizeof(v)) < 0 ||
+	    sscanf(v, "%ld", &kb) != 1)
+		return -1;
 	return kb;
 }
 
@@ -60,27 +77,14 @@ static inline long hs_kernel_page_kb(const void *addr)
  */
 static inline int hs_vm_flag(const void *addr, const char *flag)
 {
-	FILE *f = fopen("/proc/self/smaps", "re");
-	unsigned long lo, hi, a = (unsigned long)addr;
-	char line[512], perms[8], *tok, *save;
-	bool in = false;
-	int found = -1;
+	char v[256], *tok, *save;
 
-	if (!f)
+	if (hs_smaps_field(addr, "VmFlags:", v, sizeof(v)) < 0)
 		return -1;
-	while (found < 0 && fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3) {
-			in = a >= lo && a < hi;
-		} else if (in && !strncmp(line, "VmFlags:", 8)) {
-			found = 0;
-			for (tok = strtok_r(line + 8, " \n", &save); tok;
-			     tok = strtok_r(NULL, " \n", &save))
-				if (!strcmp(tok, flag))
-					found = 1;
-		}
-	}
-	fclose(f);
-	return found;
+	for (tok = strtok_r(v, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save))
+		if (!strcmp(tok, flag))
+			return 1;
+	return 0;
 }
 
 #endif
