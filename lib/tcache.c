@@ -88,6 +88,18 @@ static void free_into_dying(hs_pool_t *p, void *obj)
 	}
 }
 
+static void reverse(void **v, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n / 2; i++) {
+		void *t = v[i];
+
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = t;
+	}
+}
+
 /*
  * Up to @want objects for a thread cache, under the lock: constructed ones
  * into @m, never-constructed ones (fresh carvings, failed constructions)
@@ -98,7 +110,7 @@ static void free_into_dying(hs_pool_t *p, void *obj)
 static int fill_locked(hs_pool_t *p, struct hs_magazine *m, uint32_t want,
 		       void **fresh)
 {
-	uint32_t got = 0;
+	uint32_t got = 0, r0 = mag_rounds(m);
 	int nfresh = 0;
 	void *obj;
 
@@ -139,6 +151,16 @@ static int fill_locked(hs_pool_t *p, struct hs_magazine *m, uint32_t want,
 			break;
 		_hs_slab_add_locked(p, s);
 	}
+	/*
+	 * The slabs give objects in address order and a cache pops from the
+	 * top: reversed, a thread's next allocations climb through memory.
+	 * Objects allocated together are then walked upwards together (a
+	 * garbage collector's lists, a request's structures), which the
+	 * CPU's next-line prefetchers follow; descending they do not. In
+	 * CPython's GC-heavy workload this alone was 4% of its time. (Fresh
+	 * objects come out reversed already: cache_stash() turns them over.)
+	 */
+	reverse(m->objs + r0, mag_rounds(m) - r0);
 	return got ? nfresh : -1;
 }
 

@@ -74,6 +74,26 @@ TEST(sizes_are_distinct_aligned_and_hold_their_bytes)
 	free(sorted);
 }
 
+/* The heap's classes hand out fresh blocks upwards too (see pool_basic). */
+TEST(fresh_blocks_climb_through_memory)
+{
+	char *v[100];
+	void *first = hs_malloc(1000);
+	size_t sz = hs_malloc_usable_size(first);
+	int i;
+
+	hs_free(first);
+	for (i = 0; i < 100; i++) {
+		v[i] = hs_malloc(1000);
+		ASSERT_NE(NULL, v[i]);
+		if (i)
+			ASSERT_LE(v[i - 1] + sz, v[i])
+				TH_LOG("block %d at %p after %p", i, v[i], v[i - 1]);
+	}
+	for (i = 0; i < 100; i++)
+		hs_free(v[i]);
+}
+
 TEST(calloc_zeroes_and_catches_overflow)
 {
 	unsigned char *p;

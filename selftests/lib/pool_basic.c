@@ -37,6 +37,44 @@ TEST(distinct_usable_objects)
 	free(v);
 }
 
+static int count_ctor(void *obj, void *arg)
+{
+	(void)obj;
+	++*(int *)arg;
+	return 0;
+}
+
+/*
+ * A thread's fresh objects climb through memory, with or without a
+ * constructor: a program walks what it allocated together in the order
+ * it allocated it, and CPUs prefetch upwards.
+ */
+TEST(fresh_objects_climb_through_memory)
+{
+	int k, i, built = 0;
+
+	for (k = 0; k < 2; k++) {
+		struct hs_pool_opts o = { .ctor = k ? count_ctor : NULL,
+					  .arg = &built };
+		hs_pool_t *p = hs_pool_create("climb", 48, &o);
+		char *v[200];
+
+		ASSERT_NE(NULL, p) TH_LOG("%s", hs_last_error());
+		for (i = 0; i < 200; i++) {
+			v[i] = hs_pool_alloc(p);
+			ASSERT_NE(NULL, v[i]) TH_LOG("%s", hs_last_error());
+			if (i)
+				ASSERT_LT(v[i - 1], v[i])
+					TH_LOG("ctor %d: object %d at %p after %p",
+					       k, i, v[i], v[i - 1]);
+		}
+		for (i = 0; i < 200; i++)
+			hs_pool_free(p, v[i]);
+		hs_pool_destroy(p);
+	}
+	ASSERT_LE(200, built);
+}
+
 TEST(alignment_is_honoured)
 {
 	static const size_t aligns[] = { 8, 16, 64, 256, 4096, 65536, 2 << 20 };
