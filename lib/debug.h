@@ -6,9 +6,11 @@
  * the pool and every byte of a slab not yet carved, so a use after free is
  * reported where it happens; freeing an object that is already free aborts
  * with a report. Valgrind builds (make VALGRIND=1) describe objects with
- * memcheck client requests: allocations are malloc-like blocks, so memcheck
- * reports use after free, double free and leaks. Other builds compile
- * every hook to nothing.
+ * memcheck client requests: each pool is a memcheck memory pool and its
+ * allocations are the pool's chunks, so memcheck reports use after free
+ * and double free, and forgets the objects a destroyed pool still had out
+ * (hugeslab(3): they are lost with it) before their memory is reused.
+ * Other builds compile every hook to nothing.
  *
  * Objects keep their constructed state while free: the hooks only change
  * what the checker allows, never the bytes.
@@ -27,6 +29,23 @@
 #ifdef HS_VALGRIND
 #include <valgrind/memcheck.h>
 #endif
+
+/* A pool is made, or destroyed with what it still has out. */
+static inline void _hs_dbg_pool_new(hs_pool_t *p)
+{
+	(void)p;
+#ifdef HS_VALGRIND
+	VALGRIND_CREATE_MEMPOOL(p, 0, 0);
+#endif
+}
+
+static inline void _hs_dbg_pool_gone(hs_pool_t *p)
+{
+	(void)p;
+#ifdef HS_VALGRIND
+	VALGRIND_DESTROY_MEMPOOL(p);
+#endif
+}
 
 /* A fresh slab: nothing in it may be touched until carved. */
 static inline void _hs_dbg_span_new(hs_pool_t *p, void *base, size_t len)
@@ -103,7 +122,7 @@ static inline void _hs_dbg_alloc(hs_pool_t *p, void *obj)
 	ASAN_UNPOISON_MEMORY_REGION(obj, p->obj_size);
 #endif
 #ifdef HS_VALGRIND
-	VALGRIND_MALLOCLIKE_BLOCK(obj, p->obj_size, 0, 0);
+	VALGRIND_MEMPOOL_ALLOC(p, obj, p->obj_size);
 	/* Constructed state is defined; without a constructor it is not. */
 	if (p->ctor)
 		VALGRIND_MAKE_MEM_DEFINED(obj, p->obj_size);
@@ -126,7 +145,7 @@ static inline void _hs_dbg_free(hs_pool_t *p, void *obj)
 	ASAN_POISON_MEMORY_REGION(obj, p->obj_size);
 #endif
 #ifdef HS_VALGRIND
-	VALGRIND_FREELIKE_BLOCK(obj, 0);
+	VALGRIND_MEMPOOL_FREE(p, obj);
 #endif
 }
 

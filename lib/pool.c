@@ -151,6 +151,7 @@ static hs_pool_t *pool_new(const char *name, size_t obj_size, size_t align,
 		return NULL;
 	}
 	pthread_mutex_unlock(&_hs_pools_lock);
+	_hs_dbg_pool_new(p);
 	pthread_mutex_lock(&p->lock);
 	p->pub.wanted = true;
 	_hs_publish_locked(p);
@@ -266,6 +267,9 @@ HS_EXPORT void hs_pool_destroy(hs_pool_t *p)
 	dtor_mags(p, mags);
 	_hs_mags_free(mags);
 	_hs_depot_destroy(p);
+	/* Before the slabs go: the checker forgets the objects still out,
+	 * then is told the memory is anybody's. */
+	_hs_dbg_pool_gone(p);
 	_hs_slab_destroy_all(p);
 	_hs_meta_free(p->raw, p->raw_cap * sizeof(void *));
 

@@ -227,6 +227,32 @@ TEST(large_objects)
 	hs_pool_destroy(p);
 }
 
+/*
+ * Objects still allocated go with their pool (hugeslab(3)), and the memory
+ * is reused by the next pool: under a checker build (VALGRIND=1) nothing
+ * must be reported about the lost objects or the new ones on their place.
+ */
+TEST(destroy_with_objects_live_then_reuse_the_memory)
+{
+	int round, i;
+
+	for (round = 0; round < 3; round++) {
+		hs_pool_t *p = hs_pool_create("lost", 64 + 32 * round, NULL);
+		char *v[500];
+
+		ASSERT_NE(NULL, p) TH_LOG("%s", hs_last_error());
+		for (i = 0; i < 500; i++) {
+			v[i] = hs_pool_alloc(p);
+			ASSERT_NE(NULL, v[i]) TH_LOG("%s", hs_last_error());
+			memset(v[i], round, 64 + 32 * round);
+		}
+		/* Some freed, most not. */
+		for (i = 0; i < 500; i += 3)
+			hs_pool_free(p, v[i]);
+		hs_pool_destroy(p);
+	}
+}
+
 TEST(thread_cache_handle)
 {
 	hs_pool_t *p = hs_pool_create("handle", 32, NULL);
