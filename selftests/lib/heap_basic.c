@@ -94,6 +94,29 @@ TEST(fresh_blocks_climb_through_memory)
 		hs_free(v[i]);
 }
 
+/*
+ * Every size up to the largest class gets the smallest class that holds
+ * it: usable sizes only change just past a full class, and never waste
+ * more than a fifth of a block beyond the 16-byte steps.
+ */
+TEST(every_size_gets_the_smallest_class_that_fits)
+{
+	size_t n, u, prev = 0;
+
+	for (n = 1; n <= (64 << 10); n++) {
+		void *p = hs_malloc(n);
+
+		ASSERT_NE(NULL, p);
+		u = hs_malloc_usable_size(p);
+		hs_free(p);
+		ASSERT_GE(u, n);
+		if (u != prev && prev)
+			ASSERT_EQ(prev, n - 1) TH_LOG("%zu bytes: a block of %zu, %zu before", n, u, prev);
+		ASSERT_LE(u - n, u / 5 > 15 ? u / 5 : 15) TH_LOG("%zu bytes: a block of %zu", n, u);
+		prev = u;
+	}
+}
+
 TEST(calloc_zeroes_and_catches_overflow)
 {
 	unsigned char *p;
