@@ -47,6 +47,13 @@ for t in $TESTS; do
 		ok "$t"
 	else
 		tail -30 "$tmp/$t.log" | sed 's/^/# /'
+		# Which cases, and how: once more, verbose (the failure
+		# stands whatever this run does).
+		env PYTHONMALLOC=malloc LD_PRELOAD="$DROPIN" $PY -m test -v "$t" \
+			>"$tmp/$t.v.log" 2>&1
+		echo "# again, verbose: exit $?"
+		grep -A25 -E '^(FAIL|ERROR): ' "$tmp/$t.v.log" | head -80 |
+			sed 's/^/# /'
 		notok "$t (exit $rc; passes on glibc)"
 	fi
 done
