@@ -73,12 +73,16 @@ void _hs_heap_free_slow(void *p, uintptr_t owner) __attribute__((noinline));
 /*
  * The fast paths: a class's thread cache, found in the TLS array by size
  * or by the map's tag, pops or pushes one pointer; a free finds the
- * class without reading the block or its slab. Everything else goes to the
- * out-of-line slow paths, so the fast paths save no registers. Checker
- * builds always take the slow paths, where the pools' ASan/Valgrind hooks
- * run.
+ * class without reading the block or its slab. Everything else goes to an
+ * out-of-line slow path, so the fast paths save no registers: the heap's
+ * below, the drop-in's own in malloc.c (which also takes foreign
+ * pointers). Checker builds always take the slow paths, where the pools'
+ * ASan/Valgrind hooks run.
  */
-static inline void *_hs_heap_alloc_fast(size_t n)
+
+/* A block of @n bytes from this thread's cache, else from @slow (a
+ * constant: inlined, the call is direct). */
+static inline void *_hs_heap_alloc_with(size_t n, void *(*slow)(size_t))
 {
 #if !defined(HS_ASAN) && !defined(HS_VALGRIND)
 	if (likely(n <= HS_CLASS_MAX)) {
@@ -96,10 +100,12 @@ static inline void *_hs_heap_alloc_fast(size_t n)
 		}
 	}
 #endif
-	return _hs_heap_alloc_slow(n);
+	return slow(n);
 }
 
-static inline void _hs_heap_free_fast(void *p)
+/* @p into this thread's cache of its class, else to @slow with its owner. */
+static inline void _hs_heap_free_with(void *p,
+				      void (*slow)(void *, uintptr_t))
 {
 #if !defined(HS_ASAN) && !defined(HS_VALGRIND)
 	unsigned int tag = _hs_map_tag(p);
@@ -119,7 +125,17 @@ static inline void _hs_heap_free_fast(void *p)
 		}
 	}
 #endif
-	_hs_heap_free_slow(p, _hs_map_get(p));
+	slow(p, _hs_map_get(p));
+}
+
+static inline void *_hs_heap_alloc_fast(size_t n)
+{
+	return _hs_heap_alloc_with(n, _hs_heap_alloc_slow);
+}
+
+static inline void _hs_heap_free_fast(void *p)
+{
+	_hs_heap_free_with(p, _hs_heap_free_slow);
 }
 
 #endif /* HS_HEAP_H */

@@ -132,46 +132,12 @@ static void *__attribute__((noinline)) malloc_slow(size_t n)
 
 EXPORT void *malloc(size_t n)
 {
-#if !defined(HS_ASAN) && !defined(HS_VALGRIND)
-	if (likely(n <= HS_CLASS_MAX)) {
-		struct hs_tc *tc = _hs_tc_direct[_hs_heap_id(n)];
-
-		if (likely(tc != NULL)) {
-			uint64_t s = tc->c.state;
-			uint64_t held = s & (HS_CACHE_HELD_MASK | HS_CACHE_COUNT_STOP);
-
-			if (likely(held - 1 < HS_CACHE_HELD_MASK)) {
-				__atomic_store_n(&tc->c.state, s + HS_CACHE_POP,
-						 __ATOMIC_RELAXED);
-				return tc->objs[held - 1];
-			}
-		}
-	}
-#endif
-	return malloc_slow(n);
+	return _hs_heap_alloc_with(n, malloc_slow);
 }
 
 EXPORT void free(void *p)
 {
-#if !defined(HS_ASAN) && !defined(HS_VALGRIND)
-	unsigned int tag = _hs_map_tag(p);
-
-	if (likely(tag - 1 < HS_CLASSES)) {
-		struct hs_tc *tc = _hs_tc_direct[tag];
-
-		if (likely(tc != NULL)) {
-			uint64_t s = tc->c.state;
-
-			if (likely(s & HS_CACHE_ROOM_MASK)) {
-				tc->objs[s & HS_CACHE_HELD_MASK] = p;
-				__atomic_store_n(&tc->c.state, s + HS_CACHE_PUSH,
-						 __ATOMIC_RELAXED);
-				return;
-			}
-		}
-	}
-#endif
-	free_slow(p, _hs_map_get(p));
+	_hs_heap_free_with(p, free_slow);
 }
 
 EXPORT void *calloc(size_t nmemb, size_t size)
