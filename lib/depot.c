@@ -124,6 +124,7 @@ static void depot_to_slabs(hs_pool_t *p, uint64_t n)
 struct hs_slab *_hs_depot_tick_locked(hs_pool_t *p)
 {
 	struct hs_slab *out = NULL;
+	bool look = !(++p->ticks % HS_TICKS_PER_LOOK);
 	uint64_t now;
 
 	if (p->depot_max && p->nfull > p->depot_max + p->trim_debt)
@@ -138,8 +139,7 @@ struct hs_slab *_hs_depot_tick_locked(hs_pool_t *p)
 		_hs_slab_unlink_empty_locked(p, 1, BATCH_SLABS, &out);
 		return out;
 	}
-	/* The clock costs a call: looked at every few slow paths. */
-	if (++p->ticks % 8)
+	if (!look)
 		return NULL;
 	now = _hs_now_ns();
 	if (now < p->trim_at)

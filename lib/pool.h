@@ -141,7 +141,8 @@ struct hs_pool {
 	uint64_t trim_debt;		/* magazines still to send back */
 	uint64_t depot_max;		/* full magazines kept at most (0: no
 					 * limit but the working set's) */
-	uint64_t ticks;			/* slow paths, to look at the clock */
+	uint64_t ticks;			/* slow paths, to look at the clock
+					 * every HS_TICKS_PER_LOOK */
 	/* slab.c */
 	struct hs_slab *lists[SLAB_LISTS];
 	struct hs_slab *all;		/* every slab, for destroy and fork */
@@ -226,7 +227,10 @@ void _hs_depot_put_empty_locked(hs_pool_t *p, struct hs_magazine *m);
  * On every slow path: track the depot's low water mark and, at the end of
  * an interval, send a bounded batch of unneeded magazines back to their
  * slabs; empty slabs to release are returned (release them unlocked).
+ * The clock costs a call: it is looked at every HS_TICKS_PER_LOOK ticks,
+ * when p->ticks is a multiple of it.
  */
+#define HS_TICKS_PER_LOOK	8
 struct hs_slab *_hs_depot_tick_locked(hs_pool_t *p);
 /* hs_pool_trim()'s work: everything in the depot back to the slabs and
  * every empty slab released, a batch per lock hold. Bytes given back. */

@@ -292,7 +292,7 @@ static void cache_stash(hs_pool_t *p, struct hs_tc *tc, struct hs_magazine *m)
 static void slow_done_unlock(hs_pool_t *p)
 {
 	struct hs_slab *released = _hs_depot_tick_locked(p);
-	bool look = !(p->ticks % 8);
+	bool look = !(p->ticks % HS_TICKS_PER_LOOK);
 
 	_hs_publish_locked(p);
 	pthread_mutex_unlock(&p->lock);
