@@ -264,6 +264,8 @@ void _hs_region_drained_locked(struct _hs_arena *a, struct _hs_aregion *r,
 {
 	struct _hs_aregion *old = a->spare;
 
+	if (r->used || r->ndirty)
+		return;
 	park(a, r);
 	region_unlink(a, r);
 	a->spare = r;
@@ -540,14 +542,13 @@ void _hs_span_free(struct _hs_span *span)
 		_hs_units_account(r, at, span->chunks, 1);
 	}
 	/*
-	 * All free: a region whose units keep their pages an interval stays
-	 * in the bins, so a program that frees everything and starts again
-	 * (a batch, a request burst) finds its pages instead of faulting in
-	 * and zeroing them all again; the purge hands it on once they are
+	 * If all is free: a region whose units keep their pages an interval
+	 * stays in the bins, so a program that frees everything and starts
+	 * again (a batch, a request burst) finds its pages instead of faulting
+	 * in and zeroing them all again; the purge hands it on once they are
 	 * gone. The module's units keep theirs until the region goes.
 	 */
-	if (!r->used && !r->ndirty)
-		_hs_region_drained_locked(a, r, &gone);
+	_hs_region_drained_locked(a, r, &gone);
 	pthread_mutex_unlock(&a->lock);
 	_hs_meta_free(e, sizeof(*e));
 	/* Unmapping may take a while (munmap, ioctl): not under the lock. */

@@ -80,8 +80,9 @@ void _hs_dirty_purge_locked(struct _hs_arena *a, bool all,
 
 /* ---- arena.c, for units.c ------------------------------------------------ */
 
-/* @r has nothing in use and no pages: it becomes the spare, the old spare
- * (if any) goes on *@gone for _hs_regions_unmap() after the lock. */
+/* If @r has nothing in use and no pages kept: it becomes the spare, the
+ * old spare (if any) goes on *@gone for _hs_regions_unmap() after the
+ * lock. */
 void _hs_region_drained_locked(struct _hs_arena *a, struct _hs_aregion *r,
 			       struct _hs_aregion **gone);
 /* Unmap and forget the regions of a list (unlocked). */

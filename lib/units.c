@@ -116,8 +116,7 @@ void _hs_dirty_purge_locked(struct _hs_arena *a, bool all,
 
 		dirty_del(a, d);
 		unit_decommit(r, u);
-		if (!r->used && !r->ndirty)
-			_hs_region_drained_locked(a, r, gone);
+		_hs_region_drained_locked(a, r, gone);
 	}
 }
 
