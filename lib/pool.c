@@ -18,11 +18,14 @@
 #include "debug.h"
 #include "pool.h"
 
-/* Objects per magazine of a pool: about 256 KiB of objects, 8 to MAG_MAX
+/* Objects per magazine of a pool: about 256 KiB of objects, up to MAG_MAX
  * of small ones, fewer of big ones, at least one. The heap asks for less
- * (heap.c): it has a pool per class, so its caches add up. */
+ * (heap.c): it has a pool per class, so its caches add up. Objects up to
+ * MAG_MIN_BYTES get MAG_MIN a magazine, or what fits in MAG_BYTES: each
+ * depot visit takes the pool lock, which a thread freeing what another
+ * allocates contends for, so it must carry more than a handful. */
 #define MAG_BYTES	((size_t)256 << 10)
-#define MAG_MIN		8
+#define MAG_MIN		16
 #define MAG_MIN_BYTES	((size_t)32 << 10)
 
 /* A program's pools: slabs up to a huge page, no depot limit. */
@@ -97,7 +100,7 @@ static uint32_t mag_cap_for(size_t stride, size_t mag_bytes)
 	size_t cap = mag_bytes / stride, bytes, block = 1, n;
 
 	if (stride <= MAG_MIN_BYTES)
-		cap = HS_MAX(cap, MAG_MIN);
+		cap = HS_MAX(cap, HS_MIN(MAG_MIN, MAG_BYTES / stride));
 	cap = HS_MIN(HS_MAX(cap, 1), MAG_MAX);
 	bytes = sizeof(struct hs_magazine) + cap * sizeof(void *);
 	while (block * 2 <= bytes)
