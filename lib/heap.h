@@ -56,12 +56,14 @@ static inline size_t _hs_class_size(unsigned int c)
 }
 
 /* The pool id (class + 1) and TLS index of a block of 1 to HS_CLASS_MAX
- * bytes; 0 for 0 bytes, which takes the slow path. */
+ * bytes; 0 for 0 bytes, which takes the slow path. A table (classes.c). */
+#define HS_HEAP_ID_STEPS	(HS_CLASS_MAX / 16 + 1)
+extern const uint8_t _hs_heap_ids[HS_HEAP_ID_STEPS];
+
 static inline unsigned int _hs_heap_id(size_t n)
 {
-	if (n <= HS_SMALL_MAX)
-		return (unsigned int)((n + 15) >> 4);
-	return _hs_class_of(n) + 1;
+	HS_ASSERT(n <= HS_CLASS_MAX);
+	return _hs_heap_ids[(n + 15) >> 4];
 }
 
 /* Pools of the classes made so far (heap.c); NULL until first used. */
