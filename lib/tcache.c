@@ -198,9 +198,9 @@ static int construct(hs_pool_t *p, struct hs_magazine *m, void **fresh, int n)
 /* No thread cache (thread exiting, or no memory for one): one object. */
 static void *alloc_uncached(hs_pool_t *p)
 {
-	struct {
+	union {				/* a magazine with room for one */
 		struct hs_magazine m;
-		void *objs[1];
+		char room[sizeof(struct hs_magazine) + sizeof(void *)];
 	} one = { .m = { .cap = 1 } };
 	struct hs_magazine *m;
 	void *fresh[1];
@@ -307,9 +307,9 @@ static void slow_done_unlock(hs_pool_t *p)
  */
 static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 {
-	struct {
+	union {				/* a magazine with room for MAG_MAX */
 		struct hs_magazine m;
-		void *objs[MAG_MAX];
+		char room[sizeof(struct hs_magazine) + MAG_MAX * sizeof(void *)];
 	} made = { .m = { .cap = MAG_MAX } };
 	struct hs_magazine *m, *prev = tc->prev;
 	void *fresh[MAG_MAX];

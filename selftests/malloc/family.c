@@ -47,8 +47,10 @@ TEST(every_function_is_the_drop_ins)
 	}
 }
 
-/* Sizes the compiler cannot see, so it does not warn about them. */
+/* Sizes and alignments the compiler cannot see, so it does not warn
+ * about them. */
 static volatile size_t huge = SIZE_MAX, eighth = SIZE_MAX / 8;
+static volatile size_t align48 = 48, align100 = 100;
 
 TEST(semantics)
 {
@@ -80,12 +82,12 @@ TEST(semantics)
 	ASSERT_EQ(0, (uintptr_t)p % (1 << 16));
 	free(p);
 	errno = 0;
-	ASSERT_EQ(NULL, aligned_alloc(48, 10));
+	ASSERT_EQ(NULL, aligned_alloc(align48, 10));
 	ASSERT_EQ(EINVAL, errno);
 	p = aligned_alloc(256, 1000);
 	ASSERT_EQ(0, (uintptr_t)p % 256);
 	free(p);
-	p = memalign(100, 10);		/* rounded up to a power of two */
+	p = memalign(align100, 10);	/* rounded up to a power of two */
 	ASSERT_NE(NULL, p);
 	ASSERT_EQ(0, (uintptr_t)p % 128);
 	free(p);
