@@ -13,12 +13,10 @@
  */
 #include "heap.h"
 
-/* The id of the sizes up to 16 * i, as _hs_class_of() + 1 computes it. */
-#define ID_B(m)		(63 - __builtin_clzll(m))
-#define ID_BIG(m, b)	(HS_SMALL_CLASSES + 1 + ((b) - 9) * 4 + \
-			 (int)(((m) - (1ULL << (b))) >> ((b) - 2)))
-#define ID(i)		((uint8_t)((i) <= HS_SMALL_CLASSES ? (i) : \
-			 ID_BIG(16ULL * (i) - 1, ID_B(16ULL * (i) - 1))))
+/* The id of the sizes up to 16 * i: _hs_class_of() + 1. */
+#define ID(i)		((uint8_t)((i) <= HS_SMALL_CLASSES ? (i) :	\
+			 HS_BIG_CLASS(16ULL * (i) - 1,			\
+				      HS_TOP_BIT(16ULL * (i) - 1)) + 1))
 #define ID4(i)		ID(i), ID((i) + 1), ID((i) + 2), ID((i) + 3)
 #define ID16(i)		ID4(i), ID4((i) + 4), ID4((i) + 8), ID4((i) + 12)
 #define ID64(i)		ID16(i), ID16((i) + 16), ID16((i) + 32), ID16((i) + 48)

@@ -59,8 +59,8 @@
  * Python heap 40 MB of half-carved slabs; with 32 KiB magazines the pair
  * still held 7.4 MiB, 16 KiB made it 6.0 at the same speed. A depot visit
  * still moves 126 blocks of up to 128 bytes, 62 of up to 256, 14 of
- * 768 B to 16 KiB (6 of them made the pair 3% slower) and 6 of up to
- * 32 KiB (mag_cap_for()).
+ * 768 B to 16 KiB (6 of them made the pair 3% slower), 6 of up to
+ * 32 KiB and 2 above (mag_cap_for()).
  */
 static const struct _hs_pool_sizes class_sizes = {
 	.mag_bytes = (size_t)16 << 10,

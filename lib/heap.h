@@ -32,16 +32,20 @@ _Static_assert(HS_CLASSES + 1 == HS_HEAP_IDS,
 	       "the classes are the pool ids kept for the heap");
 _Static_assert(HS_CLASSES + 1 < HS_TAG_LARGE, "classes fit in a map tag");
 
+/* The class of n > HS_SMALL_MAX bytes, from m = n - 1 and b, the index
+ * of m's top bit (9 .. 15 for a pool): a constant expression for
+ * constants, so classes.c builds its table with it. */
+#define HS_BIG_CLASS(m, b)						\
+	(HS_SMALL_CLASSES + ((b) - 9) * 4 +				\
+	 (unsigned int)(((m) - (1ULL << (b))) >> ((b) - 2)))
+#define HS_TOP_BIT(m)	(63 - (unsigned int)__builtin_clzll(m))
+
 /* The class of @n bytes: a pool's below HS_CLASSES, a run's size above. */
 static inline unsigned int _hs_class_of(size_t n)
 {
-	unsigned int b;
-
 	if (n <= HS_SMALL_MAX)
 		return n ? (unsigned int)((n - 1) >> 4) : 0;
-	b = 63 - (unsigned int)__builtin_clzll(n - 1);	/* 9 .. 15 for a pool */
-	return HS_SMALL_CLASSES + (b - 9) * 4 +
-	       (unsigned int)((n - 1 - ((size_t)1 << b)) >> (b - 2));
+	return HS_BIG_CLASS(n - 1, HS_TOP_BIT(n - 1));
 }
 
 static inline size_t _hs_class_size(unsigned int c)

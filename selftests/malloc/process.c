@@ -130,10 +130,12 @@ TEST(dlopen_and_dlclose)
 	for (round = 0; round < 50; round++) {
 		void *h = dlopen("libm.so.6", RTLD_NOW | RTLD_LOCAL);
 		double (*cosine)(double);
+		void *sym;
 
 		ASSERT_NE(NULL, h) TH_LOG("%s", dlerror());
-		ASSERT_NE(NULL, dlsym(h, "cos"));
-		cosine = (double (*)(double))dlsym(h, "cos");
+		sym = dlsym(h, "cos");
+		ASSERT_NE(NULL, sym);
+		cosine = (double (*)(double))sym;
 		ASSERT_EQ(1.0, cosine(0.0));
 		ASSERT_EQ(NULL, dlopen("libdoes-not-exist.so", RTLD_NOW));
 		ASSERT_NE(NULL, dlerror());	/* dlerror allocates */
