@@ -66,6 +66,32 @@ void _hs_err_failed(void)
 	hs_err.dirty = false;
 }
 
+void _hs_join(char *buf, size_t len, ...)
+{
+	const char *s;
+	size_t n = 0;
+	va_list ap;
+
+	va_start(ap, len);
+	while ((s = va_arg(ap, const char *)))
+		while (*s && n + 1 < len)
+			buf[n++] = *s++;
+	va_end(ap);
+	if (len)
+		buf[n] = 0;
+}
+
+const char *_hs_utoa(char buf[HS_UTOA_LEN], uint64_t v)
+{
+	char *p = buf + HS_UTOA_LEN - 1;
+
+	*p = 0;
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	return p;
+}
+
 HS_EXPORT const char *hs_last_error(void)
 {
 	return hs_err.msg;

@@ -29,7 +29,6 @@
  * hs_heap_stats() says how much came from there.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -116,14 +115,15 @@ static size_t class_align(unsigned int c)
 static hs_pool_t *class_pool(unsigned int c)
 {
 	hs_pool_t *p = __atomic_load_n(&_hs_heap_pools[c], __ATOMIC_ACQUIRE);
-	char name[HS_POOL_NAME_MAX];
+	char name[HS_POOL_NAME_MAX], num[HS_UTOA_LEN];
 
 	if (likely(p))
 		return p;
 	pthread_mutex_lock(&heap_lock);
 	p = _hs_heap_pools[c];
 	if (!p) {
-		snprintf(name, sizeof(name), "malloc-%zu", _hs_class_size(c));
+		_hs_join(name, sizeof(name), "malloc-",
+			 _hs_utoa(num, _hs_class_size(c)), NULL);
 		p = _hs_pool_create_heap(name, _hs_class_size(c), class_align(c),
 					 (int)c + 1,
 					 (uint8_t)(c + 1), &class_sizes);
@@ -615,7 +615,7 @@ HS_EXPORT void *hs_aligned_alloc(size_t align, size_t n)
  */
 static size_t foreign_size(const void *p, size_t n)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t page = (size_t)getpagesize();
 
 	return HS_MIN(n, page - ((uintptr_t)p & (page - 1)));
 }

@@ -80,6 +80,8 @@ static inline bool _hs_zeroed(const uint64_t *v, size_t n)
 
 /* ---- error.c: the per-thread "what to do" message ---------------------- */
 
+#define HS_UTOA_LEN	21	/* UINT64_MAX's 20 digits and a NUL */
+
 /* Record a message for hs_last_error(), set errno to err, return -1. */
 int _hs_fail(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), cold));
@@ -93,6 +95,16 @@ int _hs_fail(int err, const char *fmt, ...)
 int _hs_err_begin(void);
 void _hs_err_ok(int saved);
 void _hs_err_failed(void);
+
+/*
+ * Text built on paths every process runs (the backend's reason, pool
+ * names) without printf: its code and tables are some 250 KiB of libc a
+ * small program would otherwise page in, and it may allocate. _hs_join()
+ * copies the strings up to NULL into @buf, cut to fit; _hs_utoa() writes
+ * @v in decimal into @buf and returns where the digits start.
+ */
+void _hs_join(char *buf, size_t len, ...) __attribute__((sentinel));
+const char *_hs_utoa(char buf[HS_UTOA_LEN], uint64_t v);
 
 /* Print where a broken invariant was found and abort. */
 void _hs_assert_fail(const char *cond, const char *file, int line,

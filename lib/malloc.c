@@ -258,12 +258,12 @@ EXPORT void *memalign(size_t align, size_t n)
 
 EXPORT void *valloc(size_t n)
 {
-	return aligned_alloc((size_t)sysconf(_SC_PAGESIZE), n);
+	return aligned_alloc((size_t)getpagesize(), n);
 }
 
 EXPORT void *pvalloc(size_t n)
 {
-	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t page = (size_t)getpagesize();
 
 	if (n > SIZE_MAX - page) {
 		errno = ENOMEM;

@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -91,34 +90,39 @@ bool _hs_fork_keeps_memory(void)
 static int kmod_open(char *why, size_t len)
 {
 	struct hugeslab_query q = { 0 };
+	char num[HS_UTOA_LEN];
 	int fd, err;
 
 	fd = open(HUGESLAB_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
 		if (err == ENOENT)
-			snprintf(why, len, "%s absent (module not loaded: modprobe hugeslab)",
-				 HUGESLAB_DEVICE);
+			_hs_join(why, len, HUGESLAB_DEVICE,
+				 " absent (module not loaded: modprobe hugeslab)",
+				 NULL);
 		else if (err == EACCES || err == EPERM)
-			snprintf(why, len, "%s: permission denied (ask the admin for access to the device's group)",
-				 HUGESLAB_DEVICE);
+			_hs_join(why, len, HUGESLAB_DEVICE,
+				 ": permission denied (ask the admin for access to the device's group)",
+				 NULL);
 		else
-			snprintf(why, len, "%s: %s", HUGESLAB_DEVICE, strerror(err));
+			_hs_join(why, len, HUGESLAB_DEVICE, ": ",
+				 strerror(err), NULL);
 		errno = err;
 		return -1;
 	}
 	if (ioctl(fd, HUGESLAB_IOC_QUERY, &q) < 0) {
 		err = errno;
-		snprintf(why, len, "%s: query failed: %s (not hugeslab.ko?)",
-			 HUGESLAB_DEVICE, strerror(err));
+		_hs_join(why, len, HUGESLAB_DEVICE, ": query failed: ",
+			 strerror(err), " (not hugeslab.ko?)", NULL);
 		close(fd);
 		errno = err;
 		return -1;
 	}
 	if (!(q.features & HUGESLAB_FEAT_REGIONS) ||
 	    !(q.page_sizes & HS_UNIT)) {
-		snprintf(why, len, "%s: module without 2 MiB regions (ABI %u)",
-			 HUGESLAB_DEVICE, q.abi_version);
+		_hs_join(why, len, HUGESLAB_DEVICE,
+			 ": module without 2 MiB regions (ABI ",
+			 _hs_utoa(num, q.abi_version), ")", NULL);
 		close(fd);
 		errno = ENOTSUP;
 		return -1;
@@ -133,8 +137,8 @@ static bool hugetlb_works(char *why, size_t len)
 		       -1, 0);
 
 	if (p == MAP_FAILED) {
-		snprintf(why, len, "MAP_HUGETLB: %s (no free 2 MiB pages? sysctl vm.nr_hugepages)",
-			 strerror(errno));
+		_hs_join(why, len, "MAP_HUGETLB: ", strerror(errno),
+			 " (no free 2 MiB pages? sysctl vm.nr_hugepages)", NULL);
 		return false;
 	}
 	munmap(p, HS_UNIT);
@@ -156,7 +160,8 @@ static bool thp_works(char *why, size_t len)
 	}
 	if (strstr(buf, "[always]") || strstr(buf, "[madvise]"))
 		return true;
-	snprintf(why, len, "THP %s", fd >= 0 ? "disabled ([never])" : "not available");
+	_hs_join(why, len, "THP ",
+		 fd >= 0 ? "disabled ([never])" : "not available", NULL);
 	errno = ENOTSUP;
 	return false;
 }
@@ -193,6 +198,7 @@ static void backend_choose(void)
 {
 	const char *env = getenv("HUGESLAB_BACKEND");
 	char why[4][160] = { "", "", "", "" };
+	char name[33];		/* a bad value, cut so the advice shows */
 	hs_backend_t b;
 
 	_hs_fork_init();	/* a child must close the device it inherits */
@@ -200,21 +206,23 @@ static void backend_choose(void)
 		b = backend_parse(env);
 		if (b == HS_BACKEND_NONE) {
 			backend_err = EINVAL;
-			snprintf(backend_reason, sizeof(backend_reason),
-				 "HUGESLAB_BACKEND=%.32s is unknown: use kmod, hugetlb, thp, pages or auto",
-				 env);
+			_hs_join(name, sizeof(name), env, NULL);
+			_hs_join(backend_reason, sizeof(backend_reason),
+				 "HUGESLAB_BACKEND=", name,
+				 " is unknown: use kmod, hugetlb, thp, pages or auto",
+				 NULL);
 			return;
 		}
 		if (!backend_try(b, why[0], sizeof(why[0]))) {
 			backend_err = errno;
-			snprintf(backend_reason, sizeof(backend_reason),
-				 "HUGESLAB_BACKEND=%s forced but unusable: %s",
-				 env, why[0]);
+			_hs_join(backend_reason, sizeof(backend_reason),
+				 "HUGESLAB_BACKEND=", env,
+				 " forced but unusable: ", why[0], NULL);
 			return;
 		}
 		backend = b;
-		snprintf(backend_reason, sizeof(backend_reason),
-			 "%s: forced by HUGESLAB_BACKEND", env);
+		_hs_join(backend_reason, sizeof(backend_reason), env,
+			 ": forced by HUGESLAB_BACKEND", NULL);
 		return;
 	}
 
@@ -222,9 +230,10 @@ static void backend_choose(void)
 		/* A malloc's memory must follow fork(), and the module's
 		 * regions never do: there it is used only when asked for. */
 		if (b == HS_BACKEND_KMOD && keep_on_fork) {
-			snprintf(why[0], sizeof(why[0]),
-				 "the malloc drop-in uses %s only with HUGESLAB_BACKEND=kmod (its memory would not follow fork)",
-				 HUGESLAB_DEVICE);
+			_hs_join(why[0], sizeof(why[0]),
+				 "the malloc drop-in uses ", HUGESLAB_DEVICE,
+				 " only with HUGESLAB_BACKEND=kmod (its memory would not follow fork)",
+				 NULL);
 			continue;
 		}
 		if (backend_try(b, why[b - 1], sizeof(why[0])))
@@ -233,20 +242,21 @@ static void backend_choose(void)
 	backend = b;
 	switch (b) {
 	case HS_BACKEND_KMOD:
-		snprintf(backend_reason, sizeof(backend_reason), "kmod: %s",
-			 HUGESLAB_DEVICE);
+		_hs_join(backend_reason, sizeof(backend_reason), "kmod: ",
+			 HUGESLAB_DEVICE, NULL);
 		break;
 	case HS_BACKEND_HUGETLB:
-		snprintf(backend_reason, sizeof(backend_reason),
-			 "hugetlb: %s", why[0]);
+		_hs_join(backend_reason, sizeof(backend_reason), "hugetlb: ",
+			 why[0], NULL);
 		break;
 	case HS_BACKEND_THP:
-		snprintf(backend_reason, sizeof(backend_reason),
-			 "thp: %s; %s", why[0], why[1]);
+		_hs_join(backend_reason, sizeof(backend_reason), "thp: ",
+			 why[0], "; ", why[1], NULL);
 		break;
 	default:
-		snprintf(backend_reason, sizeof(backend_reason),
-			 "pages (4 KiB): %s; %s; %s", why[0], why[1], why[2]);
+		_hs_join(backend_reason, sizeof(backend_reason),
+			 "pages (4 KiB): ", why[0], "; ", why[1], "; ", why[2],
+			 NULL);
 		break;
 	}
 }
@@ -464,7 +474,7 @@ static int anon_map(size_t bytes, size_t align, int node, bool thp,
 		return -1;
 	}
 	mem->base = p;
-	mem->page_size = thp ? HS_UNIT : (size_t)sysconf(_SC_PAGESIZE);
+	mem->page_size = thp ? HS_UNIT : (size_t)getpagesize();
 	mem->node = node;
 	return 0;
 }

@@ -131,4 +131,55 @@ TEST(region_not_inherited_by_fork)
 	hs_region_destroy(r);
 }
 
+/* In a child, which chooses its backend afresh: 0 if @value gets @want. */
+static int child_backend(const char *value, hs_backend_t want, int err,
+			 const char *head, const char *tail)
+{
+	const char *r;
+	int st;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		setenv("HUGESLAB_BACKEND", value, 1);
+		if (hs_backend() != want)
+			_exit(10);
+		if (err && errno != err)
+			_exit(11);
+		r = hs_backend_reason();
+		if (strncmp(r, head, strlen(head)))
+			_exit(12);
+		if (strlen(r) < strlen(tail) ||
+		    strcmp(r + strlen(r) - strlen(tail), tail))
+			_exit(13);
+		if (err && strcmp(r, hs_last_error()))
+			_exit(14);
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/*
+ * The reasons are put together without printf: a bad value is named, cut
+ * short if long so the advice after it still shows; a forced one says so.
+ */
+TEST(backend_reason_names_the_variable_and_what_to_do)
+{
+	char bad[400] = "bogus";
+
+	memset(bad + 5, 'x', sizeof(bad) - 6);
+	ASSERT_EQ(0, child_backend("bogus", HS_BACKEND_NONE, EINVAL,
+				   "HUGESLAB_BACKEND=bogus is unknown",
+				   "use kmod, hugetlb, thp, pages or auto"));
+	ASSERT_EQ(0, child_backend(bad, HS_BACKEND_NONE, EINVAL,
+				   "HUGESLAB_BACKEND=bogusxxx",
+				   "xxx is unknown: use kmod, hugetlb, thp, pages or auto"));
+	ASSERT_EQ(0, child_backend("pages", HS_BACKEND_PAGES, 0,
+				   "pages: forced by HUGESLAB_BACKEND",
+				   "forced by HUGESLAB_BACKEND"));
+}
+
 TEST_HARNESS_MAIN
