@@ -14,7 +14,8 @@
  * Regions grow with the arena - an eighth of what it holds, 2 MiB to 64 MiB
  * (more for a span that big) - so small programs map little, big ones map
  * few regions, and one region kept alive by a last object holds back at
- * most an eighth of the peak.
+ * most an eighth of the peak. A big block of the heap on hugetlb has a
+ * region alone (ALONE_MIN_CHUNKS), its pages reserved, not populated.
  *
  * Giving memory back: a huge page (unit) whose chunks are all free keeps
  * its pages a trim interval, then gives them back (units.c);
@@ -38,6 +39,13 @@
 #define REGION_MIN_UNITS	1
 #define REGION_MAX_UNITS	32	/* 64 MiB, unless one span needs more */
 #define REGION_MAX_UNITS_KMOD	8	/* 16 MiB */
+/*
+ * The heap's blocks from 16 MiB are alone in their regions on hugetlb, as
+ * glibc mmaps its big blocks: a program sizes such a buffer for its worst
+ * case and may touch a corner (sort, xz). Below, a block shares regions,
+ * grows in place and its units keep their pages a while when freed.
+ */
+#define ALONE_MIN_CHUNKS	((16U << 20) >> HS_CHUNK_SHIFT)
 
 pthread_mutex_t _hs_arenas_lock = PTHREAD_MUTEX_INITIALIZER;
 struct _hs_arena *_hs_arenas;
@@ -404,6 +412,7 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 	struct _hs_extent *e, *spare;
 	size_t units;
 	long at;
+	int fresh;
 
 	HS_ASSERT(chunks && align >= HS_CHUNK && !(align & (align - 1)));
 	if (chunks > (1U << 30) / 2) {
@@ -462,8 +471,9 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 			break;
 	}
 	r = e->r;
-	if (_hs_units_commit(r, (uint32_t)at / HS_UNIT_CHUNKS,
-			 ((uint32_t)at + chunks - 1) / HS_UNIT_CHUNKS) < 0) {
+	fresh = _hs_units_commit(r, (uint32_t)at / HS_UNIT_CHUNKS,
+				 ((uint32_t)at + chunks - 1) / HS_UNIT_CHUNKS);
+	if (fresh < 0) {
 		pthread_mutex_unlock(&a->lock);
 		_hs_meta_free(spare, sizeof(*spare));
 		return -1;
@@ -471,11 +481,63 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 	carve(a, e, (uint32_t)at, chunks, spare);
 	span->base = (uintptr_t)r->mem.base + ((uintptr_t)at << HS_CHUNK_SHIFT);
 	span->chunks = chunks;
+	span->zeroed = fresh;
 	span->owner = r;
 	_hs_map_set(span->base, chunks, owner);
 	pthread_mutex_unlock(&a->lock);
 	_hs_arena_purge_due();
 	return 0;
+}
+
+int _hs_span_alloc_alone(struct _hs_arena *a, uint32_t chunks, size_t align,
+			 uintptr_t owner, struct _hs_span *span)
+{
+	size_t units = HS_ALIGN_UP((size_t)chunks * HS_CHUNK, HS_UNIT) / HS_UNIT;
+	struct _hs_aregion *r;
+	uint32_t u;
+
+	if (chunks > (1U << 30) / 2)
+		return _hs_fail(ENOMEM, "a span of %u chunks is beyond any region",
+				chunks);
+	r = aregion_new(a, units, HS_MAX(align, HS_UNIT), HS_MAP_RESERVE);
+	if (!r)
+		return -1;
+	/* Its pages are the span's from the start: no unit is ever free
+	 * (kept, purged) while it lives, none ever in the bins. */
+	r->alone = true;
+	r->used = r->nchunks;
+	for (u = 0; u < units; u++) {
+		r->committed[u / 64] |= 1ULL << (u % 64);
+		r->unit_used[u] = HS_UNIT_CHUNKS;
+	}
+	if (!r->arena->small)
+		__atomic_add_fetch(&_hs_arena_grown, r->mem.bytes,
+				   __ATOMIC_RELAXED);
+	pthread_mutex_lock(&a->lock);
+	a->mapped += r->mem.bytes;
+	region_link(a, r);
+	span->base = (uintptr_t)r->mem.base;
+	span->chunks = r->nchunks;
+	span->zeroed = true;
+	span->owner = r;
+	_hs_map_set(span->base, span->chunks, owner);
+	pthread_mutex_unlock(&a->lock);
+	return 0;
+}
+
+/* The region of a span alone goes with it, its reservation too. */
+static void alone_free(struct _hs_span *span)
+{
+	struct _hs_aregion *r = span->owner;
+	struct _hs_arena *a = r->arena;
+
+	pthread_mutex_lock(&a->lock);
+	_hs_map_set(span->base, span->chunks, 0);
+	region_unlink(a, r);
+	a->mapped -= r->mem.bytes;
+	pthread_mutex_unlock(&a->lock);
+	_hs_regions_unmap(r);
+	span->owner = NULL;
 }
 
 int _hs_heap_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
@@ -490,7 +552,11 @@ int _hs_heap_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 		/* Full is no error: a malloc that succeeds keeps errno. */
 		errno = err;
 	}
-	if (rc < 0)
+	/* A big block on hugetlb: reserved, not populated (see above). */
+	if (rc < 0 && chunks >= ALONE_MIN_CHUNKS && !a->fallback &&
+	    _hs_os_backend() == HS_BACKEND_HUGETLB)
+		rc = _hs_span_alloc_alone(a, chunks, align, owner, span);
+	else if (rc < 0)
 		rc = _hs_span_alloc(a, chunks, align, 0, owner, span);
 	/* Huge pages ran out: on with the next backend. */
 	if (rc < 0 && (errno == ENOMEM || errno == EDQUOT) &&
@@ -505,8 +571,13 @@ void _hs_span_free(struct _hs_span *span)
 	struct _hs_arena *a = r->arena;
 	uint32_t at = (uint32_t)((span->base - (uintptr_t)r->mem.base) >>
 				 HS_CHUNK_SHIFT);
-	struct _hs_extent *e = _hs_meta_alloc(sizeof(*e)), *left, *right;
+	struct _hs_extent *e, *left, *right;
 
+	if (r->alone) {
+		alone_free(span);
+		return;
+	}
+	e = _hs_meta_alloc(sizeof(*e));
 	pthread_mutex_lock(&a->lock);
 	_hs_map_set(span->base, span->chunks, 0);
 	_hs_units_account(r, at, span->chunks, -1);
@@ -568,14 +639,16 @@ int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner)
 	int rc = -1;
 
 	HS_ASSERT(chunks > span->chunks);
-	if (!spare)
+	if (r->alone || !spare) {
+		_hs_meta_free(spare, sizeof(*spare));
 		return -1;
+	}
 	pthread_mutex_lock(&a->lock);
 	/* The free extent right after the span, if it has room. */
 	e = end < r->nchunks ? r->tag[end] : NULL;
 	if (e && e->start == end && e->n >= more &&
 	    _hs_units_commit(r, end / HS_UNIT_CHUNKS,
-			 (end + more - 1) / HS_UNIT_CHUNKS) == 0) {
+			 (end + more - 1) / HS_UNIT_CHUNKS) >= 0) {
 		carve(a, e, end, more, spare);
 		spare = NULL;
 		_hs_map_set(span->base + ((uintptr_t)span->chunks << HS_CHUNK_SHIFT),
@@ -588,7 +661,7 @@ int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner)
 	return rc;
 }
 
-void _hs_span_shrink(struct _hs_span *span, uint32_t chunks)
+int _hs_span_shrink(struct _hs_span *span, uint32_t chunks)
 {
 	struct _hs_span tail = {
 		.base = span->base + ((uintptr_t)chunks << HS_CHUNK_SHIFT),
@@ -597,10 +670,13 @@ void _hs_span_shrink(struct _hs_span *span, uint32_t chunks)
 	};
 
 	HS_ASSERT(chunks && chunks < span->chunks);
+	if (span->owner->alone)
+		return -1;
 	span->chunks = chunks;
 	/* On plain pages the tail's go now: nobody asked for them again. */
 	_hs_span_discard(&tail);
 	_hs_span_free(&tail);
+	return 0;
 }
 
 hs_backend_t _hs_span_backend(const struct _hs_span *span)

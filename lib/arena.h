@@ -39,6 +39,7 @@ struct _hs_aregion {
 	struct _hs_dirty **dirty;	/* per unit: its entry, if free with
 					 * pages */
 	uint32_t ndirty;		/* units with such an entry */
+	bool alone;			/* mapped for one span: goes with it */
 	struct _hs_aregion *next, *prev;	/* the arena's regions */
 };
 
@@ -64,7 +65,8 @@ extern struct _hs_arena *_hs_arenas;
 
 /* ---- units.c: a region's units and their pages (under the arena's lock) */
 
-/* Units [u0, u1] of @r are about to be used: give them pages again. */
+/* Units [u0, u1] of @r are about to be used: give them pages again. 1 if
+ * none had pages (so all are zero), 0 if some had, -1 + errno. */
 int _hs_units_commit(struct _hs_aregion *r, uint32_t u0, uint32_t u1);
 /* Chunks [c, c + n) of @r enter (+1) or leave (-1) spans; a unit left
  * with nothing in use keeps its pages an interval. */

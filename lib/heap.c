@@ -414,7 +414,8 @@ static struct large *kept_take_locked(uint32_t chunks, size_t align)
 	return l;
 }
 
-static void *large_alloc(size_t n, size_t align)
+/* A run of @n bytes; *@zeroed if its pages are fresh from the kernel. */
+static void *large_alloc(size_t n, size_t align, bool *zeroed)
 {
 	struct _hs_arena *a = _hs_arena_of(-1, false);
 	struct large *l, *old = NULL;
@@ -427,6 +428,7 @@ static void *large_alloc(size_t n, size_t align)
 		return NULL;
 	}
 	chunks = run_chunks(n);
+	*zeroed = false;
 	pthread_mutex_lock(&heap_lock);
 	l = kept_take_locked(chunks, align);
 	if (!l) {
@@ -446,6 +448,7 @@ static void *large_alloc(size_t n, size_t align)
 			errno = err;
 			return NULL;
 		}
+		*zeroed = l->span.zeroed;
 		pthread_mutex_lock(&heap_lock);
 		large_account(l, 1);
 	}
@@ -496,10 +499,11 @@ static void large_free(struct large *l, bool keep)
 void *_hs_heap_alloc_slow(size_t n)
 {
 	hs_pool_t *p;
+	bool zeroed;
 	void *obj;
 
 	if (n > HS_CLASS_MAX) {
-		obj = large_alloc(n, HS_CHUNK);
+		obj = large_alloc(n, HS_CHUNK, &zeroed);
 	} else {
 		p = class_pool(_hs_class_of(n));
 		obj = p ? hs_pool_alloc(p) : NULL;
@@ -507,6 +511,19 @@ void *_hs_heap_alloc_slow(size_t n)
 	}
 	fallback_publish();
 	return obj;
+}
+
+void *_hs_heap_calloc_large(size_t n)
+{
+	bool zeroed;
+	void *p;
+
+	HS_ASSERT(n > HS_CLASS_MAX);
+	p = large_alloc(n, HS_CHUNK, &zeroed);
+	if (p && !zeroed)
+		memset(p, 0, n);
+	fallback_publish();
+	return p;
 }
 
 void _hs_heap_free_slow(void *ptr, uintptr_t owner)
@@ -556,6 +573,8 @@ HS_EXPORT void *hs_calloc(size_t nmemb, size_t size)
 		_hs_fail(ENOMEM, "hs_calloc: %zu x %zu bytes overflows", nmemb, size);
 		return NULL;
 	}
+	if (n > HS_CLASS_MAX)
+		return _hs_heap_calloc_large(n);
 	p = _hs_heap_alloc_fast(n);
 	if (p)
 		memset(p, 0, n);
@@ -583,6 +602,7 @@ static void *aligned_alloc_of(size_t align, size_t n)
 {
 	unsigned int c;
 	hs_pool_t *p;
+	bool zeroed;
 
 	/* The first class at least that big whose objects are aligned so. */
 	if (n <= HS_CLASS_MAX && align <= CLASS_ALIGN_MAX) {
@@ -593,7 +613,7 @@ static void *aligned_alloc_of(size_t align, size_t n)
 			return p ? hs_pool_alloc(p) : NULL;
 		}
 	}
-	return large_alloc(n ? n : 1, align);
+	return large_alloc(n ? n : 1, align, &zeroed);
 }
 
 HS_EXPORT void *hs_aligned_alloc(size_t align, size_t n)
@@ -647,12 +667,13 @@ HS_EXPORT void *hs_realloc(void *p, size_t n)
 			uint32_t was = l->span.chunks;
 
 			need = run_chunks(n);
-			if (need <= was ||
-			    _hs_span_grow(&l->span, need, owner) == 0) {
-				/* The span is the caller's: no lock across
-				 * the tail's madvise. */
-				if (need < was * 3 / 4)
-					_hs_span_shrink(&l->span, need);
+			if ((need <= was ||
+			     _hs_span_grow(&l->span, need, owner) == 0) &&
+			    /* The span is the caller's: no lock across the
+			     * tail's madvise. A big block alone in its
+			     * region moves, so its reservation goes. */
+			    (need >= was * 3 / 4 ||
+			     _hs_span_shrink(&l->span, need) == 0)) {
 				pthread_mutex_lock(&heap_lock);
 				large_in_use += n - old;
 				large_resized(l, was);

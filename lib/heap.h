@@ -74,6 +74,9 @@ static inline unsigned int _hs_heap_id(size_t n)
 extern hs_pool_t *_hs_heap_pools[HS_CLASSES];
 
 void *_hs_heap_alloc_slow(size_t n) __attribute__((noinline));
+/* A zeroed block of @n > HS_CLASS_MAX bytes; fresh pages are not written,
+ * so a big calloc costs what is used of it. */
+void *_hs_heap_calloc_large(size_t n);
 void _hs_heap_free_slow(void *p, uintptr_t owner) __attribute__((noinline));
 
 /*

@@ -141,6 +141,9 @@ struct _hs_mem {
 						 * (else: _hs_os_commit()) */
 #define HS_MAP_PAGES_ONLY	(1U << 2)	/* plain 4 KiB pages, whatever
 						 * the process's backend */
+#define HS_MAP_RESERVE		(1U << 3)	/* hugetlb: the huge pages of
+						 * the whole mapping reserved
+						 * now, faulted in as touched */
 
 /*
  * Map @bytes (a multiple of HS_UNIT) of zeroed memory aligned to @align (a
@@ -192,6 +195,7 @@ struct _hs_arena;
 struct _hs_span {
 	uintptr_t base;
 	uint32_t chunks;
+	bool zeroed;		/* fresh from the kernel when taken */
 	struct _hs_aregion *owner;
 };
 
@@ -213,7 +217,7 @@ struct _hs_arena *_hs_arena_small(void);
  * @chunks chunks aligned to @align bytes (a power of two, at least
  * HS_CHUNK) from arena @a, recorded in the address map as @owner (the
  * caller's tagged pointer). 0, or -1 + errno + message. O(1) but for
- * mapping a region.
+ * mapping a region. span->zeroed: all of it on units that had no pages.
  */
 int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 		   unsigned int flags, uintptr_t owner, struct _hs_span *span);
@@ -225,6 +229,14 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
  */
 int _hs_heap_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 			uintptr_t owner, struct _hs_span *span);
+/*
+ * A span alone in a region mapped for it, as _hs_span_alloc(): on hugetlb
+ * its huge pages are reserved rather than faulted in, so a big block
+ * costs the pages a program touches and a touch cannot fail later (the
+ * span is zeroed); the region goes with the span. For big blocks.
+ */
+int _hs_span_alloc_alone(struct _hs_arena *a, uint32_t chunks, size_t align,
+			 uintptr_t owner, struct _hs_span *span);
 /* Give a span back; its chunks leave the address map. */
 void _hs_span_free(struct _hs_span *span);
 /*
@@ -237,8 +249,9 @@ void _hs_span_discard(struct _hs_span *span);
  * else -1 and nothing changes. */
 int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner);
 /* Give the chunks of a span beyond its first @chunks back (on plain
- * pages, their pages to the kernel too). */
-void _hs_span_shrink(struct _hs_span *span, uint32_t chunks);
+ * pages, their pages to the kernel too): 0, or -1 for a span alone in
+ * its region, which stays as it is. */
+int _hs_span_shrink(struct _hs_span *span, uint32_t chunks);
 /* The backend a span's memory came from; whether from a fallback arena. */
 hs_backend_t _hs_span_backend(const struct _hs_span *span);
 bool _hs_span_fallback(const struct _hs_span *span);

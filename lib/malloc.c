@@ -130,6 +130,22 @@ static void *__attribute__((noinline)) malloc_slow(size_t n)
 	return alloc_slow(n, 0);
 }
 
+/* A big calloc writes no fresh page: it costs what the program uses. */
+static void *calloc_large(size_t n)
+{
+	void *p;
+
+	if (!enter()) {
+		p = boot_alloc(n, 16);	/* zero, never reused */
+		if (!p)
+			errno = ENOMEM;
+		return p;
+	}
+	p = _hs_heap_calloc_large(n);
+	leave();
+	return p;
+}
+
 EXPORT void *malloc(size_t n)
 {
 	return _hs_heap_alloc_with(n, malloc_slow);
@@ -149,6 +165,8 @@ EXPORT void *calloc(size_t nmemb, size_t size)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (n > HS_CLASS_MAX)
+		return calloc_large(n);
 	p = malloc(n);
 	/* The bootstrap area is zero and never reused. */
 	if (p && !is_boot(p))

@@ -394,8 +394,8 @@ static int mbind_node(void *p, size_t bytes, int node)
 	return 0;
 }
 
-static int hugetlb_map(size_t bytes, size_t align, int node, bool populate,
-		       struct _hs_mem *mem)
+static int hugetlb_map(size_t bytes, size_t align, int node,
+		       unsigned int flags, struct _hs_mem *mem)
 {
 	void *p, *at = reserve_aligned(bytes, align);
 	int err;
@@ -407,11 +407,14 @@ static int hugetlb_map(size_t bytes, size_t align, int node, bool populate,
 	 * No reservation for the whole range: it would hold huge pages the
 	 * process may never use. Units are populated when used (here for a
 	 * public region, by the arena for its spans), so an empty pool is
-	 * an error then, not a SIGBUS later.
+	 * an error then, not a SIGBUS later. A mapping for one big block
+	 * reserves its pages instead: as safe, and only those touched are
+	 * faulted in and zeroed.
 	 */
 	p = mmap(at, bytes, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB |
-		 MAP_NORESERVE | (at ? MAP_FIXED : 0), -1, 0);
+		 (flags & HS_MAP_RESERVE ? 0 : MAP_NORESERVE) |
+		 (at ? MAP_FIXED : 0), -1, 0);
 	if (p == MAP_FAILED) {
 		err = errno;
 		if (at)
@@ -422,7 +425,8 @@ static int hugetlb_map(size_t bytes, size_t align, int node, bool populate,
 	}
 	if (node >= 0 && mbind_node(p, bytes, node) < 0)
 		goto fail;
-	if (populate && madvise(p, bytes, MADV_POPULATE_WRITE) < 0 &&
+	if ((flags & HS_MAP_POPULATE) &&
+	    madvise(p, bytes, MADV_POPULATE_WRITE) < 0 &&
 	    errno != EINVAL) {
 		err = errno == EFAULT ? ENOMEM : errno;	/* an empty pool */
 		_hs_fail(err, "populating %zu bytes of 2 MiB pages: %s (no free huge pages? see HugePages_Free; raise vm.nr_hugepages)",
@@ -486,8 +490,7 @@ static int map_from(hs_backend_t b, size_t bytes, size_t align, int node,
 	case HS_BACKEND_KMOD:
 		return kmod_map(bytes, align, node, mem);
 	case HS_BACKEND_HUGETLB:
-		return hugetlb_map(bytes, align, node,
-				   flags & HS_MAP_POPULATE, mem);
+		return hugetlb_map(bytes, align, node, flags, mem);
 	default:
 		return anon_map(bytes, align, node, b == HS_BACKEND_THP, mem);
 	}

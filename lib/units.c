@@ -26,11 +26,16 @@ static bool unit_committed(const struct _hs_aregion *r, uint32_t u)
 
 int _hs_units_commit(struct _hs_aregion *r, uint32_t u0, uint32_t u1)
 {
+	int fresh = 1;
 	uint32_t u;
 
+	/* A unit without pages has none to be dirty: it has never been
+	 * touched, or gave them back (MADV_DONTNEED), and comes zeroed. */
 	for (u = u0; u <= u1; u++) {
-		if (unit_committed(r, u))
+		if (unit_committed(r, u)) {
+			fresh = 0;
 			continue;
+		}
 		if (_hs_os_commit(&r->mem, (size_t)u * HS_UNIT, HS_UNIT) < 0)
 			return -1;
 		r->committed[u / 64] |= 1ULL << (u % 64);
@@ -39,7 +44,7 @@ int _hs_units_commit(struct _hs_aregion *r, uint32_t u0, uint32_t u1)
 			__atomic_add_fetch(&_hs_arena_grown, HS_UNIT,
 					   __ATOMIC_RELAXED);
 	}
-	return 0;
+	return fresh;
 }
 
 static void unit_decommit(struct _hs_aregion *r, uint32_t u)
