@@ -118,4 +118,45 @@ TEST_F_TIMEOUT(slow, fork_while_other_threads_allocate, 600)
 	}
 }
 
+/*
+ * A big block (a mapping of its own, on hugetlb with its pages reserved)
+ * follows fork as the others do: the child reads what the parent wrote,
+ * writes both the pages the parent touched and ones it never did, frees
+ * it and takes another; the parent's copy is as it was.
+ */
+TEST(a_big_block_follows_fork)
+{
+	const size_t n = (size_t)48 << 20;
+	unsigned char *p, *q;
+	int st;
+	pid_t pid;
+
+	ASSERT_NE(NULL, p = malloc(n));
+	memset(p, 0x6d, 1 << 20);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		if (on_kmod())
+			_exit(mapped(p) ? 20 : 0);
+		if (p[0] != 0x6d || p[(1 << 20) - 1] != 0x6d || p[n - 1])
+			_exit(21);
+		p[0] = 1;
+		p[n - 1] = 2;
+		free(p);
+		q = malloc(n);
+		if (!q)
+			_exit(22);
+		memset(q, 3, n);
+		free(q);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("child killed by signal %d",
+					  WTERMSIG(st));
+	ASSERT_EQ(0, WEXITSTATUS(st));
+	ASSERT_EQ(0x6d, p[0]);
+	ASSERT_EQ(0, p[n - 1]);
+	free(p);
+}
+
 TEST_HARNESS_MAIN
