@@ -361,20 +361,6 @@ TEST(a_free_huge_page_keeps_its_pages_an_interval_then_goes_back)
  * growing its table to 5 MiB held the 2.6 MiB it left too (glibc moves
  * the pages with mremap).
  */
-/* Resident 4 KiB pages of [p, p + n), p page-aligned. */
-static long resident_pages(void *p, size_t n)
-{
-	unsigned char vec[1024];
-	size_t i, pages = n / 4096;
-	long in = 0;
-
-	if (pages > sizeof(vec) || mincore(p, n, vec) < 0)
-		return -1;
-	for (i = 0; i < pages; i++)
-		in += vec[i] & 1;
-	return in;
-}
-
 TEST(a_moved_run_on_4k_pages_leaves_no_pages_behind)
 {
 	const size_t n = (size_t)2 << 20;
@@ -388,12 +374,11 @@ TEST(a_moved_run_on_4k_pages_leaves_no_pages_behind)
 	ASSERT_NE(NULL, blocker = hs_malloc(n));
 	memset(blocker, 1, 4096);
 	ASSERT_TRUE(on_small_pages(p));
-	ASSERT_EQ((long)(n / 4096), resident_pages(p, n));
+	ASSERT_EQ((long)(n / 4096), hs_resident_pages(p, n));
 	ASSERT_NE(NULL, q = hs_realloc(p, 2 * n));
 	ASSERT_NE(p, q) TH_LOG("the test needs a run that moves");
 	ASSERT_EQ(0x5a, q[n - 1]);
-	/* (Counted with mincore: a sanitizer's shadow swamps the RSS.) */
-	ASSERT_EQ(0, resident_pages(p, n))
+	ASSERT_EQ(0, hs_resident_pages(p, n))
 		TH_LOG("the old run kept its pages");
 	hs_free(q);
 	hs_free(blocker);
@@ -413,32 +398,14 @@ TEST(a_run_shrunk_in_place_gives_its_tail_pages_back)
 	ASSERT_NE(NULL, p = hs_malloc(n));
 	memset(p, 0x5a, n);
 	ASSERT_TRUE(on_small_pages(p));
-	ASSERT_EQ((long)(m / 4096), resident_pages(p + n - m, m));
+	ASSERT_EQ((long)(m / 4096), hs_resident_pages(p + n - m, m));
 	ASSERT_NE(NULL, q = hs_realloc(p, m));
 	ASSERT_EQ(p, q) TH_LOG("the test needs a run shrunk in place");
 	ASSERT_EQ(0x5a, q[m - 1]);
-	ASSERT_EQ((long)(m / 4096), resident_pages(q, m));
-	ASSERT_EQ(0, resident_pages(p + n - m, m));
-	ASSERT_EQ(0, resident_pages(p + m, m));
+	ASSERT_EQ((long)(m / 4096), hs_resident_pages(q, m));
+	ASSERT_EQ(0, hs_resident_pages(p + n - m, m));
+	ASSERT_EQ(0, hs_resident_pages(p + m, m));
 	hs_free(q);
-}
-
-/* Resident 4 KiB pages of a big [p, p + n), p page-aligned; -1 on error. */
-static long resident_big(void *p, size_t n)
-{
-	size_t i, pages = n / 4096;
-	unsigned char *vec = mmap(NULL, pages, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	long in = 0;
-
-	if (vec == MAP_FAILED)
-		return -1;
-	if (mincore(p, n, vec) < 0)
-		in = -1;
-	for (i = 0; in >= 0 && i < pages; i++)
-		in += vec[i] & 1;
-	munmap(vec, pages);
-	return in;
 }
 
 /*
@@ -461,7 +428,7 @@ TEST(a_big_block_holds_only_the_pages_it_touches)
 	p[0] = 1;
 	p[n / 2] = 2;
 	p[n - 1] = 3;
-	in = resident_big(p, n);
+	in = hs_resident_pages(p, n);
 	ASSERT_GE(in, 3);
 	/* (With the module, a block this big may also come from the next
 	 * backend, by the module's limits.) */
@@ -525,8 +492,8 @@ TEST(a_big_calloc_is_zero_without_being_written)
 
 	ASSERT_NE(NULL, p = hs_calloc(1, n));
 	if (hs_backend() != HS_BACKEND_KMOD)
-		ASSERT_LE(resident_big(p, n), 512)
-			TH_LOG("%ld of %zu pages resident", resident_big(p, n),
+		ASSERT_LE(hs_resident_pages(p, n), 512)
+			TH_LOG("%ld of %zu pages resident", hs_resident_pages(p, n),
 			       n / 4096);
 	ASSERT_EQ(0, p[0]);
 	ASSERT_EQ(0, p[n - 1]);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "hugeslab.h"
 
@@ -85,6 +86,27 @@ static inline int hs_vm_flag(const void *addr, const char *flag)
 		if (!strcmp(tok, flag))
 			return 1;
 	return 0;
+}
+
+/*
+ * Resident 4 KiB pages of [p, p + n), p page-aligned, from mincore (a
+ * sanitizer's shadow would swamp the RSS); -1 on error.
+ */
+static inline long hs_resident_pages(void *p, size_t n)
+{
+	size_t i, pages = n / 4096;
+	unsigned char *vec = mmap(NULL, pages, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	long in = 0;
+
+	if (vec == MAP_FAILED)
+		return -1;
+	if (mincore(p, n, vec) < 0)
+		in = -1;
+	for (i = 0; in >= 0 && i < pages; i++)
+		in += vec[i] & 1;
+	munmap(vec, pages);
+	return in;
 }
 
 #endif

@@ -10,10 +10,10 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
+#include "../lib/hs_lib.h"
 
 /* The shared object a function of the process comes from. */
 static const char *origin(void *fn)
@@ -133,24 +133,6 @@ TEST(calloc_reuse_is_zero)
 	}
 }
 
-/* Resident 4 KiB pages of [p, p + n), p page-aligned; -1 on error. */
-static long resident(void *p, size_t n)
-{
-	size_t i, pages = n / 4096;
-	unsigned char *vec = mmap(NULL, pages, PROT_READ | PROT_WRITE,
-				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	long in = 0;
-
-	if (vec == MAP_FAILED)
-		return -1;
-	if (mincore(p, n, vec) < 0)
-		in = -1;
-	for (i = 0; in >= 0 && i < pages; i++)
-		in += vec[i] & 1;
-	munmap(vec, pages);
-	return in;
-}
-
 /*
  * A big calloc is zero without being written: as under glibc, whose
  * mmap'd blocks come zero from the kernel, a program may calloc a big
@@ -167,8 +149,8 @@ TEST(a_big_calloc_costs_only_what_is_used)
 	ASSERT_NE(NULL, p = calloc(1, n));
 	ASSERT_EQ(0, (uintptr_t)p % 4096);
 	if (!b || strcmp(b, "kmod"))
-		ASSERT_LE(resident(p, n), 512)
-			TH_LOG("%ld of %zu pages resident", resident(p, n),
+		ASSERT_LE(hs_resident_pages(p, n), 512)
+			TH_LOG("%ld of %zu pages resident", hs_resident_pages(p, n),
 			       n / 4096);
 	ASSERT_EQ(0, p[0]);
 	ASSERT_EQ(0, p[n - 1]);
