@@ -195,9 +195,10 @@ static struct _hs_aregion *aregion_new(struct _hs_arena *a, size_t units,
 		_hs_os_unmap(&r->mem);
 		goto nomem;
 	}
-	/* The module populates a region whole; other backends get their
-	 * pages a unit at a time, as spans take the units. */
-	if (r->mem.backend == HS_BACKEND_KMOD) {
+	/* The module populates a region whole, and a reserved one has its
+	 * pages set aside; other backends get their pages a unit at a time,
+	 * as spans take the units. */
+	if (r->mem.backend == HS_BACKEND_KMOD || (flags & HS_MAP_RESERVE)) {
 		for (i = 0; i < units; i++)
 			r->committed[i / 64] |= 1ULL << (i % 64);
 		__atomic_add_fetch(&_hs_arena_grown, r->mem.bytes,
@@ -378,6 +379,15 @@ struct _hs_arena *_hs_arena_small(void)
 	return small;
 }
 
+/* A span no region can hold: -1 + ENOMEM + message. */
+static bool too_big(uint32_t chunks)
+{
+	if (chunks <= (1U << 30) / 2)
+		return false;
+	_hs_fail(ENOMEM, "a span of %u chunks is beyond any region", chunks);
+	return true;
+}
+
 /* Take [at, at + chunks) out of free extent @e; no memory needed. */
 static void carve(struct _hs_arena *a, struct _hs_extent *e, uint32_t at,
 		  uint32_t chunks, struct _hs_extent *spare)
@@ -415,11 +425,8 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 	int fresh;
 
 	HS_ASSERT(chunks && align >= HS_CHUNK && !(align & (align - 1)));
-	if (chunks > (1U << 30) / 2) {
-		errno = ENOMEM;
-		return _hs_fail(ENOMEM, "a span of %u chunks is beyond any region",
-				chunks);
-	}
+	if (too_big(chunks))
+		return -1;
 	/* A split may need a second extent: had before taking the lock. */
 	spare = _hs_meta_alloc(sizeof(*spare));
 	if (!spare)
@@ -496,23 +503,17 @@ int _hs_span_alloc_alone(struct _hs_arena *a, uint32_t chunks, size_t align,
 	struct _hs_aregion *r;
 	uint32_t u;
 
-	if (chunks > (1U << 30) / 2)
-		return _hs_fail(ENOMEM, "a span of %u chunks is beyond any region",
-				chunks);
+	if (too_big(chunks))
+		return -1;
 	r = aregion_new(a, units, HS_MAX(align, HS_UNIT), HS_MAP_RESERVE);
 	if (!r)
 		return -1;
-	/* Its pages are the span's from the start: no unit is ever free
+	/* All of it is the span's from the start: no unit is ever free
 	 * (kept, purged) while it lives, none ever in the bins. */
 	r->alone = true;
 	r->used = r->nchunks;
-	for (u = 0; u < units; u++) {
-		r->committed[u / 64] |= 1ULL << (u % 64);
+	for (u = 0; u < units; u++)
 		r->unit_used[u] = HS_UNIT_CHUNKS;
-	}
-	if (!r->arena->small)
-		__atomic_add_fetch(&_hs_arena_grown, r->mem.bytes,
-				   __ATOMIC_RELAXED);
 	pthread_mutex_lock(&a->lock);
 	a->mapped += r->mem.bytes;
 	region_link(a, r);

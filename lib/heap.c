@@ -414,7 +414,8 @@ static struct large *kept_take_locked(uint32_t chunks, size_t align)
 	return l;
 }
 
-/* A run of @n bytes; *@zeroed if its pages are fresh from the kernel. */
+/* A run of @n bytes; *@zeroed (if asked) whether its pages are fresh
+ * from the kernel. */
 static void *large_alloc(size_t n, size_t align, bool *zeroed)
 {
 	struct _hs_arena *a = _hs_arena_of(-1, false);
@@ -428,7 +429,8 @@ static void *large_alloc(size_t n, size_t align, bool *zeroed)
 		return NULL;
 	}
 	chunks = run_chunks(n);
-	*zeroed = false;
+	if (zeroed)
+		*zeroed = false;
 	pthread_mutex_lock(&heap_lock);
 	l = kept_take_locked(chunks, align);
 	if (!l) {
@@ -448,7 +450,8 @@ static void *large_alloc(size_t n, size_t align, bool *zeroed)
 			errno = err;
 			return NULL;
 		}
-		*zeroed = l->span.zeroed;
+		if (zeroed)
+			*zeroed = l->span.zeroed;
 		pthread_mutex_lock(&heap_lock);
 		large_account(l, 1);
 	}
@@ -499,11 +502,10 @@ static void large_free(struct large *l, bool keep)
 void *_hs_heap_alloc_slow(size_t n)
 {
 	hs_pool_t *p;
-	bool zeroed;
 	void *obj;
 
 	if (n > HS_CLASS_MAX) {
-		obj = large_alloc(n, HS_CHUNK, &zeroed);
+		obj = large_alloc(n, HS_CHUNK, NULL);
 	} else {
 		p = class_pool(_hs_class_of(n));
 		obj = p ? hs_pool_alloc(p) : NULL;
@@ -602,7 +604,6 @@ static void *aligned_alloc_of(size_t align, size_t n)
 {
 	unsigned int c;
 	hs_pool_t *p;
-	bool zeroed;
 
 	/* The first class at least that big whose objects are aligned so. */
 	if (n <= HS_CLASS_MAX && align <= CLASS_ALIGN_MAX) {
@@ -613,7 +614,7 @@ static void *aligned_alloc_of(size_t align, size_t n)
 			return p ? hs_pool_alloc(p) : NULL;
 		}
 	}
-	return large_alloc(n ? n : 1, align, &zeroed);
+	return large_alloc(n ? n : 1, align, NULL);
 }
 
 HS_EXPORT void *hs_aligned_alloc(size_t align, size_t n)

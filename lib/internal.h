@@ -98,7 +98,7 @@ void _hs_err_failed(void);
 
 /*
  * Text built on paths every process runs (the backend's reason, pool
- * names) without printf: its code and tables are some 250 KiB of libc a
+ * names) without printf: its code and tables are some 150 KiB of libc a
  * small program would otherwise page in, and it may allocate. _hs_join()
  * copies the strings up to NULL into @buf, cut to fit; _hs_utoa() writes
  * @v in decimal into @buf and returns where the digits start.
