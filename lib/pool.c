@@ -353,6 +353,7 @@ void _hs_pool_fork_child(void)
 {
 	uint32_t i;
 
+	_hs_tc_fork_child_threads();
 	for (i = registry_top; i-- > 0;) {
 		if (registry && registry[i]) {
 			if (_hs_fork_keeps_memory()) {

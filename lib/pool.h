@@ -7,6 +7,7 @@
  *   publish.c  counters, hs_pool_stats(), the module's stats slots
  *   tcache.c   per-thread caches: fast paths, slow paths
  *   tcache_life.c  a cache made, detached, flushed at thread exit, forked
+ *   tcache_gc.c    heap caches giving back what they do not need
  *   depot.c    magazines, the depot, working-set trimming
  *   slab.c     spans carved into objects, free maps, slab lists
  *
@@ -74,6 +75,14 @@ struct hs_tc {
 	/* What the pool's totals already count of this cache (pool lock). */
 	uint64_t synced_allocs, synced_frees;
 	struct hs_tc *grave;		/* the thread's detached caches */
+	/*
+	 * Where the state word's count starts: 0, but in the heap's caches
+	 * HS_TC_TICK short of bit 63, so their fast paths stop by themselves
+	 * every HS_TC_TICK allocations (tcache_gc.c).
+	 */
+	uint64_t count_base;
+	uint32_t dry;			/* times the cache ran dry (refills) */
+	uint32_t gc_dry;		/* dry when tcache_gc.c last looked */
 	uint32_t cap;
 	hs_pool_t *pool;		/* NULL once detached (pool destroyed) */
 	struct hs_cache c;		/* last: cap objects follow */
@@ -263,6 +272,8 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj);
 void _hs_tc_detach_all_locked(hs_pool_t *p, struct hs_magazine **mags);
 /* This cache's allocs and frees; exact for an idle thread. */
 void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees);
+/* Fork child: the count of threads with caches is 1 or 0. */
+void _hs_tc_fork_child_threads(void);
 /* Fork child: drop every cache but the forking thread's, emptied. */
 void _hs_tc_fork_child(hs_pool_t *p);
 /* Fork child that keeps the memory: the other threads' caches go, their

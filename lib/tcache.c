@@ -41,7 +41,7 @@ void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees)
 	uint64_t out = __atomic_load_n(&tc->moved_out, __ATOMIC_RELAXED);
 	uint64_t held = st & HS_CACHE_HELD_MASK;
 
-	a += st >> HS_CACHE_COUNT_SHIFT;
+	a += count_of(tc, st);
 	if (prev)
 		held += mag_rounds(prev);
 	*allocs = a;
@@ -58,10 +58,12 @@ void _hs_tc_sync_locked(hs_pool_t *p, struct hs_tc *tc)
 	uint64_t s = state_of(tc), a, f;
 
 	check_state(tc);
-	_hs_add(&tc->allocs_done, s >> HS_CACHE_COUNT_SHIFT);
-	__atomic_store_n(&tc->c.state,
-			 s & (HS_CACHE_HELD_MASK | HS_CACHE_ROOM_MASK),
-			 __ATOMIC_RELAXED);
+	if (!tc->count_base) {
+		/* (A heap cache's count runs on to its tick, which
+		 * harvests it: tcache_gc.c.) */
+		_hs_add(&tc->allocs_done, count_of(tc, s));
+		cache_restart_count(tc);
+	}
 	_hs_tc_counts(tc, &a, &f);
 	if (a > tc->synced_allocs)
 		p->allocs += a - tc->synced_allocs;
@@ -315,6 +317,7 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 	void *fresh[MAG_MAX];
 	int n, err = 0;
 
+	tc->dry++;
 	if (mag_rounds(prev)) {
 		cache_exchange(tc, prev);
 		return 0;
@@ -382,10 +385,21 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 		goto out;
 	}
 	if (state_of(tc) & HS_CACHE_COUNT_STOP) {
-		/* Days of fast-path allocations: harvest the count. */
-		pthread_mutex_lock(&p->lock);
-		_hs_tc_sync_locked(p, tc);
-		pthread_mutex_unlock(&p->lock);
+		if (tc->count_base) {
+			/* A heap cache's tick: no lock, the pool's totals get
+			 * the count at the next visit. (Restarted first, a
+			 * reader in between counts less, never more.) */
+			uint64_t n = count_of(tc, state_of(tc));
+
+			cache_restart_count(tc);
+			_hs_add(&tc->allocs_done, n);
+			_hs_tc_gc_tick();
+		} else {
+			/* Days of fast-path allocations: harvest the count. */
+			pthread_mutex_lock(&p->lock);
+			_hs_tc_sync_locked(p, tc);
+			pthread_mutex_unlock(&p->lock);
+		}
 	}
 	/* (A loop: a destructor run by the refill may have emptied it.) */
 	while (!held_of(tc)) {
@@ -406,20 +420,10 @@ out:
 	return obj;
 }
 
-/*
- * Make room in a full cache: swap with the reserve if it has room, else
- * the (full) reserve goes to the depot and the cache's objects into an
- * empty magazine that becomes the reserve. False if there was no memory
- * for a magazine.
- */
-static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
+bool _hs_tc_reserve_to_depot(hs_pool_t *p, struct hs_tc *tc)
 {
 	struct hs_magazine *m;
 
-	if (mag_rounds(tc->prev) < tc->prev->cap) {
-		cache_exchange(tc, tc->prev);
-		return true;
-	}
 	pthread_mutex_lock(&p->lock);
 	m = _hs_depot_take_empty_locked(p);
 	if (!m) {
@@ -430,9 +434,26 @@ static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
 	_hs_add(&tc->moved_out, mag_rounds(tc->prev));
 	_hs_depot_put_full_locked(p, tc->prev);
 	mag_set_rounds(m, 0);
-	cache_exchange(tc, m);
 	__atomic_store_n(&tc->prev, m, __ATOMIC_RELAXED);
 	slow_done_unlock(p);
+	return true;
+}
+
+/*
+ * Make room in a full cache: swap with the reserve if it has room, else
+ * the (full) reserve goes to the depot and the cache's objects into an
+ * empty magazine that becomes the reserve. False if there was no memory
+ * for a magazine.
+ */
+static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
+{
+	if (mag_rounds(tc->prev) < tc->prev->cap) {
+		cache_exchange(tc, tc->prev);
+		return true;
+	}
+	if (!_hs_tc_reserve_to_depot(p, tc))
+		return false;
+	cache_exchange(tc, tc->prev);
 	return true;
 }
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libhugeslab: what the two files of the per-thread caches share - a
- * cache's state word and inline objects, its magazines, and the thread's
- * array of caches. tcache.c has the paths through a cache (fast and slow),
+ * libhugeslab: what the files of the per-thread caches share - a cache's
+ * state word and inline objects, its magazines, and the thread's array of
+ * caches. tcache.c has the paths through a cache (fast and slow),
  * tcache_life.c a cache's life (made, detached, flushed at thread exit,
- * reset in a fork child).
+ * reset in a fork child), tcache_gc.c what heap caches give back.
  */
 #ifndef HS_TCACHE_H
 #define HS_TCACHE_H
@@ -22,6 +22,7 @@ struct hs_tls {
 	bool exited;		/* it ran: no more caches for this thread */
 	uint32_t ngrave;
 	struct hs_tc *grave;	/* detached caches, newest first */
+	uint32_t gc_next;	/* the heap id tcache_gc.c looks at next */
 };
 
 extern __thread struct hs_tls _hs_tls __attribute__((tls_model("initial-exec")));
@@ -41,6 +42,25 @@ static inline void check_state(const struct hs_tc *tc)
 	HS_ASSERT(!tc->pool || (s & HS_CACHE_HELD_MASK) +
 		  ((s & HS_CACHE_ROOM_MASK) >> 8) == tc->cap);
 	(void)s;
+}
+
+/* Allocations the state word @s of @tc counts since the last visit. */
+static inline uint64_t count_of(const struct hs_tc *tc, uint64_t s)
+{
+	uint64_t n = s >> HS_CACHE_COUNT_SHIFT;
+
+	/* (A detached cache's word is 0, below any base.) */
+	return n > tc->count_base ? n - tc->count_base : 0;
+}
+
+/* The owner, visiting: the count starts again from the cache's base. */
+static inline void cache_restart_count(struct hs_tc *tc)
+{
+	uint64_t s = state_of(tc) & (HS_CACHE_HELD_MASK | HS_CACHE_ROOM_MASK);
+
+	__atomic_store_n(&tc->c.state,
+			 s | tc->count_base << HS_CACHE_COUNT_SHIFT,
+			 __ATOMIC_RELAXED);
 }
 
 static inline uint32_t held_of(const struct hs_tc *tc)
@@ -140,5 +160,23 @@ static inline void cache_exchange(struct hs_tc *tc, struct hs_magazine *m)
  * last visit into the pool's totals (tcache.c).
  */
 void _hs_tc_sync_locked(hs_pool_t *p, struct hs_tc *tc);
+
+/*
+ * By the owner: the reserve (with objects) to the depot, an empty
+ * magazine in its place. False if there was no memory for one.
+ */
+bool _hs_tc_reserve_to_depot(hs_pool_t *p, struct hs_tc *tc);
+
+/*
+ * A heap cache's count starts HS_TC_TICK short of bit 63 (the count's
+ * stop), so every HS_TC_TICK allocations from it take the slow path, which
+ * calls _hs_tc_gc_tick() (tcache_gc.c).
+ */
+#define HS_TC_TICK		256ULL
+#define HS_TC_COUNT_BASE	((HS_CACHE_COUNT_STOP >> HS_CACHE_COUNT_SHIFT) - \
+				 HS_TC_TICK)
+/* Threads that have caches (tcache_life.c). */
+extern uint32_t _hs_tc_threads;
+void _hs_tc_gc_tick(void);
 
 #endif /* HS_TCACHE_H */

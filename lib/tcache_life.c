@@ -22,6 +22,7 @@ __thread struct hs_tc *_hs_tc_direct[HS_DIRECT_IDS]
 	__attribute__((tls_model("initial-exec")));
 #define DIRECT_IDS	HS_DIRECT_IDS
 #define hs_direct	_hs_tc_direct
+uint32_t _hs_tc_threads;
 static pthread_key_t tls_key;
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 
@@ -127,6 +128,7 @@ static void tls_exit(void *arg)
 	t->tcs = NULL;
 	t->n = 0;
 	t->exited = true;
+	__atomic_sub_fetch(&_hs_tc_threads, 1, __ATOMIC_RELAXED);
 }
 
 static void tls_key_init(void)
@@ -182,6 +184,7 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 		if (pthread_setspecific(tls_key, t))
 			return NULL;
 		t->keyed = true;
+		__atomic_add_fetch(&_hs_tc_threads, 1, __ATOMIC_RELAXED);
 	}
 	if (p->id >= t->n && !tls_grow(t, p->id))
 		return NULL;
@@ -207,6 +210,8 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 		return NULL;
 	}
 	cache_set_held(tc, 0);
+	tc->count_base = p->heap ? HS_TC_COUNT_BASE : 0;
+	cache_restart_count(tc);
 	pthread_mutex_lock(&p->lock);
 	if (p->dying) {
 		/* No cache may attach once destroy detached them all. */
@@ -259,6 +264,12 @@ void _hs_tc_detach_all_locked(hs_pool_t *p, struct hs_magazine **mags)
 	p->tcs = NULL;
 }
 
+/* Fork child: only the forking thread is left (and has caches if it had). */
+void _hs_tc_fork_child_threads(void)
+{
+	_hs_tc_threads = _hs_tls.keyed && !_hs_tls.exited;
+}
+
 /* Fork child: only the forking thread is left; its caches start empty. */
 void _hs_tc_fork_child(hs_pool_t *p)
 {
@@ -269,6 +280,7 @@ void _hs_tc_fork_child(hs_pool_t *p)
 		if (tc->owner == &_hs_tls) {
 			tc->c.state = 0;
 			cache_set_held(tc, 0);
+			cache_restart_count(tc);
 			mag_set_rounds(tc->prev, 0);
 			tc->allocs_done = tc->moved_in = tc->moved_out = 0;
 			tc->synced_allocs = tc->synced_frees = 0;

@@ -7,6 +7,7 @@
  * and the counts add up once the threads are gone.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -193,6 +194,88 @@ TEST(fork_while_other_threads_allocate)
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_join(t[i], NULL));
+}
+
+#define IDLE_BLOCKS	28	/* two magazines of 12 KiB blocks */
+#define TAKEN_BLOCKS	21	/* what a slab of them holds */
+
+static pthread_barrier_t idle_done, may_exit;
+
+static void *park(void *arg)
+{
+	(void)arg;
+	hs_free(hs_malloc(16));		/* a thread with caches */
+	pthread_barrier_wait(&may_exit);
+	return NULL;
+}
+
+/* Fills its cache of 12 KiB blocks, then only ever uses 16 B ones. */
+static void *idle_big(void *arg)
+{
+	void *v[IDLE_BLOCKS];
+	long i, bad = 0;
+
+	(void)arg;
+	for (i = 0; i < IDLE_BLOCKS; i++)
+		bad += !(v[i] = hs_malloc(12000));
+	for (i = 0; i < IDLE_BLOCKS; i++)
+		hs_free(v[i]);
+	for (i = 0; i < 200000; i++) {
+		void *p = hs_malloc(16);
+
+		bad += !p;
+		hs_free(p);
+	}
+	pthread_barrier_wait(&idle_done);
+	pthread_barrier_wait(&may_exit);
+	return (void *)bad;
+}
+
+/*
+ * With more threads than CPUs, blocks a thread's cache has not needed for
+ * a while go where other threads can have them, while it lives: the heap
+ * does not grow for blocks it already holds. (Up to a thread per CPU the
+ * caches keep them, as per-CPU caches would.)
+ */
+TEST_F_TIMEOUT(slow, blocks_an_idle_cache_holds_go_to_other_threads, 300)
+{
+	struct hs_heap_stats before, after;
+	pthread_t t[64], idle;
+	void *v[TAKEN_BLOCKS], *rc;
+	int i, nparked;
+	cpu_set_t cpus;
+
+	ASSERT_EQ(0, sched_getaffinity(0, sizeof(cpus), &cpus));
+	nparked = CPU_COUNT(&cpus);
+	ASSERT_LT(nparked, 64);
+	ASSERT_EQ(0, pthread_barrier_init(&idle_done, NULL, 2));
+	ASSERT_EQ(0, pthread_barrier_init(&may_exit, NULL,
+					  (unsigned int)nparked + 2));
+	hs_free(hs_malloc(16));
+	for (i = 0; i < nparked; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, park, NULL));
+	ASSERT_EQ(0, pthread_create(&idle, NULL, idle_big, NULL));
+	pthread_barrier_wait(&idle_done);
+
+	ASSERT_EQ(0, hs_heap_stats(&before));
+	for (i = 0; i < TAKEN_BLOCKS; i++) {
+		v[i] = hs_malloc(12000);
+		ASSERT_NE(NULL, v[i]);
+		memset(v[i], i, 12000);
+	}
+	ASSERT_EQ(0, hs_heap_stats(&after));
+	EXPECT_LE(after.bytes, before.bytes) {
+		TH_LOG("the heap grew by %llu bytes for blocks another thread's cache held idle",
+		       (unsigned long long)(after.bytes - before.bytes));
+	}
+	for (i = 0; i < TAKEN_BLOCKS; i++)
+		hs_free(v[i]);
+
+	pthread_barrier_wait(&may_exit);
+	for (i = 0; i < nparked; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	ASSERT_EQ(0, pthread_join(idle, &rc));
+	ASSERT_EQ(NULL, rc);
 }
 
 TEST_HARNESS_MAIN
