@@ -358,7 +358,7 @@ void _hs_pool_fork_child(void)
 		if (registry && registry[i]) {
 			if (_hs_fork_keeps_memory()) {
 				/* Only this thread is left: the others'
-				 * caches go to the depot. */
+				 * caches go, unread (tcache_life.c). */
 				_hs_tc_fork_child_keep(registry[i]);
 				registry[i]->pub.slot = NULL;
 				registry[i]->pub.wanted = true;

@@ -276,8 +276,8 @@ void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees);
 void _hs_tc_fork_child_threads(void);
 /* Fork child: drop every cache but the forking thread's, emptied. */
 void _hs_tc_fork_child(hs_pool_t *p);
-/* Fork child that keeps the memory: the other threads' caches go, their
- * objects to the depot. */
+/* Fork child that keeps the memory: the other threads' caches go, and
+ * what they held with them. */
 void _hs_tc_fork_child_keep(hs_pool_t *p);
 
 /* ---- publish.c ---------------------------------------------------------- */

@@ -294,29 +294,21 @@ void _hs_tc_fork_child(hs_pool_t *p)
 void _hs_tc_fork_child_keep(hs_pool_t *p)
 {
 	struct hs_tc *tc, *next;
-	struct hs_magazine *m;
-	uint32_t i, held;
 
+	/*
+	 * The other threads' caches are dropped with what they held, unread:
+	 * their owners wrote them without a lock and ran on while fork()
+	 * copied the address space, page by page, so the copy may show a
+	 * cache halfway through trading objects with its reserve, or its
+	 * state word and its objects from different moments, and the same
+	 * block in two places. The child loses those blocks (it cannot tell
+	 * which are real); it must never hand one out twice. Their reserve
+	 * pointers are written under the pool lock, held across fork.
+	 */
 	for (tc = p->tcs; tc; tc = next) {
 		next = tc->next;
 		if (tc->owner == &_hs_tls)
 			continue;
-		_hs_tc_sync_locked(p, tc);
-		held = held_of(tc);
-		m = held ? _hs_mag_new(p->mag_cap) : NULL;
-		for (i = 0; i < held; i++) {
-			if (m)
-				mag_put(m, tc->objs[i]);
-			else
-				_hs_slab_put_locked(p, tc->objs[i]);
-		}
-		if (m)
-			_hs_depot_put_full_locked(p, m);
-		if (tc->prev && mag_rounds(tc->prev))
-			_hs_depot_put_full_locked(p, tc->prev);
-		else if (tc->prev)
-			_hs_depot_put_empty_locked(p, tc->prev);
-		tc->prev = NULL;
 		tc_unlink_locked(p, tc);
 		tc_free(tc);
 	}

@@ -159,4 +159,145 @@ TEST(a_big_block_follows_fork)
 	free(p);
 }
 
+/* Blocks of 20 to 64 KiB, whose caches hold 2 to 6: a slow path, where a
+ * cache and its reserve trade objects, every few calls. */
+static void *churn_big(void *arg)
+{
+	unsigned int seed = (unsigned int)(uintptr_t)arg;
+	void *v[16] = { 0 };
+	int k;
+
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
+		k = rand_r(&seed) % 16;
+		free(v[k]);
+		v[k] = malloc(((size_t)20 << 10) + (size_t)rand_r(&seed) % (44 << 10));
+	}
+	for (k = 0; k < 16; k++)
+		free(v[k]);
+	return NULL;
+}
+
+static int by_address(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* In the child: no two blocks overlap. */
+static int child_blocks_apart(void)
+{
+	enum { M = 1500 };
+	static uintptr_t v[M];
+	static size_t len[M];
+	int i;
+
+	for (i = 0; i < M; i++) {
+		len[i] = ((size_t)20 << 10) + (size_t)(i * 997) % (44 << 10);
+		v[i] = (uintptr_t)malloc(len[i]);
+		if (!v[i])
+			return 30;
+	}
+	qsort(v, M, sizeof(v[0]), by_address);
+	for (i = 1; i < M; i++)
+		if (v[i] - v[i - 1] < ((size_t)20 << 10))
+			return 31;
+	return 0;
+}
+
+#define HELD	10
+static void *held_block[HELD];
+static pthread_barrier_t cached, forked;
+
+/* Frees its blocks into its caches and waits there, holding them. */
+static void *hold_cached(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < HELD; i++)
+		held_block[i] = malloc((size_t)24 << 10);
+	for (i = 0; i < HELD; i++)
+		free(held_block[i]);
+	pthread_barrier_wait(&cached);
+	pthread_barrier_wait(&forked);
+	return NULL;
+}
+
+/*
+ * Another thread's caches are its own, written without a lock: in the
+ * child (where that thread does not exist) the copy of them may be from
+ * the middle of an update, or from different moments for different pages,
+ * since the thread runs on while fork() copies the address space. The
+ * child leaves what they held alone, and so never hands it out.
+ */
+TEST(a_child_leaves_other_threads_cached_blocks_alone)
+{
+	pthread_t t;
+	int st, i, k;
+	pid_t pid;
+
+	ASSERT_EQ(0, pthread_barrier_init(&cached, NULL, 2));
+	ASSERT_EQ(0, pthread_barrier_init(&forked, NULL, 2));
+	ASSERT_EQ(0, pthread_create(&t, NULL, hold_cached, NULL));
+	pthread_barrier_wait(&cached);
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		/* (On kmod the child has none of the parent's heap.) */
+		if (on_kmod())
+			_exit(mapped(held_block[0]) ? 42 : 0);
+		for (i = 0; i < 200; i++) {
+			void *p = malloc((size_t)24 << 10);
+
+			if (!p)
+				_exit(40);
+			for (k = 0; k < HELD; k++)
+				if (p == held_block[k])
+					_exit(41);
+		}
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	pthread_barrier_wait(&forked);
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("child killed by signal %d",
+					  WTERMSIG(st));
+	EXPECT_EQ(0, WEXITSTATUS(st)) {
+		TH_LOG("the child handed out a block another thread's cache held");
+	}
+}
+
+/*
+ * A fork can land while another thread's cache is halfway through trading
+ * objects with its reserve, outside any lock: the child must not hand out
+ * what the copy shows in both places. (What other threads' caches held is
+ * theirs: the child, which has only the forking thread, may lose it but
+ * never give a block out twice.)
+ */
+TEST_F_TIMEOUT(slow, a_child_never_gets_a_block_twice, 600)
+{
+	enum { T = 8 };
+	pthread_t t[T];
+	int i, k, st;
+	pid_t pid;
+
+	for (i = 0; i < T; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn_big,
+					    (void *)(uintptr_t)(i + 1)));
+	for (k = 0; k < 400; k++) {
+		pid = fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0)
+			_exit(child_blocks_apart());
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		ASSERT_TRUE(WIFEXITED(st)) TH_LOG("child killed by signal %d",
+						  WTERMSIG(st));
+		ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("round %d", k);
+	}
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < T; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+}
+
 TEST_HARNESS_MAIN
