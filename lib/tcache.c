@@ -35,8 +35,11 @@
 void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees)
 {
 	struct hs_magazine *prev = __atomic_load_n(&tc->prev, __ATOMIC_RELAXED);
+	/* allocs_done before the state word: a heap cache's tick (below)
+	 * restarts the count before it adds it here, so a reader in between
+	 * counts less, never twice. */
+	uint64_t a = __atomic_load_n(&tc->allocs_done, __ATOMIC_ACQUIRE);
 	uint64_t st = state_of(tc);
-	uint64_t a = __atomic_load_n(&tc->allocs_done, __ATOMIC_RELAXED);
 	uint64_t in = __atomic_load_n(&tc->moved_in, __ATOMIC_RELAXED);
 	uint64_t out = __atomic_load_n(&tc->moved_out, __ATOMIC_RELAXED);
 	uint64_t held = st & HS_CACHE_HELD_MASK;
@@ -387,12 +390,13 @@ void *_hs_pool_alloc_slow(hs_pool_t *p, struct hs_tc *tc)
 	if (state_of(tc) & HS_CACHE_COUNT_STOP) {
 		if (tc->count_base) {
 			/* A heap cache's tick: no lock, the pool's totals get
-			 * the count at the next visit. (Restarted first, a
-			 * reader in between counts less, never more.) */
+			 * the count at the next visit. (Restarted first: see
+			 * _hs_tc_counts().) */
 			uint64_t n = count_of(tc, state_of(tc));
 
 			cache_restart_count(tc);
-			_hs_add(&tc->allocs_done, n);
+			__atomic_store_n(&tc->allocs_done, tc->allocs_done + n,
+					 __ATOMIC_RELEASE);
 			_hs_tc_gc_tick();
 		} else {
 			/* Days of fast-path allocations: harvest the count. */

@@ -28,14 +28,18 @@
  * Beyond that the looks come faster with the threads: the 64 threads held
  * 185 MiB, in the same time.
  */
-#include <sched.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
 
 #include "tcache.h"
 
 /* Looks per tick at most: one every HS_TC_TICK / MAX_LOOKS allocations.
  * With 16 the 64 threads held less, but took 15% longer (depot locks). */
 #define MAX_LOOKS	8
+/* CPUs an affinity mask may name: 8192. */
+#define MASK_WORDS	128
 /*
  * Less than this in a reserve is not worth a trip to the depot: in small
  * classes (a larson run, 8 threads replacing blocks of 16 to 512 bytes)
@@ -67,7 +71,9 @@ static void look(hs_pool_t *p, struct hs_tc *tc)
 {
 	uint32_t rounds = mag_rounds(tc->prev);
 
-	if (rounds && tc->dry == tc->gc_dry &&
+	/* (A cache with nothing held is about to run dry: a tick comes
+	 * before the refill.) */
+	if (rounds && tc->dry == tc->gc_dry && held_of(tc) &&
 	    rounds * p->stride >= LOOK_MIN_BYTES &&
 	    !_hs_tc_reserve_to_depot(p, tc))
 		return;
@@ -76,18 +82,27 @@ static void look(hs_pool_t *p, struct hs_tc *tc)
 	tc->gc_dry = tc->dry;
 }
 
-/* CPUs this process may run on, counted once (at least 1). */
+/*
+ * CPUs the process may run on, counted once: the main thread's affinity
+ * (its id is the process's; the thread that ticks first may be pinned),
+ * else the CPUs online.
+ */
 static uint32_t cpus(void)
 {
 	static uint32_t n;
 	uint32_t c = __atomic_load_n(&n, __ATOMIC_RELAXED);
-	cpu_set_t set;
+	uint64_t mask[MASK_WORDS];
+	long got;
+	int i;
 
 	if (c)
 		return c;
-	c = 1;
-	if (!sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) > 1)
-		c = (uint32_t)CPU_COUNT(&set);
+	got = syscall(SYS_sched_getaffinity, getpid(), sizeof(mask), mask);
+	c = 0;
+	for (i = 0; got > 0 && i < got / (long)sizeof(mask[0]); i++)
+		c += (uint32_t)__builtin_popcountll(mask[i]);
+	if (!c)
+		c = (uint32_t)HS_MAX(get_nprocs(), 1);
 	__atomic_store_n(&n, c, __ATOMIC_RELAXED);
 	return c;
 }

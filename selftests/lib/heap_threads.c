@@ -7,7 +7,6 @@
  * and the counts add up once the threads are gone.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -199,12 +198,13 @@ TEST(fork_while_other_threads_allocate)
 #define IDLE_BLOCKS	28	/* two magazines of 12 KiB blocks */
 #define TAKEN_BLOCKS	21	/* what a slab of them holds */
 
-static pthread_barrier_t idle_done, may_exit;
+static pthread_barrier_t parked, idle_done, may_exit;
 
 static void *park(void *arg)
 {
 	(void)arg;
 	hs_free(hs_malloc(16));		/* a thread with caches */
+	pthread_barrier_wait(&parked);
 	pthread_barrier_wait(&may_exit);
 	return NULL;
 }
@@ -240,20 +240,26 @@ static void *idle_big(void *arg)
 TEST_F_TIMEOUT(slow, blocks_an_idle_cache_holds_go_to_other_threads, 300)
 {
 	struct hs_heap_stats before, after;
-	pthread_t t[64], idle;
 	void *v[TAKEN_BLOCKS], *rc;
+	pthread_t *t, idle;
 	int i, nparked;
-	cpu_set_t cpus;
 
-	ASSERT_EQ(0, sched_getaffinity(0, sizeof(cpus), &cpus));
-	nparked = CPU_COUNT(&cpus);
-	ASSERT_LT(nparked, 64);
+	/* As many parked threads with caches as the library counts CPUs
+	 * (the online ones, or fewer by affinity): with this thread and
+	 * the idle one, more threads than CPUs. */
+	nparked = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	ASSERT_GT(nparked, 0);
+	t = calloc((size_t)nparked, sizeof(*t));
+	ASSERT_NE(NULL, t);
+	ASSERT_EQ(0, pthread_barrier_init(&parked, NULL,
+					  (unsigned int)nparked + 1));
 	ASSERT_EQ(0, pthread_barrier_init(&idle_done, NULL, 2));
 	ASSERT_EQ(0, pthread_barrier_init(&may_exit, NULL,
 					  (unsigned int)nparked + 2));
 	hs_free(hs_malloc(16));
 	for (i = 0; i < nparked; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, park, NULL));
+	pthread_barrier_wait(&parked);
 	ASSERT_EQ(0, pthread_create(&idle, NULL, idle_big, NULL));
 	pthread_barrier_wait(&idle_done);
 
@@ -274,6 +280,7 @@ TEST_F_TIMEOUT(slow, blocks_an_idle_cache_holds_go_to_other_threads, 300)
 	pthread_barrier_wait(&may_exit);
 	for (i = 0; i < nparked; i++)
 		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	free(t);
 	ASSERT_EQ(0, pthread_join(idle, &rc));
 	ASSERT_EQ(NULL, rc);
 }
