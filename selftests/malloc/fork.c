@@ -187,7 +187,7 @@ static int by_address(const void *a, const void *b)
 /* In the child: no two blocks overlap. */
 static int child_blocks_apart(void)
 {
-	enum { M = 1500 };
+	enum { M = 500 };
 	static uintptr_t v[M];
 	static size_t len[M];
 	int i;
@@ -273,7 +273,8 @@ TEST(a_child_leaves_other_threads_cached_blocks_alone)
  * objects with its reserve, outside any lock: the child must not hand out
  * what the copy shows in both places. (What other threads' caches held is
  * theirs: the child, which has only the forking thread, may lose it but
- * never give a block out twice.)
+ * never give a block out twice.) A race, caught now and then: the test
+ * above checks the rule deterministically.
  */
 TEST_F_TIMEOUT(slow, a_child_never_gets_a_block_twice, 600)
 {
@@ -285,7 +286,9 @@ TEST_F_TIMEOUT(slow, a_child_never_gets_a_block_twice, 600)
 	for (i = 0; i < T; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn_big,
 					    (void *)(uintptr_t)(i + 1)));
-	for (k = 0; k < 400; k++) {
+	/* (A few rounds on kmod, where the child's heap starts empty; a
+	 * second or so each under TCG.) */
+	for (k = 0; k < (on_kmod() ? 10 : 150); k++) {
 		pid = fork();
 		ASSERT_GE(pid, 0);
 		if (pid == 0)
