@@ -115,10 +115,9 @@ void _hs_tc_gc_tick(void)
 
 	/*
 	 * Up to a thread per CPU, the caches are what per-CPU caches would
-	 * be, and cost a program's speed nothing. Beyond that, what they
-	 * hold grows with the threads while each thread runs less: the
-	 * looks come faster, so the caches of N threads on C CPUs hold
-	 * about what C threads' would.
+	 * be, and looks would cost a program speed. Beyond that, what the
+	 * caches hold grows with the threads while each thread runs less:
+	 * the more threads share a CPU, the more caches a tick looks at.
 	 */
 	if (threads <= cpus())
 		return;
