@@ -496,8 +496,15 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 	return 0;
 }
 
-int _hs_span_alloc_alone(struct _hs_arena *a, uint32_t chunks, size_t align,
-			 uintptr_t owner, struct _hs_span *span)
+/*
+ * A span alone in a region mapped for it, as _hs_span_alloc(): on hugetlb
+ * its huge pages are reserved rather than faulted in, so a big block
+ * costs the pages a program touches and a touch cannot fail later (the
+ * span is zeroed); the region goes with the span.
+ */
+static int span_alloc_alone(struct _hs_arena *a, uint32_t chunks,
+			    size_t align, uintptr_t owner,
+			    struct _hs_span *span)
 {
 	size_t units = HS_ALIGN_UP((size_t)chunks * HS_CHUNK, HS_UNIT) / HS_UNIT;
 	struct _hs_aregion *r;
@@ -556,7 +563,7 @@ int _hs_heap_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 	/* A big block on hugetlb: reserved, not populated (see above). */
 	if (rc < 0 && chunks >= ALONE_MIN_CHUNKS && !a->fallback &&
 	    _hs_os_backend() == HS_BACKEND_HUGETLB)
-		rc = _hs_span_alloc_alone(a, chunks, align, owner, span);
+		rc = span_alloc_alone(a, chunks, align, owner, span);
 	else if (rc < 0)
 		rc = _hs_span_alloc(a, chunks, align, 0, owner, span);
 	/* Huge pages ran out: on with the next backend. */
@@ -636,14 +643,15 @@ int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner)
 	uint32_t end = (uint32_t)((span->base - (uintptr_t)r->mem.base) >>
 				  HS_CHUNK_SHIFT) + span->chunks;
 	uint32_t more = chunks - span->chunks;
-	struct _hs_extent *e, *spare = _hs_meta_alloc(sizeof(*spare));
+	struct _hs_extent *e, *spare;
 	int rc = -1;
 
 	HS_ASSERT(chunks > span->chunks);
-	if (r->alone || !spare) {
-		_hs_meta_free(spare, sizeof(*spare));
+	if (r->alone)
 		return -1;
-	}
+	spare = _hs_meta_alloc(sizeof(*spare));
+	if (!spare)
+		return -1;
 	pthread_mutex_lock(&a->lock);
 	/* The free extent right after the span, if it has room. */
 	e = end < r->nchunks ? r->tag[end] : NULL;

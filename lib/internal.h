@@ -229,14 +229,6 @@ int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
  */
 int _hs_heap_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
 			uintptr_t owner, struct _hs_span *span);
-/*
- * A span alone in a region mapped for it, as _hs_span_alloc(): on hugetlb
- * its huge pages are reserved rather than faulted in, so a big block
- * costs the pages a program touches and a touch cannot fail later (the
- * span is zeroed); the region goes with the span. For big blocks.
- */
-int _hs_span_alloc_alone(struct _hs_arena *a, uint32_t chunks, size_t align,
-			 uintptr_t owner, struct _hs_span *span);
 /* Give a span back; its chunks leave the address map. */
 void _hs_span_free(struct _hs_span *span);
 /*

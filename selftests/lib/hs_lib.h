@@ -109,4 +109,58 @@ static inline long hs_resident_pages(void *p, size_t n)
 	return in;
 }
 
+/* A calloc, a malloc and a free: the library's hs_* or libc's names. */
+struct hs_alloc_fns {
+	void *(*calloc)(size_t, size_t);
+	void *(*malloc)(size_t);
+	void (*free)(void *);
+};
+
+/*
+ * A big calloc (256 MiB) is zero without being written - at most 512 of
+ * its 4 KiB pages resident if @count_pages (the module populates its
+ * regions whole) - and a 32 MiB one taken again at once, after being
+ * written as a malloc'd block, is zero too. NULL, or what was wrong.
+ */
+static inline const char *hs_big_calloc_fault(const struct hs_alloc_fns *f,
+					      bool count_pages)
+{
+	const size_t n = (size_t)256 << 20, m = (size_t)32 << 20;
+	static char why[96];
+	unsigned char *p;
+	long in;
+	size_t i;
+
+	p = f->calloc(1, n);
+	if (!p)
+		return "the 256 MiB calloc failed";
+	if (count_pages && (in = hs_resident_pages(p, n)) > 512) {
+		snprintf(why, sizeof(why), "%ld of %zu pages resident",
+			 in, n / 4096);
+		f->free(p);
+		return why;
+	}
+	if (p[0] || p[n - 1]) {
+		f->free(p);
+		return "the 256 MiB calloc is not zero";
+	}
+	f->free(p);
+	p = f->malloc(m);
+	if (!p)
+		return "the 32 MiB malloc failed";
+	memset(p, 0xab, m);
+	f->free(p);
+	p = f->calloc(m, 1);
+	if (!p)
+		return "the 32 MiB calloc failed";
+	for (i = 0; i < m; i += 4096) {
+		if (p[i] | p[i + 4095]) {
+			f->free(p);
+			return "a 32 MiB calloc reusing a written block is not zero";
+		}
+	}
+	f->free(p);
+	return NULL;
+}
+
 #endif
