@@ -413,6 +413,11 @@ static void carve(struct _hs_arena *a, struct _hs_extent *e, uint32_t at,
 	_hs_meta_free(e, sizeof(*e));
 	_hs_meta_free(spare, sizeof(*spare));
 	_hs_units_account(r, at, chunks, 1);
+	/* The small arena's plain pages are the program's soon (rss.c). */
+	if (a->small)
+		__atomic_add_fetch(&_hs_rss_committed,
+				   (uint64_t)chunks << HS_CHUNK_SHIFT,
+				   __ATOMIC_RELAXED);
 }
 
 int _hs_span_alloc(struct _hs_arena *a, uint32_t chunks, size_t align,
@@ -720,7 +725,7 @@ void _hs_arena_trim(void)
 	pthread_mutex_lock(&_hs_arenas_lock);
 	for (a = _hs_arenas; a; a = a->next) {
 		pthread_mutex_lock(&a->lock);
-		_hs_dirty_purge_locked(a, true, &spares);
+		_hs_dirty_purge_locked(a, true, NULL, &spares);
 		if (a->spare) {
 			a->mapped -= a->spare->mem.bytes;
 			a->spare->next = spares;

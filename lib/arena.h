@@ -74,10 +74,11 @@ void _hs_units_account(struct _hs_aregion *r, uint32_t c, uint32_t n,
 		       int dir);
 /* A region about to go: its free units leave the arena's list. */
 void _hs_region_undirty(struct _hs_arena *a, struct _hs_aregion *r);
-/* Free units past the interval, or (@all) every one, give their pages
+/* Free units past the interval, or (@all) every one, and while *@owed
+ * (if not NULL) is not paid off (less a unit each), give their pages
  * back, oldest first; regions left empty and without pages are handed to
  * _hs_region_drained_locked(), what it lets go added to *@gone. */
-void _hs_dirty_purge_locked(struct _hs_arena *a, bool all,
+void _hs_dirty_purge_locked(struct _hs_arena *a, bool all, uint64_t *owed,
 			    struct _hs_aregion **gone);
 
 /* ---- arena.c, for units.c ------------------------------------------------ */

@@ -35,6 +35,7 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	_hs_meta_fork_child();
+	_hs_rss_fork_child();
 	_hs_os_fork_child();
 	_hs_arena_fork_child();
 	_hs_publish_fork_child();

@@ -91,6 +91,8 @@ static uint64_t bucket_map[MAP_WORDS];		/* the buckets in use */
 static uint64_t nkept, kept_bytes;
 static uint64_t keep_ns = UINT64_MAX;	/* HUGESLAB_HEAP_TRIM_MS, read once */
 static uint64_t grown_seen;		/* _hs_arena_grown when last looked */
+static uint64_t outside_seen;		/* _hs_outside_grown() when looked */
+static uint64_t outside_debt;		/* of it, not yet paid with runs */
 static uint64_t large_n, large_bytes, large_fallback, large_allocs, large_frees;
 static uint64_t large_small;		/* bytes of runs in the small arena */
 static uint64_t large_in_use;		/* bytes asked for */
@@ -301,11 +303,14 @@ static void kept_del_locked(struct large *l)
  * as many bytes of them as the arenas took fresh pages since the last
  * look: memory kept for reuse must not sit idle while the heap grows
  * elsewhere (a Python heap kept 30 MB of old dict tables at its peak),
- * so the growth after this finds their pages instead.
+ * so the growth after this finds their pages instead. And runs as big as
+ * the process grew outside the library to a new peak: their pages go back
+ * to the kernel, as many bytes as returned (the rest is kept again by the
+ * arena a trim interval, as usual).
  */
-static void kept_expire_locked(bool all, struct large **out)
+static uint64_t kept_expire_locked(bool all, struct large **out)
 {
-	uint64_t now = _hs_now_ns(), cutoff, grown, debt;
+	uint64_t now = _hs_now_ns(), cutoff, grown, debt, outside, paid = 0;
 	struct large *l;
 
 	if (keep_ns == UINT64_MAX)
@@ -314,16 +319,26 @@ static void kept_expire_locked(bool all, struct large **out)
 	grown = __atomic_load_n(&_hs_arena_grown, __ATOMIC_RELAXED);
 	debt = grown - grown_seen;
 	__atomic_store_n(&grown_seen, grown, __ATOMIC_RELAXED);
+	outside = _hs_outside_grown(now);
+	/* Growth while nothing was kept is owed nothing. */
+	outside_debt = kept_tail ? outside_debt + (outside - outside_seen) : 0;
+	outside_seen = outside;
 
 	while ((l = kept_tail) &&
 	       (all || debt || l->freed_at <= cutoff ||
-		kept_bytes > keep_max_locked())) {
-		debt -= HS_MIN(debt, span_bytes(l));
+		kept_bytes > keep_max_locked() ||
+		outside_debt >= span_bytes(l))) {
+		uint64_t b = span_bytes(l), o = HS_MIN(outside_debt, b);
+
+		debt -= HS_MIN(debt, b);
+		outside_debt -= o;
+		paid += o;
 		kept_del_locked(l);
 		large_account(l, -1);
 		l->next = *out;
 		*out = l;
 	}
+	return paid;
 }
 
 /*
@@ -331,7 +346,7 @@ static void kept_expire_locked(bool all, struct large **out)
  * the kernel now (as glibc's munmap of a big block), since nobody asked
  * for them again: a huge page's wait a trim interval in the arena.
  */
-static void large_release(struct large *list)
+static void large_release(struct large *list, uint64_t owed)
 {
 	struct large *l, *next;
 
@@ -341,22 +356,26 @@ static void large_release(struct large *list)
 		_hs_span_free(&l->span);
 		_hs_meta_free(l, LARGE_BYTES);
 	}
+	/* Released for the process's growth elsewhere: not kept again. */
+	if (owed)
+		_hs_arena_purge_bytes(owed);
 }
 
 /* After a class took memory: kept runs yield to the growth, if any. */
 static void kept_yield(void)
 {
 	struct large *old = NULL;
+	uint64_t owed;
 
 	if (likely(__atomic_load_n(&_hs_arena_grown, __ATOMIC_RELAXED) ==
 		   __atomic_load_n(&grown_seen, __ATOMIC_RELAXED)))
 		return;
 	pthread_mutex_lock(&heap_lock);
-	kept_expire_locked(false, &old);
+	owed = kept_expire_locked(false, &old);
 	if (old)
 		large_publish_locked();
 	pthread_mutex_unlock(&heap_lock);
-	large_release(old);
+	large_release(old, owed);
 }
 
 /* The first bucket in use from @b on, or RUN_BUCKETS. */
@@ -420,6 +439,7 @@ static void *large_alloc(size_t n, size_t align, bool *zeroed)
 {
 	struct _hs_arena *a = _hs_arena_of(-1, false);
 	struct large *l, *old = NULL;
+	uint64_t owed;
 	uint32_t chunks;
 	int rc;
 
@@ -461,10 +481,10 @@ static void *large_alloc(size_t n, size_t align, bool *zeroed)
 	large_n++;
 	large_allocs++;
 	large_in_use += n;
-	kept_expire_locked(false, &old);
+	owed = kept_expire_locked(false, &old);
 	large_publish_locked();
 	pthread_mutex_unlock(&heap_lock);
-	large_release(old);
+	large_release(old, owed);
 	/* A run reused from those kept takes no span: look here too. */
 	_hs_arena_purge_due();
 	return (void *)l->ptr;
@@ -477,6 +497,7 @@ static void *large_alloc(size_t n, size_t align, bool *zeroed)
 static void large_free(struct large *l, bool keep)
 {
 	struct large *old = NULL;
+	uint64_t owed;
 
 	pthread_mutex_lock(&heap_lock);
 	list_del(&live, l);
@@ -490,10 +511,10 @@ static void large_free(struct large *l, bool keep)
 		l->next = old;
 		old = l;
 	}
-	kept_expire_locked(false, &old);
+	owed = kept_expire_locked(false, &old);
 	large_publish_locked();
 	pthread_mutex_unlock(&heap_lock);
-	large_release(old);
+	large_release(old, owed);
 	_hs_arena_purge_due();
 }
 
@@ -745,17 +766,18 @@ HS_EXPORT int hs_heap_stats(struct hs_heap_stats *st)
 HS_EXPORT size_t hs_heap_trim(void)
 {
 	struct large *old = NULL, *l;
+	uint64_t owed;
 	size_t bytes = 0;
 	unsigned int c;
 	int saved = errno;
 
 	pthread_mutex_lock(&heap_lock);
-	kept_expire_locked(true, &old);
+	owed = kept_expire_locked(true, &old);
 	large_publish_locked();
 	pthread_mutex_unlock(&heap_lock);
 	for (l = old; l; l = l->next)
 		bytes += span_bytes(l);
-	large_release(old);
+	large_release(old, owed);
 	for (c = 0; c < HS_CLASSES; c++) {
 		hs_pool_t *p = __atomic_load_n(&_hs_heap_pools[c], __ATOMIC_ACQUIRE);
 

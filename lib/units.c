@@ -40,8 +40,12 @@ int _hs_units_commit(struct _hs_aregion *r, uint32_t u0, uint32_t u1)
 			return -1;
 		r->committed[u / 64] |= 1ULL << (u % 64);
 		/* Plain pages of the small arena fill a page at a time. */
-		if (!r->arena->small)
-			__atomic_add_fetch(&_hs_arena_grown, HS_UNIT,
+		if (r->arena->small)
+			continue;
+		__atomic_add_fetch(&_hs_arena_grown, HS_UNIT, __ATOMIC_RELAXED);
+		if (r->mem.backend == HS_BACKEND_THP ||
+		    r->mem.backend == HS_BACKEND_PAGES)
+			__atomic_add_fetch(&_hs_rss_committed, HS_UNIT,
 					   __ATOMIC_RELAXED);
 	}
 	return fresh;
@@ -109,48 +113,75 @@ static void unit_freed(struct _hs_aregion *r, uint32_t u)
 	r->ndirty++;
 }
 
-void _hs_dirty_purge_locked(struct _hs_arena *a, bool all,
+void _hs_dirty_purge_locked(struct _hs_arena *a, bool all, uint64_t *owed,
 			    struct _hs_aregion **gone)
 {
 	uint64_t now = a->dirty_old ? _hs_now_ns() : 0;
 	struct _hs_dirty *d;
 
-	while ((d = a->dirty_old) && (all || now - d->at >= a->dirty_ns)) {
+	while ((d = a->dirty_old) &&
+	       (all || now - d->at >= a->dirty_ns || (owed && *owed))) {
 		struct _hs_aregion *r = d->r;
 		uint32_t u = d->u;
 
+		if (owed)
+			*owed -= HS_MIN(*owed, HS_UNIT);
 		dirty_del(a, d);
 		unit_decommit(r, u);
 		_hs_region_drained_locked(a, r, gone);
 	}
 }
 
-/*
- * Called after every span taken or freed, unlocked: what a program frees
- * goes back by its next span an interval later, in any arena (as
- * jemalloc's decay without its background thread). A clock read and a
- * comparison when nothing is due; then every arena (a few: kinds by node)
- * is looked at.
- */
-void _hs_arena_purge_due(void)
+/* Every arena's units due, and @owed bytes' worth more, oldest first. */
+static void purge(uint64_t owed)
 {
 	struct _hs_aregion *gone = NULL;
 	struct _hs_arena *a;
 
-	if (_hs_now_ns() < __atomic_load_n(&dirty_due, __ATOMIC_RELAXED))
-		return;
 	pthread_mutex_lock(&_hs_arenas_lock);
 	/* Reset first: a unit freed meanwhile lowers it again. */
 	__atomic_store_n(&dirty_due, UINT64_MAX, __ATOMIC_RELAXED);
 	for (a = _hs_arenas; a; a = a->next) {
 		pthread_mutex_lock(&a->lock);
-		_hs_dirty_purge_locked(a, false, &gone);
+		_hs_dirty_purge_locked(a, false, &owed, &gone);
 		if (a->dirty_old)
 			due_at_most(a->dirty_old->at + a->dirty_ns);
 		pthread_mutex_unlock(&a->lock);
 	}
 	pthread_mutex_unlock(&_hs_arenas_lock);
 	_hs_regions_unmap(gone);
+}
+
+/*
+ * Called after every span taken or freed, unlocked: what a program frees
+ * goes back by its next span an interval later, in any arena (as
+ * jemalloc's decay without its background thread), or sooner once the
+ * process grows elsewhere to a new peak: as many bytes as it grew. A
+ * clock read and two comparisons when nothing is due; then every arena
+ * (a few: kinds by node) is looked at.
+ */
+void _hs_arena_purge_due(void)
+{
+	static uint64_t seen;	/* _hs_outside_grown() paid for so far */
+	uint64_t now = _hs_now_ns(), grown = _hs_outside_grown(now);
+	uint64_t was = __atomic_load_n(&seen, __ATOMIC_RELAXED), owed = 0;
+	uint64_t due = __atomic_load_n(&dirty_due, __ATOMIC_RELAXED);
+
+	/* Growth is paid for once, by the thread that moves seen; nothing
+	 * is owed for it when no unit is kept. */
+	if (grown != was &&
+	    __atomic_compare_exchange_n(&seen, &was, grown, false,
+					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		owed = grown - was;
+	if (now < due && (!owed || due == UINT64_MAX))
+		return;
+	purge(owed);
+}
+
+void _hs_arena_purge_bytes(uint64_t bytes)
+{
+	if (__atomic_load_n(&dirty_due, __ATOMIC_RELAXED) != UINT64_MAX)
+		purge(bytes);
 }
 
 void _hs_region_undirty(struct _hs_arena *a, struct _hs_aregion *r)
