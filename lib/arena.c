@@ -388,6 +388,13 @@ static bool too_big(uint32_t chunks)
 	return true;
 }
 
+/* Spans that RSS counts once touched: counted as taken (rss.c), where
+ * THP units count as committed. */
+static bool on_plain_pages(const struct _hs_aregion *r)
+{
+	return r->arena->small || r->mem.backend == HS_BACKEND_PAGES;
+}
+
 /* Take [at, at + chunks) out of free extent @e; no memory needed. */
 static void carve(struct _hs_arena *a, struct _hs_extent *e, uint32_t at,
 		  uint32_t chunks, struct _hs_extent *spare)
@@ -413,8 +420,7 @@ static void carve(struct _hs_arena *a, struct _hs_extent *e, uint32_t at,
 	_hs_meta_free(e, sizeof(*e));
 	_hs_meta_free(spare, sizeof(*spare));
 	_hs_units_account(r, at, chunks, 1);
-	/* The small arena's plain pages are the program's soon (rss.c). */
-	if (a->small)
+	if (on_plain_pages(r))
 		__atomic_add_fetch(&_hs_rss_committed,
 				   (uint64_t)chunks << HS_CHUNK_SHIFT,
 				   __ATOMIC_RELAXED);

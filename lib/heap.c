@@ -262,11 +262,22 @@ static uint64_t keep_max_locked(void)
 	return HS_MIN(HS_MAX(live_bytes / 4, KEEP_MIN_BYTES), KEEP_MAX_BYTES);
 }
 
+/* The process's growth outside the library since the last look is owed
+ * by the runs kept meanwhile; growth while none was kept, by none. */
+static void outside_note_locked(uint64_t now)
+{
+	uint64_t outside = _hs_outside_grown(now);
+
+	outside_debt = kept_tail ? outside_debt + (outside - outside_seen) : 0;
+	outside_seen = outside;
+}
+
 static void kept_add_locked(struct large *l)
 {
 	uint32_t bkt = bucket_of(l->span.chunks);
 
 	l->freed_at = _hs_now_ns();
+	outside_note_locked(l->freed_at);
 	list_add(&kept, l);
 	if (!kept_tail)
 		kept_tail = l;
@@ -279,6 +290,7 @@ static void kept_add_locked(struct large *l)
 	bucket_map[bkt / 64] |= 1ULL << (bkt % 64);
 	nkept++;
 	kept_bytes += span_bytes(l);
+	__atomic_store_n(&_hs_kept_above, kept_bytes, __ATOMIC_RELAXED);
 }
 
 static void kept_del_locked(struct large *l)
@@ -295,6 +307,7 @@ static void kept_del_locked(struct large *l)
 	l->bnext = l->bprev = NULL;
 	nkept--;
 	kept_bytes -= span_bytes(l);
+	__atomic_store_n(&_hs_kept_above, kept_bytes, __ATOMIC_RELAXED);
 }
 
 /*
@@ -303,14 +316,14 @@ static void kept_del_locked(struct large *l)
  * as many bytes of them as the arenas took fresh pages since the last
  * look: memory kept for reuse must not sit idle while the heap grows
  * elsewhere (a Python heap kept 30 MB of old dict tables at its peak),
- * so the growth after this finds their pages instead. And runs as big as
- * the process grew outside the library to a new peak: their pages go back
- * to the kernel, as many bytes as returned (the rest is kept again by the
- * arena a trim interval, as usual).
+ * so the growth after this finds their pages instead. And, oldest first,
+ * runs as big as the process grew outside the library to a new peak since
+ * they were kept: the arenas give back as many bytes of free pages for
+ * that growth (units.c).
  */
-static uint64_t kept_expire_locked(bool all, struct large **out)
+static void kept_expire_locked(bool all, struct large **out)
 {
-	uint64_t now = _hs_now_ns(), cutoff, grown, debt, outside, paid = 0;
+	uint64_t now = _hs_now_ns(), cutoff, grown, debt;
 	struct large *l;
 
 	if (keep_ns == UINT64_MAX)
@@ -319,26 +332,21 @@ static uint64_t kept_expire_locked(bool all, struct large **out)
 	grown = __atomic_load_n(&_hs_arena_grown, __ATOMIC_RELAXED);
 	debt = grown - grown_seen;
 	__atomic_store_n(&grown_seen, grown, __ATOMIC_RELAXED);
-	outside = _hs_outside_grown(now);
-	/* Growth while nothing was kept is owed nothing. */
-	outside_debt = kept_tail ? outside_debt + (outside - outside_seen) : 0;
-	outside_seen = outside;
+	outside_note_locked(now);
 
 	while ((l = kept_tail) &&
 	       (all || debt || l->freed_at <= cutoff ||
 		kept_bytes > keep_max_locked() ||
 		outside_debt >= span_bytes(l))) {
-		uint64_t b = span_bytes(l), o = HS_MIN(outside_debt, b);
+		uint64_t b = span_bytes(l);
 
 		debt -= HS_MIN(debt, b);
-		outside_debt -= o;
-		paid += o;
+		outside_debt -= HS_MIN(outside_debt, b);
 		kept_del_locked(l);
 		large_account(l, -1);
 		l->next = *out;
 		*out = l;
 	}
-	return paid;
 }
 
 /*
@@ -346,7 +354,7 @@ static uint64_t kept_expire_locked(bool all, struct large **out)
  * the kernel now (as glibc's munmap of a big block), since nobody asked
  * for them again: a huge page's wait a trim interval in the arena.
  */
-static void large_release(struct large *list, uint64_t owed)
+static void large_release(struct large *list)
 {
 	struct large *l, *next;
 
@@ -356,26 +364,22 @@ static void large_release(struct large *list, uint64_t owed)
 		_hs_span_free(&l->span);
 		_hs_meta_free(l, LARGE_BYTES);
 	}
-	/* Released for the process's growth elsewhere: not kept again. */
-	if (owed)
-		_hs_arena_purge_bytes(owed);
 }
 
 /* After a class took memory: kept runs yield to the growth, if any. */
 static void kept_yield(void)
 {
 	struct large *old = NULL;
-	uint64_t owed;
 
 	if (likely(__atomic_load_n(&_hs_arena_grown, __ATOMIC_RELAXED) ==
 		   __atomic_load_n(&grown_seen, __ATOMIC_RELAXED)))
 		return;
 	pthread_mutex_lock(&heap_lock);
-	owed = kept_expire_locked(false, &old);
+	kept_expire_locked(false, &old);
 	if (old)
 		large_publish_locked();
 	pthread_mutex_unlock(&heap_lock);
-	large_release(old, owed);
+	large_release(old);
 }
 
 /* The first bucket in use from @b on, or RUN_BUCKETS. */
@@ -439,7 +443,6 @@ static void *large_alloc(size_t n, size_t align, bool *zeroed)
 {
 	struct _hs_arena *a = _hs_arena_of(-1, false);
 	struct large *l, *old = NULL;
-	uint64_t owed;
 	uint32_t chunks;
 	int rc;
 
@@ -481,10 +484,10 @@ static void *large_alloc(size_t n, size_t align, bool *zeroed)
 	large_n++;
 	large_allocs++;
 	large_in_use += n;
-	owed = kept_expire_locked(false, &old);
+	kept_expire_locked(false, &old);
 	large_publish_locked();
 	pthread_mutex_unlock(&heap_lock);
-	large_release(old, owed);
+	large_release(old);
 	/* A run reused from those kept takes no span: look here too. */
 	_hs_arena_purge_due();
 	return (void *)l->ptr;
@@ -497,7 +500,6 @@ static void *large_alloc(size_t n, size_t align, bool *zeroed)
 static void large_free(struct large *l, bool keep)
 {
 	struct large *old = NULL;
-	uint64_t owed;
 
 	pthread_mutex_lock(&heap_lock);
 	list_del(&live, l);
@@ -511,10 +513,10 @@ static void large_free(struct large *l, bool keep)
 		l->next = old;
 		old = l;
 	}
-	owed = kept_expire_locked(false, &old);
+	kept_expire_locked(false, &old);
 	large_publish_locked();
 	pthread_mutex_unlock(&heap_lock);
-	large_release(old, owed);
+	large_release(old);
 	_hs_arena_purge_due();
 }
 
@@ -766,18 +768,17 @@ HS_EXPORT int hs_heap_stats(struct hs_heap_stats *st)
 HS_EXPORT size_t hs_heap_trim(void)
 {
 	struct large *old = NULL, *l;
-	uint64_t owed;
 	size_t bytes = 0;
 	unsigned int c;
 	int saved = errno;
 
 	pthread_mutex_lock(&heap_lock);
-	owed = kept_expire_locked(true, &old);
+	kept_expire_locked(true, &old);
 	large_publish_locked();
 	pthread_mutex_unlock(&heap_lock);
 	for (l = old; l; l = l->next)
 		bytes += span_bytes(l);
-	large_release(old, owed);
+	large_release(old);
 	for (c = 0; c < HS_CLASSES; c++) {
 		hs_pool_t *p = __atomic_load_n(&_hs_heap_pools[c], __ATOMIC_ACQUIRE);
 
@@ -824,6 +825,7 @@ void _hs_heap_fork_child(void)
 		memset(bucket_map, 0, sizeof(bucket_map));
 		nkept = 0;
 		kept_bytes = large_n = large_bytes = large_fallback = 0;
+		_hs_kept_above = outside_debt = 0;
 		large_small = 0;
 		_hs_fallback_bytes = _hs_small_bytes = 0;
 		large_allocs = large_frees = large_in_use = 0;

@@ -256,17 +256,19 @@ void _hs_arena_purge_due(void);
 /* Bytes of fresh huge pages the arenas have taken so far (a unit, or a
  * module region, at a time); relaxed atomic, only ever grows. */
 extern uint64_t _hs_arena_grown;
-/* Bytes the arenas handed out on pages RSS counts so far: units of THP
- * or plain pages as committed, the small arena's spans as taken; relaxed
- * atomic, only ever grows. */
+/* Bytes the arenas handed out on pages RSS counts so far: THP units as
+ * committed, spans on plain pages (the small arena's, the pages
+ * backend's) as taken; relaxed atomic, only ever grows. */
 extern uint64_t _hs_rss_committed;
-/* Bytes by which the process's peak RSS grew beyond the arenas' own units
- * so far (rss.c), looked at again if a millisecond passed; only grows. */
+/* Bytes by which the process's peak RSS grew beyond the arenas' own
+ * memory so far (rss.c), looked at again if a millisecond passed; only
+ * grows. */
 uint64_t _hs_outside_grown(uint64_t now);
 void _hs_rss_fork_child(void);
-/* Give back @bytes' worth of free units' pages, oldest first, whatever
- * their age. Unlocked. */
-void _hs_arena_purge_bytes(uint64_t bytes);
+/* Bytes of freed memory the layers above keep for reuse (the heap's kept
+ * runs), so that growth outside stays owed while they may still come
+ * down to the arenas; relaxed atomic. */
+extern uint64_t _hs_kept_above;
 /* CLOCK_MONOTONIC_COARSE in ns; the trim interval (HUGESLAB_TRIM_MS). */
 uint64_t _hs_now_ns(void);
 uint64_t _hs_trim_ns(void);

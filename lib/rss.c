@@ -8,13 +8,16 @@
  * own small-object allocator held 56 MiB of json.dumps' freed buffers in
  * huge pages while its arenas (mmap'd past malloc) grew 230 MiB.
  *
- * The peak is the kernel's (getrusage's ru_maxrss, which counts neither
- * hugetlb nor the module's pages), looked at no more than once a
- * millisecond by whichever thread comes first. The library's own memory
- * on pages RSS counts (_hs_rss_committed) is taken out: its growth is
- * what the kept memory is there for. It counts when handed out and is
- * resident once touched, a moment later: a look's worth of lag is
- * allowed for.
+ * The peak is the kernel's (getrusage's ru_maxrss: the mm's high-water
+ * RSS, file pages and all, but neither hugetlb nor the module's pages),
+ * looked at no more than once a millisecond by whichever thread comes
+ * first. What the library handed out on pages RSS counts in the meantime
+ * (_hs_rss_committed) is taken from its growth: that growth is what the
+ * kept memory is there for. Such memory becomes resident as it is
+ * touched, a moment later: the growth of one look may be the memory of
+ * the look before. Memory touched later than that (a big calloc filled
+ * bit by bit) is taken for growth outside: kept memory then goes back
+ * early, which costs a page fault later, nothing else.
  */
 #include <sys/resource.h>
 
@@ -41,8 +44,8 @@ static uint64_t look_due;		/* no look before */
 static uint64_t outside;		/* bytes so far */
 static int looking;			/* a thread is looking */
 /* The looker's: what the last look saw, and the growth not yet counted:
- * less than a unit, or own growth not yet resident (at most one look's
- * commits, negative). */
+ * under a unit, or (negative) the memory handed out before the last look
+ * that may not be resident yet. */
 static uint64_t max_seen, own_seen;
 static int64_t balance;
 
@@ -52,7 +55,8 @@ static void look(void)
 	int64_t own_grew;
 	struct rusage ru;
 
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
+	/* The process's peak, without RUSAGE_SELF's walk of every thread. */
+	if (getrusage(RUSAGE_THREAD, &ru) < 0)
 		return;
 	max = (uint64_t)ru.ru_maxrss << 10;
 	own = __atomic_load_n(&_hs_rss_committed, __ATOMIC_RELAXED);

@@ -43,8 +43,8 @@ int _hs_units_commit(struct _hs_aregion *r, uint32_t u0, uint32_t u1)
 		if (r->arena->small)
 			continue;
 		__atomic_add_fetch(&_hs_arena_grown, HS_UNIT, __ATOMIC_RELAXED);
-		if (r->mem.backend == HS_BACKEND_THP ||
-		    r->mem.backend == HS_BACKEND_PAGES)
+		/* Plain pages are counted as spans take them (arena.c). */
+		if (r->mem.backend == HS_BACKEND_THP)
 			__atomic_add_fetch(&_hs_rss_committed, HS_UNIT,
 					   __ATOMIC_RELAXED);
 	}
@@ -132,22 +132,35 @@ void _hs_dirty_purge_locked(struct _hs_arena *a, bool all, uint64_t *owed,
 	}
 }
 
-/* Every arena's units due, and @owed bytes' worth more, oldest first. */
-static void purge(uint64_t owed)
+/* Of _hs_outside_grown(): paid for with units given back, or let go. */
+static uint64_t paid;
+/* Freed memory the layers above keep for reuse (the heap's kept runs). */
+uint64_t _hs_kept_above;
+
+/*
+ * Every arena's units due, and as many more, oldest first, as the process
+ * grew outside the library (@grown) beyond what was paid for. What no
+ * unit can pay yet stays owed: the heap's kept runs may come down next.
+ */
+static void purge(uint64_t grown)
 {
 	struct _hs_aregion *gone = NULL;
+	uint64_t was, owed, left;
 	struct _hs_arena *a;
 
 	pthread_mutex_lock(&_hs_arenas_lock);
+	was = __atomic_load_n(&paid, __ATOMIC_RELAXED);
+	owed = left = (int64_t)(grown - was) > 0 ? grown - was : 0;
 	/* Reset first: a unit freed meanwhile lowers it again. */
 	__atomic_store_n(&dirty_due, UINT64_MAX, __ATOMIC_RELAXED);
 	for (a = _hs_arenas; a; a = a->next) {
 		pthread_mutex_lock(&a->lock);
-		_hs_dirty_purge_locked(a, false, &owed, &gone);
+		_hs_dirty_purge_locked(a, false, &left, &gone);
 		if (a->dirty_old)
 			due_at_most(a->dirty_old->at + a->dirty_ns);
 		pthread_mutex_unlock(&a->lock);
 	}
+	__atomic_add_fetch(&paid, owed - left, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&_hs_arenas_lock);
 	_hs_regions_unmap(gone);
 }
@@ -157,31 +170,27 @@ static void purge(uint64_t owed)
  * goes back by its next span an interval later, in any arena (as
  * jemalloc's decay without its background thread), or sooner once the
  * process grows elsewhere to a new peak: as many bytes as it grew. A
- * clock read and two comparisons when nothing is due; then every arena
- * (a few: kinds by node) is looked at.
+ * clock read, a look at the process's peak at most once a millisecond,
+ * and a few comparisons when nothing is due; then every arena (a few:
+ * kinds by node) is looked at.
  */
 void _hs_arena_purge_due(void)
 {
-	static uint64_t seen;	/* _hs_outside_grown() paid for so far */
 	uint64_t now = _hs_now_ns(), grown = _hs_outside_grown(now);
-	uint64_t was = __atomic_load_n(&seen, __ATOMIC_RELAXED), owed = 0;
+	uint64_t was = __atomic_load_n(&paid, __ATOMIC_RELAXED);
 	uint64_t due = __atomic_load_n(&dirty_due, __ATOMIC_RELAXED);
+	bool owed = (int64_t)(grown - was) > 0;
 
-	/* Growth is paid for once, by the thread that moves seen; nothing
-	 * is owed for it when no unit is kept. */
-	if (grown != was &&
-	    __atomic_compare_exchange_n(&seen, &was, grown, false,
-					__ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		owed = grown - was;
+	/* Growth while nothing is kept, here or above, is owed nothing. */
+	if (owed && due == UINT64_MAX &&
+	    !__atomic_load_n(&_hs_kept_above, __ATOMIC_RELAXED)) {
+		__atomic_compare_exchange_n(&paid, &was, grown, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		return;
+	}
 	if (now < due && (!owed || due == UINT64_MAX))
 		return;
-	purge(owed);
-}
-
-void _hs_arena_purge_bytes(uint64_t bytes)
-{
-	if (__atomic_load_n(&dirty_due, __ATOMIC_RELAXED) != UINT64_MAX)
-		purge(bytes);
+	purge(grown);
 }
 
 void _hs_region_undirty(struct _hs_arena *a, struct _hs_aregion *r)

@@ -383,6 +383,9 @@ TEST(kept_memory_goes_back_when_the_process_grows_elsewhere)
 
 	/* Huge pages from the start, not the small arena's. */
 	ASSERT_EQ(0, setenv("HUGESLAB_HEAP_SMALL_MB", "0", 1));
+	/* Kept for a minute: a stall must not pass for the growth. */
+	ASSERT_EQ(0, setenv("HUGESLAB_HEAP_TRIM_MS", "60000", 1));
+	ASSERT_EQ(0, setenv("HUGESLAB_TRIM_MS", "60000", 1));
 	/* Taken first, freed later: nothing takes fresh pages after the
 	 * run is kept, which would push it out for the heap's own growth. */
 	ASSERT_NE(NULL, b = hs_malloc(100 << 10));
