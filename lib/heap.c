@@ -263,12 +263,14 @@ static uint64_t keep_max_locked(void)
 }
 
 /* The process's growth outside the library since the last look is owed
- * by the runs kept meanwhile; growth while none was kept, by none. */
+ * by the runs kept meanwhile, up to their bytes (called before a run is
+ * kept, so the new one owes none of it). */
 static void outside_note_locked(uint64_t now)
 {
 	uint64_t outside = _hs_outside_grown(now);
 
-	outside_debt = kept_tail ? outside_debt + (outside - outside_seen) : 0;
+	outside_debt = HS_MIN(outside_debt + (outside - outside_seen),
+			      kept_bytes);
 	outside_seen = outside;
 }
 

@@ -8,10 +8,10 @@
  * own small-object allocator held 56 MiB of json.dumps' freed buffers in
  * huge pages while its arenas (mmap'd past malloc) grew 230 MiB.
  *
- * The peak is the kernel's (getrusage's ru_maxrss: the mm's high-water
- * RSS, file pages and all, but neither hugetlb nor the module's pages),
- * looked at no more than once a millisecond by whichever thread comes
- * first. What the library handed out on pages RSS counts in the meantime
+ * The peak is the kernel's (getrusage's ru_maxrss: about the mm's
+ * high-water RSS, file pages and all, but neither hugetlb nor the
+ * module's pages), looked at no more than once a millisecond by
+ * whichever thread comes first. What the library handed out on pages RSS counts in the meantime
  * (_hs_rss_committed) is taken from its growth: that growth is what the
  * kept memory is there for. Such memory becomes resident as it is
  * touched, a moment later: the growth of one look may be the memory of
@@ -59,6 +59,11 @@ static void look(void)
 	if (getrusage(RUSAGE_THREAD, &ru) < 0)
 		return;
 	max = (uint64_t)ru.ru_maxrss << 10;
+	/* It is the larger of the high-water mark and the RSS now, which
+	 * may fall (swap, evicted file pages) before the mark is updated:
+	 * a climb back is no growth. */
+	if (max < max_seen)
+		max = max_seen;
 	own = __atomic_load_n(&_hs_rss_committed, __ATOMIC_RELAXED);
 	own_grew = (int64_t)(own - own_seen);
 	/* The first look (of a process, or of a fork child) only starts. */

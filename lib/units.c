@@ -119,13 +119,16 @@ void _hs_dirty_purge_locked(struct _hs_arena *a, bool all, uint64_t *owed,
 	uint64_t now = a->dirty_old ? _hs_now_ns() : 0;
 	struct _hs_dirty *d;
 
-	while ((d = a->dirty_old) &&
-	       (all || now - d->at >= a->dirty_ns || (owed && *owed))) {
+	while ((d = a->dirty_old)) {
 		struct _hs_aregion *r = d->r;
 		uint32_t u = d->u;
 
-		if (owed)
+		/* Units due go anyway: only the others pay what is owed. */
+		if (!all && now - d->at < a->dirty_ns) {
+			if (!owed || !*owed)
+				break;
 			*owed -= HS_MIN(*owed, HS_UNIT);
+		}
 		dirty_del(a, d);
 		unit_decommit(r, u);
 		_hs_region_drained_locked(a, r, gone);
@@ -140,8 +143,28 @@ uint64_t _hs_kept_above;
 /*
  * Every arena's units due, and as many more, oldest first, as the process
  * grew outside the library (@grown) beyond what was paid for. What no
- * unit can pay yet stays owed: the heap's kept runs may come down next.
+ * unit can pay yet stays owed, as much as the heap's kept runs, which
+ * may come down next, could pay.
  */
+/* paid = max(paid, @to): it only moves forward. */
+static void pay(uint64_t to)
+{
+	uint64_t cur = __atomic_load_n(&paid, __ATOMIC_RELAXED);
+
+	while ((int64_t)(to - cur) > 0 &&
+	       !__atomic_compare_exchange_n(&paid, &cur, to, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* What stays owed of @owed: no more than the runs kept above could
+ * still bring down (a program that keeps one run forever must not
+ * pile up a debt that empties the arenas at its next free). */
+static uint64_t still_owed(uint64_t owed)
+{
+	return HS_MIN(owed, __atomic_load_n(&_hs_kept_above, __ATOMIC_RELAXED));
+}
+
 static void purge(uint64_t grown)
 {
 	struct _hs_aregion *gone = NULL;
@@ -160,7 +183,7 @@ static void purge(uint64_t grown)
 			due_at_most(a->dirty_old->at + a->dirty_ns);
 		pthread_mutex_unlock(&a->lock);
 	}
-	__atomic_add_fetch(&paid, owed - left, __ATOMIC_RELAXED);
+	pay(was + owed - still_owed(left));
 	pthread_mutex_unlock(&_hs_arenas_lock);
 	_hs_regions_unmap(gone);
 }
@@ -181,14 +204,13 @@ void _hs_arena_purge_due(void)
 	uint64_t due = __atomic_load_n(&dirty_due, __ATOMIC_RELAXED);
 	bool owed = (int64_t)(grown - was) > 0;
 
-	/* Growth while nothing is kept, here or above, is owed nothing. */
-	if (owed && due == UINT64_MAX &&
-	    !__atomic_load_n(&_hs_kept_above, __ATOMIC_RELAXED)) {
-		__atomic_compare_exchange_n(&paid, &was, grown, false,
-					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	/* No free unit: what the runs kept above cannot bring down is owed
+	 * nothing (all of it, when none is kept). */
+	if (owed && due == UINT64_MAX) {
+		pay(grown - still_owed(grown - was));
 		return;
 	}
-	if (now < due && (!owed || due == UINT64_MAX))
+	if (now < due && !owed)
 		return;
 	purge(grown);
 }
