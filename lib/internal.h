@@ -38,6 +38,14 @@
 #ifdef HS_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
+/* A TSan build. */
+#if defined(__SANITIZE_THREAD__)
+#define HS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define HS_TSAN 1
+#endif
+#endif
 
 #define HS_EXPORT	__attribute__((visibility("default")))
 #define likely(x)	__builtin_expect(!!(x), 1)

@@ -11,13 +11,13 @@
  * The peak is the kernel's (getrusage's ru_maxrss: about the mm's
  * high-water RSS, file pages and all, but neither hugetlb nor the
  * module's pages), looked at no more than once a millisecond by
- * whichever thread comes first. What the library handed out on pages RSS counts in the meantime
- * (_hs_rss_committed) is taken from its growth: that growth is what the
- * kept memory is there for. Such memory becomes resident as it is
- * touched, a moment later: the growth of one look may be the memory of
- * the look before. Memory touched later than that (a big calloc filled
- * bit by bit) is taken for growth outside: kept memory then goes back
- * early, which costs a page fault later, nothing else.
+ * whichever thread comes first. What the library handed out on pages RSS
+ * counts in the meantime (_hs_rss_committed) is taken from its growth:
+ * that growth is what the kept memory is there for. Such memory becomes
+ * resident as it is touched, a moment later: the growth of one look may
+ * be the memory of the look before. Memory touched later than that (a
+ * big calloc filled bit by bit) is taken for growth outside: kept memory
+ * then goes back early, which costs a page fault later, nothing else.
  */
 #include <sys/resource.h>
 
@@ -27,14 +27,9 @@
 
 /* Under a sanitizer or memcheck the resident set is mostly their shadow
  * of the library's own memory: there is nothing to learn from it. */
-#if defined(HS_ASAN) || defined(HS_VALGRIND) || defined(__SANITIZE_THREAD__)
+#if defined(HS_ASAN) || defined(HS_TSAN) || defined(HS_VALGRIND)
 #define NO_LOOKS 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define NO_LOOKS 1
-#endif
-#endif
-#ifndef NO_LOOKS
+#else
 #define NO_LOOKS 0
 #endif
 

@@ -140,12 +140,6 @@ static uint64_t paid;
 /* Freed memory the layers above keep for reuse (the heap's kept runs). */
 uint64_t _hs_kept_above;
 
-/*
- * Every arena's units due, and as many more, oldest first, as the process
- * grew outside the library (@grown) beyond what was paid for. What no
- * unit can pay yet stays owed, as much as the heap's kept runs, which
- * may come down next, could pay.
- */
 /* paid = max(paid, @to): it only moves forward. */
 static void pay(uint64_t to)
 {
@@ -165,6 +159,12 @@ static uint64_t still_owed(uint64_t owed)
 	return HS_MIN(owed, __atomic_load_n(&_hs_kept_above, __ATOMIC_RELAXED));
 }
 
+/*
+ * Every arena's units due, and as many more, oldest first, as the process
+ * grew outside the library (@grown) beyond what was paid for. What no
+ * unit can pay yet stays owed, as much as the heap's kept runs, which
+ * may come down next, could pay.
+ */
 static void purge(uint64_t grown)
 {
 	struct _hs_aregion *gone = NULL;

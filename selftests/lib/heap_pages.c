@@ -20,17 +20,6 @@
 
 #define SMALL_CAP	((size_t)16 << 20)
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define UNDER_A_SANITIZER	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define UNDER_A_SANITIZER	1
-#endif
-#endif
-#ifndef UNDER_A_SANITIZER
-#define UNDER_A_SANITIZER	0
-#endif
-
 /*
  * On the backend's huge pages: 2 MiB pages for the module and hugetlb;
  * for THP, memory that asks for them (whether the kernel finds one is
@@ -403,7 +392,7 @@ TEST(kept_memory_goes_back_when_the_process_grows_elsewhere)
 	usleep(20000);
 	hs_free(b);
 	ASSERT_EQ(0, hs_heap_stats(&st));
-	if (UNDER_A_SANITIZER) {
+	if (HS_UNDER_SANITIZER) {
 		/* Its shadow of the heap's memory is most of the process's:
 		 * the heap does not look (rss.c), and keeps the run. */
 		ASSERT_GE(st.large_bytes, big);

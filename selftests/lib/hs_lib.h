@@ -17,6 +17,19 @@
 
 #define HS_2M ((size_t)2 << 20)
 
+/* An ASan or TSan build: the resident set is mostly the sanitizer's
+ * shadow of what the test uses. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HS_UNDER_SANITIZER	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define HS_UNDER_SANITIZER	1
+#endif
+#endif
+#ifndef HS_UNDER_SANITIZER
+#define HS_UNDER_SANITIZER	0
+#endif
+
 /* The backend the environment asks for, or HS_BACKEND_NONE for auto. */
 static inline hs_backend_t hs_expected_backend(void)
 {

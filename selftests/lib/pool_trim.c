@@ -45,11 +45,7 @@ static long long proc_mem(void)
 	char line[128];
 	long long kb, total = 0;
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-	if (!huge)
-		return -1;
-#endif
-	if (!huge && ON_VALGRIND())
+	if (!huge && (HS_UNDER_SANITIZER || ON_VALGRIND()))
 		return -1;
 	f = fopen("/proc/self/status", "re");
 	if (!f)
