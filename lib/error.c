@@ -24,6 +24,7 @@ struct hs_err {
 	char msg[MSG_LEN];
 	char prev[MSG_LEN];	/* msg before this call's first failure */
 	bool dirty;		/* msg was written since _hs_err_begin() */
+	unsigned int depth;	/* brackets open: only the outermost counts */
 };
 
 static __thread struct hs_err hs_err;
@@ -44,9 +45,15 @@ int _hs_fail(int err, const char *fmt, ...)
 	return -1;
 }
 
+/*
+ * Brackets nest (the heap's slow path around a pool's): an inner one that
+ * succeeds after failures leaves the message to the outer one, which may
+ * still fail and then keeps the newest.
+ */
 int _hs_err_begin(void)
 {
-	hs_err.dirty = false;
+	if (!hs_err.depth++)
+		hs_err.dirty = false;
 	return errno;
 }
 
@@ -54,7 +61,8 @@ void _hs_err_ok(int saved)
 {
 	struct hs_err *e = &hs_err;
 
-	if (e->dirty) {
+	HS_ASSERT(e->depth > 0);
+	if (!--e->depth && e->dirty) {
 		memcpy(e->msg, e->prev, MSG_LEN);
 		e->dirty = false;
 	}
@@ -63,7 +71,9 @@ void _hs_err_ok(int saved)
 
 void _hs_err_failed(void)
 {
-	hs_err.dirty = false;
+	HS_ASSERT(hs_err.depth > 0);
+	if (!--hs_err.depth)
+		hs_err.dirty = false;
 }
 
 void _hs_join(char *buf, size_t len, ...)

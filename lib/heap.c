@@ -524,8 +524,19 @@ static void large_free(struct large *l, bool keep)
 
 /* ---- slow paths ------------------------------------------------------------ */
 
+/* A success keeps errno and hs_last_error() (see _hs_err_begin()). */
+static void *err_end(int saved, void *obj)
+{
+	if (obj)
+		_hs_err_ok(saved);
+	else
+		_hs_err_failed();
+	return obj;
+}
+
 void *_hs_heap_alloc_slow(size_t n)
 {
+	int saved = _hs_err_begin();
 	hs_pool_t *p;
 	void *obj;
 
@@ -537,11 +548,12 @@ void *_hs_heap_alloc_slow(size_t n)
 		kept_yield();
 	}
 	fallback_publish();
-	return obj;
+	return err_end(saved, obj);
 }
 
 void *_hs_heap_calloc_large(size_t n)
 {
+	int saved = _hs_err_begin();
 	bool zeroed;
 	void *p;
 
@@ -550,7 +562,7 @@ void *_hs_heap_calloc_large(size_t n)
 	if (p && !zeroed)
 		memset(p, 0, n);
 	fallback_publish();
-	return p;
+	return err_end(saved, p);
 }
 
 void _hs_heap_free_slow(void *ptr, uintptr_t owner)
@@ -644,6 +656,8 @@ static void *aligned_alloc_of(size_t align, size_t n)
 
 HS_EXPORT void *hs_aligned_alloc(size_t align, size_t n)
 {
+	int saved;
+
 	if (!align || (align & (align - 1))) {
 		_hs_fail(EINVAL, "hs_aligned_alloc: alignment %zu is not a power of two",
 			 align);
@@ -651,7 +665,8 @@ HS_EXPORT void *hs_aligned_alloc(size_t align, size_t n)
 	}
 	if (align <= 16)
 		return _hs_heap_alloc_fast(n);
-	return aligned_alloc_of(align, n);
+	saved = _hs_err_begin();
+	return err_end(saved, aligned_alloc_of(align, n));
 }
 
 /*
@@ -666,18 +681,13 @@ static size_t foreign_size(const void *p, size_t n)
 	return HS_MIN(n, page - ((uintptr_t)p & (page - 1)));
 }
 
-HS_EXPORT void *hs_realloc(void *p, size_t n)
+/* hs_realloc() of a block @p to @n bytes, neither 0. */
+static void *realloc_of(void *p, size_t n)
 {
 	uintptr_t owner, tag;
 	size_t old;
 	void *q;
 
-	if (!p)
-		return _hs_heap_alloc_fast(n);
-	if (!n) {
-		_hs_heap_free_fast(p);
-		return NULL;
-	}
 	owner = _hs_map_get(p);
 	tag = owner & HS_TAG_MASK;
 	if (!owner) {
@@ -729,6 +739,20 @@ HS_EXPORT void *hs_realloc(void *p, size_t n)
 	else if (owner)
 		_hs_heap_free_fast(p);
 	return q;
+}
+
+HS_EXPORT void *hs_realloc(void *p, size_t n)
+{
+	int saved;
+
+	if (!p)
+		return _hs_heap_alloc_fast(n);
+	if (!n) {
+		_hs_heap_free_fast(p);
+		return NULL;
+	}
+	saved = _hs_err_begin();
+	return err_end(saved, realloc_of(p, n));
 }
 
 /* ---- stats and trimming ------------------------------------------------------ */

@@ -5,7 +5,8 @@
  * realloc(NULL, n) and realloc(p, 0), ENOMEM, any power-of-two alignment,
  * free keeps errno), blocks that are distinct, writable and hold their
  * bytes across realloc, large blocks grown in place, foreign pointers left
- * alone, and the heap's size classes visible as pools and in the stats.
+ * alone, the heap's size classes visible as pools and in the stats, and
+ * errno kept by every call that succeeds.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -253,6 +254,38 @@ TEST(free_keeps_errno)
 	hs_free(q);
 	hs_free(NULL);
 	ASSERT_EQ(1234, errno);
+}
+
+/*
+ * A call that succeeds leaves errno as it was, as glibc's do, from the
+ * first (which sets the library up and probes for the module) on: code
+ * that tests errno after a call that allocates inside must not see the
+ * library's own probing. Each step is a slow path of its own.
+ */
+#define KEEPS(call) do {						\
+		errno = 4321;						\
+		p = (call);						\
+		ASSERT_NE(NULL, p) TH_LOG("%s: %s", #call, hs_last_error()); \
+		ASSERT_EQ(4321, errno) TH_LOG("%s set errno", #call);	\
+	} while (0)
+
+TEST(success_keeps_errno)
+{
+	char *p, *q;
+
+	KEEPS(hs_malloc(24));		/* the first: set-up */
+	hs_free(p);
+	KEEPS(hs_malloc(3000));		/* a class's first slab */
+	hs_free(p);
+	KEEPS(hs_calloc(1, 8 << 20));	/* a run of its own */
+	KEEPS(hs_realloc(p, 40 << 20));	/* grown, in place or moved */
+	KEEPS(hs_realloc(p, 1 << 20));	/* shrunk in place */
+	q = p;
+	KEEPS(hs_aligned_alloc(2 << 20, 100));
+	hs_free(p);
+	KEEPS(hs_aligned_alloc(256, 5000));
+	hs_free(p);
+	hs_free(q);
 }
 
 /* Pointers the heap never handed out are left alone. */

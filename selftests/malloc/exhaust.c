@@ -7,6 +7,7 @@
  * memory is visible: outside the hugetlb mappings in smaps, and (with the
  * module) as the "malloc-fallback" pool in debugfs.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -148,13 +149,16 @@ TEST_F(exhaust, running_out_of_huge_pages)
 		fclose(f);
 	}
 	smaps(&huge0, &other0);
-	/* Blocks of every kind: all must succeed. */
+	/* Blocks of every kind: all must succeed, and keep errno (the
+	 * failed mappings behind them are the library's business). */
+	errno = 4321;
 	for (i = 0; i < N; i++) {
 		size_t sz = i % 2 ? run : 1000;
 		int k;
 
 		v[i] = malloc(sz);
 		ASSERT_NE(NULL, v[i]) TH_LOG("block %d", i);
+		ASSERT_EQ(4321, errno) TH_LOG("block %d set errno", i);
 		memset(v[i], i, sz);
 		for (k = 0; k < 1000; k++)	/* small ones, many slabs */
 			free(malloc(64 + k % 400));
@@ -163,6 +167,7 @@ TEST_F(exhaust, running_out_of_huge_pages)
 	 * when mapped) also comes from the next backend. */
 	b = malloc(big);
 	ASSERT_NE(NULL, b);
+	ASSERT_EQ(4321, errno);
 	memset(b, 7, big);
 	smaps(&huge1, &other1);
 	for (i = 0; i < N; i++)

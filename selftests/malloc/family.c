@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -151,6 +152,68 @@ TEST(a_big_calloc_costs_only_what_is_used)
 	ASSERT_NE(NULL, p = calloc(1, (size_t)256 << 20));
 	ASSERT_EQ(0, (uintptr_t)p % 4096);
 	free(p);
+}
+
+/*
+ * Calls that succeed keep errno, as glibc's do, from the very first (which
+ * sets the library up and probes for the module): code that tests errno
+ * after a libc call that allocates inside must not see the library's own
+ * probing. The harness has long set the library up, so a fresh copy of
+ * this program runs the calls from a constructor and exits with the
+ * number of the first that changed errno.
+ */
+#define ERRNO_PROBE	"HS_TEST_ERRNO_PROBE"
+
+static int probe_step(int step)
+{
+	void *p = NULL;
+
+	errno = 4321;
+	switch (step) {
+	case 1: p = malloc(24); break;			/* the first call */
+	case 2: p = malloc(3000); break;		/* a class's first slab */
+	case 3: p = calloc(1, 8 << 20); break;		/* a run of its own */
+	case 4: p = aligned_alloc(2 << 20, 100); break;
+	case 5: p = memalign(256, 5000); break;
+	case 6: p = valloc(100); break;
+	case 7: p = pvalloc(100); break;
+	case 8: p = strdup("hugeslab"); break;
+	case 9: p = realloc(malloc(100), 40 << 20); break;
+	case 10: if (posix_memalign(&p, 64, 100)) p = NULL; break;
+	default: return -1;
+	}
+	return p && errno == 4321;	/* never freed: the probe exits */
+}
+
+static void __attribute__((constructor)) errno_probe(void)
+{
+	int step, ok;
+
+	if (!getenv(ERRNO_PROBE))
+		return;
+	for (step = 1; (ok = probe_step(step)) >= 0; step++)
+		if (!ok)
+			_exit(step);
+	_exit(0);
+}
+
+TEST(success_keeps_errno_from_the_first_call)
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		setenv(ERRNO_PROBE, "1", 1);
+		execl("/proc/self/exe", "family", (char *)NULL);
+		_exit(125);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("call %d of the probe changed errno (125: no exec)",
+		       WEXITSTATUS(status));
 }
 
 TEST_HARNESS_MAIN
