@@ -29,6 +29,13 @@ struct hs_err {
 
 static __thread struct hs_err hs_err;
 
+const char *_hs_strerror(int err)
+{
+	const char *s = strerrordesc_np(err);	/* a table: no locale, no lock */
+
+	return s ? s : "unknown error";
+}
+
 int _hs_fail(int err, const char *fmt, ...)
 {
 	struct hs_err *e = &hs_err;

@@ -90,6 +90,14 @@ static inline bool _hs_zeroed(const uint64_t *v, size_t n)
 
 #define HS_UTOA_LEN	21	/* UINT64_MAX's 20 digits and a NUL */
 
+/*
+ * What errno @err means, in English, for messages. Never strerror(): it
+ * translates through gettext, which takes and drops glibc's locale lock,
+ * and glibc allocates while it holds that lock (setlocale()): from inside
+ * malloc that broke the lock, and the next setlocale() hung.
+ */
+const char *_hs_strerror(int err);
+
 /* Record a message for hs_last_error(), set errno to err, return -1. */
 int _hs_fail(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), cold));

@@ -106,14 +106,14 @@ static int kmod_open(char *why, size_t len)
 				 NULL);
 		else
 			_hs_join(why, len, HUGESLAB_DEVICE, ": ",
-				 strerror(err), NULL);
+				 _hs_strerror(err), NULL);
 		errno = err;
 		return -1;
 	}
 	if (ioctl(fd, HUGESLAB_IOC_QUERY, &q) < 0) {
 		err = errno;
 		_hs_join(why, len, HUGESLAB_DEVICE, ": query failed: ",
-			 strerror(err), " (not hugeslab.ko?)", NULL);
+			 _hs_strerror(err), " (not hugeslab.ko?)", NULL);
 		close(fd);
 		errno = err;
 		return -1;
@@ -137,7 +137,7 @@ static bool hugetlb_works(char *why, size_t len)
 		       -1, 0);
 
 	if (p == MAP_FAILED) {
-		_hs_join(why, len, "MAP_HUGETLB: ", strerror(errno),
+		_hs_join(why, len, "MAP_HUGETLB: ", _hs_strerror(errno),
 			 " (no free 2 MiB pages? sysctl vm.nr_hugepages)", NULL);
 		return false;
 	}
@@ -347,7 +347,7 @@ static int kmod_map(size_t bytes, size_t align, int node,
 	at = reserve_aligned(bytes, align);
 	if (at == MAP_FAILED)
 		return _hs_fail(errno, "reserving %zu bytes of address space: %s",
-				bytes, strerror(errno));
+				bytes, _hs_strerror(errno));
 	if (ioctl(fd, HUGESLAB_IOC_CREATE, &c) < 0) {
 		err = errno;
 		if (at)
@@ -360,7 +360,7 @@ static int kmod_map(size_t bytes, size_t align, int node,
 			return _hs_fail(err, "hugeslab.ko: no free 2 MiB huge pages%s: raise vm.nr_hugepages or the module's reserve_mb",
 					node >= 0 ? " on that node" : "");
 		return _hs_fail(err, "hugeslab.ko: creating a %zu-byte region failed: %s",
-				bytes, strerror(err));
+				bytes, _hs_strerror(err));
 	}
 	p = mmap(at, bytes, PROT_READ | PROT_WRITE,
 		 MAP_SHARED | (at ? MAP_FIXED : 0), fd, c.offset);
@@ -371,7 +371,7 @@ static int kmod_map(size_t bytes, size_t align, int node,
 		d.id = c.id;
 		ioctl(fd, HUGESLAB_IOC_DESTROY, &d);
 		return _hs_fail(err, "hugeslab.ko: mapping region %llu failed: %s",
-				(unsigned long long)c.id, strerror(err));
+				(unsigned long long)c.id, _hs_strerror(err));
 	}
 	mem->base = p;
 	mem->page_size = c.page_size;
@@ -390,7 +390,7 @@ static int mbind_node(void *p, size_t bytes, int node)
 	if (syscall(SYS_mbind, p, bytes, HS_MPOL_BIND, mask, HS_MAX_NODES + 1,
 		    0) < 0)
 		return _hs_fail(errno, "binding memory to node %d: %s", node,
-				strerror(errno));
+				_hs_strerror(errno));
 	return 0;
 }
 
@@ -402,7 +402,7 @@ static int hugetlb_map(size_t bytes, size_t align, int node,
 
 	if (at == MAP_FAILED)
 		return _hs_fail(errno, "reserving %zu bytes of address space: %s",
-				bytes, strerror(errno));
+				bytes, _hs_strerror(errno));
 	/*
 	 * No reservation for the whole range: it would hold huge pages the
 	 * process may never use. Units are populated when used (here for a
@@ -421,7 +421,7 @@ static int hugetlb_map(size_t bytes, size_t align, int node,
 			munmap(at, bytes);
 		errno = err;
 		return _hs_fail(errno, "MAP_HUGETLB of %zu bytes: %s (free 2 MiB pages: see HugePages_Free; raise vm.nr_hugepages)",
-				bytes, strerror(errno));
+				bytes, _hs_strerror(errno));
 	}
 	if (node >= 0 && mbind_node(p, bytes, node) < 0)
 		goto fail;
@@ -430,7 +430,7 @@ static int hugetlb_map(size_t bytes, size_t align, int node,
 	    errno != EINVAL) {
 		err = errno == EFAULT ? ENOMEM : errno;	/* an empty pool */
 		_hs_fail(err, "populating %zu bytes of 2 MiB pages: %s (no free huge pages? see HugePages_Free; raise vm.nr_hugepages)",
-			 bytes, strerror(err));
+			 bytes, _hs_strerror(err));
 		goto fail;
 	}
 	mem->base = p;
@@ -456,7 +456,7 @@ static int anon_map(size_t bytes, size_t align, int node, bool thp,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return _hs_fail(errno, "mmap of %zu bytes: %s", bytes,
-				strerror(errno));
+				_hs_strerror(errno));
 	raw = (uintptr_t)p;
 	base = HS_ALIGN_UP(raw, align);
 	if (base > raw)
@@ -585,7 +585,7 @@ int _hs_os_commit(struct _hs_mem *mem, size_t off, size_t len)
 	    errno != EINVAL)
 		return _hs_fail(errno == EFAULT ? ENOMEM : errno,
 				"populating %zu bytes of 2 MiB pages: %s (no free huge pages? see HugePages_Free; raise vm.nr_hugepages)",
-				len, strerror(errno == EFAULT ? ENOMEM : errno));
+				len, _hs_strerror(errno == EFAULT ? ENOMEM : errno));
 	return 0;
 }
 

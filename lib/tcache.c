@@ -235,7 +235,7 @@ static void *alloc_uncached(hs_pool_t *p)
 	if (!mag_rounds(&one.m)) {
 		if (err)
 			_hs_fail(err, "pool %s: the constructor failed (%s)",
-				 p->name, strerror(err));
+				 p->name, _hs_strerror(err));
 		return NULL;
 	}
 	pthread_mutex_lock(&p->lock);
@@ -360,7 +360,7 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 		return 0;
 	if (err && n >= 0)
 		_hs_fail(err, "pool %s: the constructor failed (%s)", p->name,
-			 strerror(err));
+			 _hs_strerror(err));
 	return err ? err : ENOMEM;
 }
 
