@@ -84,6 +84,29 @@ bool _hs_fork_keeps_memory(void)
 	return keep_on_fork && backend != HS_BACKEND_KMOD;
 }
 
+/* ---- files --------------------------------------------------------------- */
+
+/*
+ * open(), read() and close() as bare system calls: glibc's wrappers are
+ * cancellation points, and a thread with a cancel pending would end inside
+ * a pool's first allocation with its locks held. glibc's malloc has no
+ * cancellation point; neither has this library.
+ */
+static int open_nc(const char *path, int flags)
+{
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags);
+}
+
+static ssize_t read_nc(int fd, void *buf, size_t n)
+{
+	return syscall(SYS_read, fd, buf, n);
+}
+
+static void close_nc(int fd)
+{
+	syscall(SYS_close, fd);
+}
+
 /* ---- probes ------------------------------------------------------------- */
 
 /* Open the device and check its ABI; fd, or -1 + errno with why filled in. */
@@ -93,7 +116,7 @@ static int kmod_open(char *why, size_t len)
 	char num[HS_UTOA_LEN];
 	int fd, err;
 
-	fd = open(HUGESLAB_DEVICE, O_RDWR | O_CLOEXEC);
+	fd = open_nc(HUGESLAB_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		err = errno;
 		if (err == ENOENT)
@@ -114,7 +137,7 @@ static int kmod_open(char *why, size_t len)
 		err = errno;
 		_hs_join(why, len, HUGESLAB_DEVICE, ": query failed: ",
 			 _hs_strerror(err), " (not hugeslab.ko?)", NULL);
-		close(fd);
+		close_nc(fd);
 		errno = err;
 		return -1;
 	}
@@ -123,7 +146,7 @@ static int kmod_open(char *why, size_t len)
 		_hs_join(why, len, HUGESLAB_DEVICE,
 			 ": module without 2 MiB regions (ABI ",
 			 _hs_utoa(num, q.abi_version), ")", NULL);
-		close(fd);
+		close_nc(fd);
 		errno = ENOTSUP;
 		return -1;
 	}
@@ -145,18 +168,18 @@ static bool hugetlb_works(char *why, size_t len)
 	return true;
 }
 
-/* (read(2), not stdio: under the malloc drop-in nothing here may allocate.) */
+/* (No stdio: under the malloc drop-in nothing here may allocate.) */
 static bool thp_works(char *why, size_t len)
 {
-	int fd = open("/sys/kernel/mm/transparent_hugepage/enabled",
-		      O_RDONLY | O_CLOEXEC);
+	int fd = open_nc("/sys/kernel/mm/transparent_hugepage/enabled",
+			 O_RDONLY | O_CLOEXEC);
 	char buf[128] = "";
 	ssize_t n = 0;
 
 	if (fd >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
+		n = read_nc(fd, buf, sizeof(buf) - 1);
 		buf[n > 0 ? n : 0] = 0;
-		close(fd);
+		close_nc(fd);
 	}
 	if (strstr(buf, "[always]") || strstr(buf, "[madvise]"))
 		return true;
@@ -661,7 +684,7 @@ void _hs_os_fork_child(void)
 	if (!_hs_fork_keeps_memory())
 		__atomic_store_n(&epoch, epoch + 1, __ATOMIC_RELAXED);
 	if (kmod_fd >= 0)
-		close(kmod_fd);
+		close_nc(kmod_fd);
 	kmod_fd = -1;
 	stats_area = NULL;	/* VM_DONTCOPY: not in the child */
 	stats_unavailable = false;

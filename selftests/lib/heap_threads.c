@@ -4,7 +4,8 @@
  * freed on another (producer/consumer), many threads mixing every kind of
  * block, threads that exit holding cached blocks, and fork() while other
  * threads allocate: no block is handed out twice, every byte survives,
- * and the counts add up once the threads are gone.
+ * and the counts add up once the threads are gone. A thread with a cancel
+ * pending is never cancelled inside the library.
  */
 #include <pthread.h>
 #include <sys/wait.h>
@@ -283,6 +284,64 @@ TEST_F_TIMEOUT(slow, blocks_an_idle_cache_holds_go_to_other_threads, 300)
 	free(t);
 	ASSERT_EQ(0, pthread_join(idle, &rc));
 	ASSERT_EQ(NULL, rc);
+}
+
+/*
+ * The library has no cancellation point, as glibc's malloc has none: a
+ * thread with a cancel pending runs through its first calls (which set
+ * the library up: they open the device and /sys files) and returns, and
+ * no lock stays held. (open() and close() are cancellation points: the
+ * thread was cancelled inside with the pool's and the device's locks
+ * held, and the next thread to make a pool hung.)
+ */
+static volatile int cancel_sent;
+
+static void *cancel_pending(void *arg)
+{
+	hs_pool_t *pool;
+	void *p, *q;
+	long bad = 0;
+
+	(void)arg;
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	while (!__atomic_load_n(&cancel_sent, __ATOMIC_ACQUIRE))
+		;
+	/* Deferred: acted on at the next cancellation point only. */
+	pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+	p = hs_malloc(100);
+	q = hs_malloc(5 << 20);
+	pool = hs_pool_create("cancel-pending", 64, NULL);
+	bad += !p + !q + !pool;
+	if (pool) {
+		hs_pool_free(pool, hs_pool_alloc(pool));
+		hs_pool_destroy(pool);
+	}
+	hs_free(p);
+	hs_free(q);
+	bad += hs_backend() == HS_BACKEND_NONE;
+	hs_heap_trim();
+	return (void *)(bad + 1);
+}
+
+TEST(no_cancellation_point_inside)
+{
+	hs_pool_t *pool;
+	pthread_t t;
+	void *ret;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, cancel_pending, NULL));
+	ASSERT_EQ(0, pthread_cancel(t));
+	__atomic_store_n(&cancel_sent, 1, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_join(t, &ret));
+	ASSERT_NE(PTHREAD_CANCELED, ret)
+		TH_LOG("the thread was cancelled inside the library");
+	ASSERT_EQ((void *)1, ret);
+	/* Nothing stayed locked. */
+	pool = hs_pool_create("after-cancel", 64, NULL);
+	ASSERT_NE(NULL, pool);
+	hs_pool_free(pool, hs_pool_alloc(pool));
+	hs_pool_destroy(pool);
+	hs_free(hs_malloc(200));
 }
 
 TEST_HARNESS_MAIN
