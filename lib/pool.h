@@ -84,6 +84,9 @@ struct hs_tc {
 	uint32_t dry;			/* times the cache ran dry (refills) */
 	uint32_t gc_dry;		/* dry when tcache_gc.c last looked */
 	uint32_t cap;
+	/* What the slow paths let the cache fill to: cap, less for a heap
+	 * cache in a crowd of threads (tcache_gc.c). */
+	uint32_t lim;
 	hs_pool_t *pool;		/* NULL once detached (pool destroyed) */
 	struct hs_cache c;		/* last: cap objects follow */
 	void *objs[];

@@ -321,6 +321,7 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 	int n, err = 0;
 
 	tc->dry++;
+	_hs_tc_limit(tc);
 	if (mag_rounds(prev)) {
 		cache_exchange(tc, prev);
 		return 0;
@@ -344,7 +345,8 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 	 * this pool on this thread, so the cache and the reserve are looked
 	 * at again after them.
 	 */
-	n = fill_locked(p, prev, HS_MAX(p->mag_cap / 2, 1), fresh);
+	n = fill_locked(p, prev, HS_MAX(HS_MIN(p->mag_cap / 2, tc->lim), 1),
+			fresh);
 	if (n < 0)
 		err = errno;	/* the slab's mapping failed: its errno */
 	_hs_add(&tc->moved_in, mag_rounds(prev));
@@ -451,6 +453,16 @@ bool _hs_tc_reserve_to_depot(hs_pool_t *p, struct hs_tc *tc)
  */
 static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
 {
+	if (tc->lim < tc->cap) {
+		/* A crowd (tcache_gc.c): the reserve keeps nothing, the
+		 * objects go where other threads find them. */
+		if (mag_rounds(tc->prev) && !_hs_tc_reserve_to_depot(p, tc))
+			return false;
+		cache_exchange(tc, tc->prev);
+		/* (No magazine for the depot: the reserve keeps them.) */
+		_hs_tc_reserve_to_depot(p, tc);
+		return true;
+	}
 	if (mag_rounds(tc->prev) < tc->prev->cap) {
 		cache_exchange(tc, tc->prev);
 		return true;
@@ -472,6 +484,7 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 		errno = saved;
 		return;
 	}
+	_hs_tc_limit(tc);
 	/* (A loop: a destructor run by the drain may have filled it.) */
 	while (!has_room(tc)) {
 		if (!cache_drain(p, tc)) {

@@ -34,13 +34,17 @@ static inline uint64_t state_of(const struct hs_tc *tc)
 	return __atomic_load_n(&tc->c.state, __ATOMIC_RELAXED);
 }
 
-/* Every path keeps held + room == the cache's capacity. */
+/*
+ * held + room is what the last slow path set (cache_set_held()) and the
+ * fast paths keep: the cache's limit, or more it was given at once (a
+ * magazine from the depot), never more than its capacity.
+ */
 static inline void check_state(const struct hs_tc *tc)
 {
 	uint64_t s = __atomic_load_n(&tc->c.state, __ATOMIC_RELAXED);
 
 	HS_ASSERT(!tc->pool || (s & HS_CACHE_HELD_MASK) +
-		  ((s & HS_CACHE_ROOM_MASK) >> 8) == tc->cap);
+		  ((s & HS_CACHE_ROOM_MASK) >> 8) <= tc->cap);
 	(void)s;
 }
 
@@ -90,13 +94,14 @@ static inline void cache_push(struct hs_tc *tc, void *obj)
 	__atomic_store_n(&tc->c.state, s + HS_CACHE_PUSH, __ATOMIC_RELAXED);
 }
 
-/* The owner sets how many objects its cache holds; the count stays. */
+/* The owner sets how many objects its cache holds, with room up to its
+ * limit; the count stays. */
 static inline void cache_set_held(struct hs_tc *tc, uint32_t held)
 {
 	uint64_t s = state_of(tc) & ~(HS_CACHE_HELD_MASK | HS_CACHE_ROOM_MASK);
 
-	HS_ASSERT(held <= tc->cap);
-	s |= held | (uint64_t)(tc->cap - held) << 8;
+	HS_ASSERT(held <= tc->cap && tc->lim && tc->lim <= tc->cap);
+	s |= held | (uint64_t)(HS_MAX(tc->lim, held) - held) << 8;
 	__atomic_store_n(&tc->c.state, s, __ATOMIC_RELAXED);
 }
 
@@ -178,5 +183,11 @@ bool _hs_tc_reserve_to_depot(hs_pool_t *p, struct hs_tc *tc);
 /* Threads that have caches (tcache_life.c). */
 extern uint32_t _hs_tc_threads;
 void _hs_tc_gc_tick(void);
+
+/*
+ * By the owner, in a slow path: the limit of a heap cache for the threads
+ * there are now (tcache_gc.c). Pools' caches keep their capacity.
+ */
+void _hs_tc_limit(struct hs_tc *tc);
 
 #endif /* HS_TCACHE_H */

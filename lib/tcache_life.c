@@ -203,6 +203,7 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 	if (!tc)
 		return NULL;
 	tc->cap = p->mag_cap;
+	tc->lim = tc->cap;
 	tc->owner = t;
 	tc->prev = _hs_mag_new(p->mag_cap);
 	if (!tc->prev || !checked_init(tc)) {
