@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "hugeslab.h"
 
@@ -29,6 +31,30 @@
 #ifndef HS_UNDER_SANITIZER
 #define HS_UNDER_SANITIZER	0
 #endif
+
+/*
+ * Run a fresh copy of this program with @var set to 1 in its environment
+ * (a constructor of the test finds it and does its work before main()),
+ * and @var2 to @val2 if not NULL. Its wait status, or -1; exit 125: no
+ * exec.
+ */
+static inline int hs_run_fresh_copy(const char *var, const char *var2,
+				    const char *val2)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		setenv(var, "1", 1);
+		if (var2)
+			setenv(var2, val2, 1);
+		execl("/proc/self/exe", "fresh-copy", (char *)NULL);
+		_exit(125);
+	}
+	return waitpid(pid, &status, 0) == pid ? status : -1;
+}
 
 /* The backend the environment asks for, or HS_BACKEND_NONE for auto. */
 static inline hs_backend_t hs_expected_backend(void)
