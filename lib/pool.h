@@ -87,6 +87,9 @@ struct hs_tc {
 	/* What the slow paths let the cache fill to: cap, less for a heap
 	 * cache in a crowd of threads (tcache_gc.c). */
 	uint32_t lim;
+	/* A heap cache's next batch from the slabs: small at first, doubled
+	 * each time up to half the capacity (tcache.c: cache_refill()). */
+	uint32_t fill;
 	hs_pool_t *pool;		/* NULL once detached (pool destroyed) */
 	struct hs_cache c;		/* last: cap objects follow */
 	void *objs[];

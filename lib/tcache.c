@@ -344,9 +344,17 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 	 * unlocked. Destructors and constructors are user code that may use
 	 * this pool on this thread, so the cache and the reserve are looked
 	 * at again after them.
+	 *
+	 * A heap cache starts with small batches and doubles them as its
+	 * thread comes back: a thread that takes a block or two of many
+	 * classes (a worker per request) would otherwise carve half a
+	 * magazine, some 8 KiB, of each (32 such threads held 10 times
+	 * what they used).
 	 */
-	n = fill_locked(p, prev, HS_MAX(HS_MIN(p->mag_cap / 2, tc->lim), 1),
-			fresh);
+	n = fill_locked(p, prev,
+			HS_MAX(HS_MIN(HS_MIN(p->mag_cap / 2, tc->lim),
+				      tc->fill), 1), fresh);
+	tc->fill = HS_MIN(tc->fill * 2, HS_MAX(p->mag_cap / 2, 1));
 	if (n < 0)
 		err = errno;	/* the slab's mapping failed: its errno */
 	_hs_add(&tc->moved_in, mag_rounds(prev));

@@ -204,6 +204,7 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 		return NULL;
 	tc->cap = p->mag_cap;
 	tc->lim = tc->cap;
+	tc->fill = p->heap ? HS_MAX(tc->cap / 16, 1) : tc->cap;
 	tc->owner = t;
 	tc->prev = _hs_mag_new(p->mag_cap);
 	if (!tc->prev || !checked_init(tc)) {
