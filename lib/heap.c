@@ -685,18 +685,21 @@ static size_t foreign_size(const void *p, size_t n)
 static void *realloc_of(void *p, size_t n)
 {
 	uintptr_t owner, tag;
-	size_t old;
+	size_t old, keep;
 	void *q;
 
 	owner = _hs_map_get(p);
 	tag = owner & HS_TAG_MASK;
 	if (!owner) {
-		old = foreign_size(p, n);
+		old = keep = foreign_size(p, n);
 	} else if (tag == HS_TAG_LARGE) {
 		struct large *l = (struct large *)(owner & ~HS_TAG_MASK);
 		uint32_t need;
 
 		old = l->size;
+		/* A move keeps every usable byte, as glibc's does: a
+		 * buffer may have grown into them (hs_malloc_usable_size()). */
+		keep = hs_malloc_usable_size(p);
 		/* In place: shrink (giving back the pages after it), or grow
 		 * over free pages after it. Small sizes move to a class. */
 		if (n > HS_CLASS_MAX && l->ptr == l->span.base) {
@@ -719,8 +722,8 @@ static void *realloc_of(void *p, size_t n)
 			}
 		}
 	} else {
-		old = tag ? _hs_class_size((unsigned int)tag - 1) :
-			    ((struct hs_slab *)owner)->pool->obj_size;
+		old = keep = tag ? _hs_class_size((unsigned int)tag - 1) :
+				   ((struct hs_slab *)owner)->pool->stride;
 		/* Fits, and would not fit a class less than half the size. */
 		if (tag && n <= old && (n > old / 2 || tag == 1))
 			return p;
@@ -728,7 +731,7 @@ static void *realloc_of(void *p, size_t n)
 	q = _hs_heap_alloc_fast(n);
 	if (!q)
 		return NULL;
-	memcpy(q, p, HS_MIN(n, old));
+	memcpy(q, p, HS_MIN(n, keep));
 	/*
 	 * A run that grew out of its place goes back at once: a growing
 	 * buffer (a vector, a string builder) never wants its old size

@@ -194,6 +194,39 @@ TEST(realloc_semantics)
 }
 
 /*
+ * Every byte hs_malloc_usable_size() gives may be used, and hs_realloc()
+ * keeps them all, as glibc's realloc keeps malloc_usable_size()'s: a
+ * string buffer that grows into its slack (Redis's sds does) loses
+ * nothing when its block moves. (A large block that moved kept only the
+ * bytes first asked for.)
+ */
+TEST(realloc_keeps_every_usable_byte)
+{
+	static const size_t sizes[] = { 100, 70000, 100000, 1000000,
+					5000000, 20000000 };
+	unsigned char *p, *q, *blocker;
+	size_t i, k, u;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		p = hs_malloc(sizes[i]);
+		ASSERT_NE(NULL, p);
+		u = hs_malloc_usable_size(p);
+		memset(p, 0xab, u);
+		/* Something right after it, so it moves. */
+		blocker = hs_malloc(u);
+		q = hs_realloc(p, u * 3 + 4096);
+		ASSERT_NE(NULL, q);
+		for (k = 0; k < u; k++)
+			if (q[k] != 0xab)
+				break;
+		ASSERT_EQ(u, k) TH_LOG("%zu bytes (%zu usable): byte %zu lost",
+				       sizes[i], u, k);
+		hs_free(q);
+		hs_free(blocker);
+	}
+}
+
+/*
  * A large block followed by free chunks grows where it is. (Elsewhere than
  * on the kmod backend a big block's region has room after it, which costs
  * only address space; the module's regions are populated whole, so there

@@ -116,6 +116,27 @@ TEST(semantics)
 	ASSERT_EQ(4321, errno);
 }
 
+/* A moved block keeps every byte malloc_usable_size() gave, as glibc's. */
+TEST(realloc_keeps_every_usable_byte)
+{
+	static const size_t sizes[] = { 70000, 1000000, 5000000, 20000000 };
+	unsigned char *p, *q;
+	size_t i, u, k;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		p = malloc(sizes[i]);
+		ASSERT_NE(NULL, p);
+		u = malloc_usable_size(p);
+		memset(p, 0xab, u);
+		q = realloc(p, 3 * u + 4096);
+		ASSERT_NE(NULL, q);
+		for (k = 0; k < u && q[k] == 0xab; k++)
+			;
+		ASSERT_EQ(u, k) TH_LOG("%zu bytes: byte %zu lost", sizes[i], k);
+		free(q);
+	}
+}
+
 /* calloc memory is zero even when reused. */
 TEST(calloc_reuse_is_zero)
 {
