@@ -620,6 +620,12 @@ HS_EXPORT void *hs_calloc(size_t nmemb, size_t size)
 	return p;
 }
 
+/* Bytes usable from @p, a block in @l, to the end of its span. */
+static size_t large_usable(const struct large *l, const void *p)
+{
+	return l->span.base + span_bytes(l) - (uintptr_t)p;
+}
+
 HS_EXPORT size_t hs_malloc_usable_size(const void *p)
 {
 	uintptr_t owner = _hs_map_get(p), tag = owner & HS_TAG_MASK;
@@ -627,9 +633,7 @@ HS_EXPORT size_t hs_malloc_usable_size(const void *p)
 	if (!owner)
 		return 0;
 	if (tag == HS_TAG_LARGE) {
-		const struct large *l = (const struct large *)(owner & ~HS_TAG_MASK);
-
-		return l->span.base + span_bytes(l) - (uintptr_t)p;
+		return large_usable((const struct large *)(owner & ~HS_TAG_MASK), p);
 	}
 	if (tag)
 		return _hs_class_size((unsigned int)tag - 1);
@@ -699,7 +703,7 @@ static void *realloc_of(void *p, size_t n)
 		old = l->size;
 		/* A move keeps every usable byte, as glibc's does: a
 		 * buffer may have grown into them (hs_malloc_usable_size()). */
-		keep = hs_malloc_usable_size(p);
+		keep = large_usable(l, p);
 		/* In place: shrink (giving back the pages after it), or grow
 		 * over free pages after it. Small sizes move to a class. */
 		if (n > HS_CLASS_MAX && l->ptr == l->span.base) {
