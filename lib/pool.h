@@ -90,6 +90,8 @@ struct hs_tc {
 	/* A heap cache's next batch from the slabs: small at first, doubled
 	 * each time up to half the capacity (tcache.c: cache_refill()). */
 	uint32_t fill;
+	/* Allocations made when the cache last overflowed (cache_drain()). */
+	uint64_t drain_allocs;
 	hs_pool_t *pool;		/* NULL once detached (pool destroyed) */
 	struct hs_cache c;		/* last: cap objects follow */
 	void *objs[];

@@ -456,14 +456,25 @@ bool _hs_tc_reserve_to_depot(hs_pool_t *p, struct hs_tc *tc)
 /*
  * Make room in a full cache: swap with the reserve if it has room, else
  * the (full) reserve goes to the depot and the cache's objects into an
- * empty magazine that becomes the reserve. False if there was no memory
+ * empty magazine that becomes the reserve. In a crowd, or in a thread
+ * that has only freed since it last came here, the cache's objects go to
+ * the depot and the reserve stays empty. False if there was no memory
  * for a magazine.
  */
 static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
 {
-	if (tc->lim < tc->cap) {
-		/* A crowd (tcache_gc.c): the reserve keeps nothing, the
-		 * objects go where other threads find them. */
+	uint64_t allocs = tc->allocs_done + count_of(tc, state_of(tc));
+	bool only_frees = allocs == tc->drain_allocs;
+
+	tc->drain_allocs = allocs;
+	if (tc->lim < tc->cap || only_frees) {
+		/*
+		 * A crowd (tcache_gc.c), or a thread that has only freed
+		 * since the cache last overflowed (a consumer of what another
+		 * thread allocates): the reserve keeps nothing, the objects
+		 * go where other threads find them. A full reserve would
+		 * only hold a second magazine no one here allocates from.
+		 */
 		if (mag_rounds(tc->prev) && !_hs_tc_reserve_to_depot(p, tc))
 			return false;
 		cache_exchange(tc, tc->prev);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Description: pools under several threads - no object is handed out twice,
- * frees from another thread are correct, counters balance, and a thread's
- * cache goes back to the pool when the thread exits.
+ * frees from another thread are correct, counters balance, a thread's
+ * cache goes back to the pool when the thread exits, and a thread that only
+ * frees passes its objects on.
  */
 #include <pthread.h>
 
@@ -204,6 +205,93 @@ TEST(many_pools_many_threads)
 		for (i = 0; i < 40; i++)
 			hs_pool_destroy(pools[i]);
 	}
+}
+
+/* A consumer: frees what another thread allocated, then waits to exit. */
+struct consumer {
+	void **v;
+	uint64_t n;
+	pthread_barrier_t freed, done;
+};
+
+static void *consume(void *arg)
+{
+	struct consumer *c = arg;
+	uint64_t i;
+
+	for (i = 0; i < c->n; i++)
+		hs_pool_free(pool, c->v[i]);
+	pthread_barrier_wait(&c->freed);
+	pthread_barrier_wait(&c->done);	/* alive: its cache stays its own */
+	return NULL;
+}
+
+static void *take_all(void *arg)
+{
+	struct consumer *c = arg;
+	uint64_t i;
+
+	for (i = 0; i < c->n; i++)
+		c->v[i] = hs_pool_alloc(pool);
+	return NULL;
+}
+
+TEST(a_thread_that_only_frees_keeps_no_reserve)
+{
+	struct consumer c = { 0 };
+	struct hs_pool_stats st;
+	uint64_t batch, before, i;
+	pthread_t b, d;
+
+	pool = hs_pool_create("consumer", 64, NULL);
+	ASSERT_NE(NULL, pool);
+	/* A cache's first refill from the slabs carves a batch, half a
+	 * magazine. */
+	c.v = calloc(1, sizeof(void *));
+	ASSERT_NE(NULL, c.v[0] = hs_pool_alloc(pool));
+	ASSERT_EQ(0, hs_pool_stats(pool, &st));
+	batch = st.total;
+	ASSERT_GE(batch, 4);
+	hs_pool_free(pool, c.v[0]);
+	free(c.v);
+
+	/* This thread allocates ten and a half batches, another frees
+	 * them and stays. */
+	c.n = 10 * batch + batch / 2;
+	c.v = calloc(c.n, sizeof(void *));
+	ASSERT_NE(NULL, c.v);
+	for (i = 0; i < c.n; i++)
+		ASSERT_NE(NULL, c.v[i] = hs_pool_alloc(pool));
+	ASSERT_EQ(0, pthread_barrier_init(&c.freed, NULL, 2));
+	ASSERT_EQ(0, pthread_barrier_init(&c.done, NULL, 2));
+	ASSERT_EQ(0, pthread_create(&b, NULL, consume, &c));
+	pthread_barrier_wait(&c.freed);
+
+	/*
+	 * A third thread takes as many: all but the half batch left in
+	 * the consumer's cache come from the depot in full magazines, so
+	 * it carves one batch. Were the consumer to keep a full reserve
+	 * magazine too, which nobody there allocates from, it would carve
+	 * three.
+	 */
+	ASSERT_EQ(0, hs_pool_stats(pool, &st));
+	before = st.total;
+	ASSERT_EQ(0, pthread_create(&d, NULL, take_all, &c));
+	ASSERT_EQ(0, pthread_join(d, NULL));
+	ASSERT_EQ(0, hs_pool_stats(pool, &st));
+	TH_LOG("a batch is %llu objects; the taker carved %llu",
+	       (unsigned long long)batch,
+	       (unsigned long long)(st.total - before));
+	ASSERT_LE(st.total - before, batch);
+
+	pthread_barrier_wait(&c.done);
+	ASSERT_EQ(0, pthread_join(b, NULL));
+	for (i = 0; i < c.n; i++)
+		hs_pool_free(pool, c.v[i]);
+	free(c.v);
+	pthread_barrier_destroy(&c.freed);
+	pthread_barrier_destroy(&c.done);
+	hs_pool_destroy(pool);
 }
 
 TEST_HARNESS_MAIN
