@@ -632,9 +632,8 @@ HS_EXPORT size_t hs_malloc_usable_size(const void *p)
 
 	if (!owner)
 		return 0;
-	if (tag == HS_TAG_LARGE) {
+	if (tag == HS_TAG_LARGE)
 		return large_usable((const struct large *)(owner & ~HS_TAG_MASK), p);
-	}
 	if (tag)
 		return _hs_class_size((unsigned int)tag - 1);
 	return ((struct hs_slab *)owner)->pool->stride;
