@@ -463,8 +463,11 @@ bool _hs_tc_reserve_to_depot(hs_pool_t *p, struct hs_tc *tc)
  */
 static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
 {
-	uint64_t allocs = tc->allocs_done + count_of(tc, state_of(tc));
-	bool only_frees = allocs == tc->drain_allocs;
+	uint64_t allocs, frees;
+	bool only_frees;
+
+	_hs_tc_counts(tc, &allocs, &frees);
+	only_frees = allocs == tc->drain_allocs;
 
 	tc->drain_allocs = allocs;
 	if (tc->lim < tc->cap || only_frees) {
