@@ -87,8 +87,9 @@ struct hs_tc {
 	/* What the slow paths let the cache fill to: cap, less for a heap
 	 * cache in a crowd of threads (tcache_gc.c). */
 	uint32_t lim;
-	/* A heap cache's next batch from the slabs: small at first, doubled
-	 * each time up to half the capacity (tcache.c: cache_refill()). */
+	/* The next batch from the slabs: half the capacity, for a heap
+	 * cache small at first and doubled each time up to that
+	 * (tcache.c: cache_refill()). */
 	uint32_t fill;
 	/* Allocations made when the cache last overflowed (cache_drain()). */
 	uint64_t drain_allocs;

@@ -351,9 +351,7 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 	 * magazine, some 8 KiB, of each (32 such threads held 10 times
 	 * what they used).
 	 */
-	n = fill_locked(p, prev,
-			HS_MAX(HS_MIN(HS_MIN(p->mag_cap / 2, tc->lim),
-				      tc->fill), 1), fresh);
+	n = fill_locked(p, prev, HS_MAX(HS_MIN(tc->fill, tc->lim), 1), fresh);
 	tc->fill = HS_MIN(tc->fill * 2, HS_MAX(p->mag_cap / 2, 1));
 	if (n < 0)
 		err = errno;	/* the slab's mapping failed: its errno */

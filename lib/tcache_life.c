@@ -204,7 +204,8 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 		return NULL;
 	tc->cap = p->mag_cap;
 	tc->lim = tc->cap;
-	tc->fill = p->heap ? HS_MAX(tc->cap / 16, 1) : tc->cap;
+	/* A pool's batch is half a magazine from the start (cache_refill()). */
+	tc->fill = HS_MAX(tc->cap / (p->heap ? 16 : 2), 1);
 	tc->owner = t;
 	tc->prev = _hs_mag_new(p->mag_cap);
 	if (!tc->prev || !checked_init(tc)) {
