@@ -141,6 +141,7 @@ static hs_pool_t *pool_new(const char *name, size_t obj_size, size_t align,
 	p->trim_ns = _hs_trim_ns();
 	p->trim_at = _hs_now_ns() + p->trim_ns;
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_mutex_init(&p->grow_lock, NULL);
 	if (!p->arena) {
 		_hs_meta_free(p, sizeof(*p));
 		return NULL;
@@ -149,6 +150,7 @@ static hs_pool_t *pool_new(const char *name, size_t obj_size, size_t align,
 	if (registry_add(p, id) < 0) {
 		pthread_mutex_unlock(&_hs_pools_lock);
 		pthread_mutex_destroy(&p->lock);
+		pthread_mutex_destroy(&p->grow_lock);
 		_hs_meta_free(p, sizeof(*p));
 		_hs_fail(ENOMEM, "hs_pool_create(%s): out of memory", name);
 		return NULL;
@@ -280,6 +282,7 @@ HS_EXPORT void hs_pool_destroy(hs_pool_t *p)
 	free_ids[nfree_ids++] = p->id;
 	pthread_mutex_unlock(&_hs_pools_lock);
 	pthread_mutex_destroy(&p->lock);
+	pthread_mutex_destroy(&p->grow_lock);
 	_hs_meta_free(p, sizeof(*p));
 	errno = saved;
 }
@@ -314,18 +317,24 @@ void _hs_pool_fork_prepare(void)
 	uint32_t i;
 
 	pthread_mutex_lock(&_hs_pools_lock);
-	for (i = 0; i < registry_top; i++)
-		if (registry && registry[i])
+	for (i = 0; i < registry_top; i++) {
+		if (registry && registry[i]) {
+			pthread_mutex_lock(&registry[i]->grow_lock);
 			pthread_mutex_lock(&registry[i]->lock);
+		}
+	}
 }
 
 void _hs_pool_fork_parent(void)
 {
 	uint32_t i;
 
-	for (i = registry_top; i-- > 0;)
-		if (registry && registry[i])
+	for (i = registry_top; i-- > 0;) {
+		if (registry && registry[i]) {
 			pthread_mutex_unlock(&registry[i]->lock);
+			pthread_mutex_unlock(&registry[i]->grow_lock);
+		}
+	}
 	pthread_mutex_unlock(&_hs_pools_lock);
 }
 
@@ -366,6 +375,7 @@ void _hs_pool_fork_child(void)
 				pool_reset_child(registry[i]);
 			}
 			pthread_mutex_unlock(&registry[i]->lock);
+			pthread_mutex_unlock(&registry[i]->grow_lock);
 		}
 	}
 	pthread_mutex_unlock(&_hs_pools_lock);

@@ -145,6 +145,10 @@ struct hs_pool {
 	uint32_t slab_min_chunks;	/* first slab's size */
 	uint32_t slab_max_chunks;	/* slabs double up to this */
 	char name[HS_POOL_NAME_MAX];
+	/* Held by the one thread mapping a new slab, taken before lock:
+	 * threads that find the slabs empty meanwhile wait for its slab
+	 * instead of each mapping one (tcache.c: fill_locked()). */
+	pthread_mutex_t grow_lock;
 
 	/* Everything below is under lock. */
 	pthread_mutex_t lock __attribute__((aligned(64)));

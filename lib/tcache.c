@@ -116,6 +116,7 @@ static int fill_locked(hs_pool_t *p, struct hs_magazine *m, uint32_t want,
 		       void **fresh)
 {
 	uint32_t got = 0, r0 = mag_rounds(m);
+	uint64_t made;
 	int nfresh = 0;
 	void *obj;
 
@@ -149,12 +150,30 @@ static int fill_locked(hs_pool_t *p, struct hs_magazine *m, uint32_t want,
 		got += n;
 		if (n || got == want)
 			continue;
+		/*
+		 * A new slab, mapped unlocked, by one thread at a time: the
+		 * others that ran dry meanwhile carve from its slab. Were
+		 * each to map its own, a crowd of threads starting together
+		 * would leave a slab per thread mostly uncarved (a thousand
+		 * threads, 32 MiB of slabs for 0.4 MiB of one class's
+		 * objects).
+		 */
+		made = p->nslabs + p->released;
+		pthread_mutex_unlock(&p->lock);
+		pthread_mutex_lock(&p->grow_lock);
+		pthread_mutex_lock(&p->lock);
+		if (p->nslabs + p->released != made) {
+			pthread_mutex_unlock(&p->grow_lock);
+			continue;	/* grown meanwhile: carve again */
+		}
 		pthread_mutex_unlock(&p->lock);
 		s = _hs_slab_new(p);
 		pthread_mutex_lock(&p->lock);
+		if (s)
+			_hs_slab_add_locked(p, s);
+		pthread_mutex_unlock(&p->grow_lock);
 		if (!s)
 			break;
-		_hs_slab_add_locked(p, s);
 	}
 	/*
 	 * The slabs give objects in address order and a cache pops from the

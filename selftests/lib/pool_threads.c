@@ -2,8 +2,9 @@
 /*
  * Description: pools under several threads - no object is handed out twice,
  * frees from another thread are correct, counters balance, a thread's
- * cache goes back to the pool when the thread exits, and a thread that only
- * frees passes its objects on.
+ * cache goes back to the pool when the thread exits, a thread that only
+ * frees passes its objects on, and threads that all need a new slab at
+ * once do not each map one.
  */
 #include <pthread.h>
 
@@ -291,6 +292,72 @@ TEST(a_thread_that_only_frees_keeps_no_reserve)
 	free(c.v);
 	pthread_barrier_destroy(&c.freed);
 	pthread_barrier_destroy(&c.done);
+	hs_pool_destroy(pool);
+}
+
+#define HERD	64
+
+struct herd {
+	pthread_barrier_t go, hold;
+};
+
+static void *herd_member(void *arg)
+{
+	struct herd *h = arg;
+	void *o;
+
+	pthread_barrier_wait(&h->go);
+	o = hs_pool_alloc(pool);
+	pthread_barrier_wait(&h->hold);	/* the caches stay full meanwhile */
+	pthread_barrier_wait(&h->hold);
+	hs_pool_free(pool, o);
+	return o ? NULL : (void *)1;
+}
+
+TEST(threads_that_all_need_a_slab_grow_the_pool_once)
+{
+	uint64_t need, room, b;
+	struct hs_pool_stats st;
+	pthread_t t[HERD];
+	struct herd h;
+	void *ret;
+	int i;
+
+	/*
+	 * HERD threads take their first object from a new pool at once:
+	 * each finds the slabs empty and needs a new one. Mapping it drops
+	 * the pool lock; were every thread that came meanwhile to map a slab
+	 * of its own too, the pool would hold many slabs (each twice the size
+	 * of the last) for one batch of objects per thread.
+	 */
+	pool = hs_pool_create("herd", 304, NULL);
+	ASSERT_NE(NULL, pool);
+	ASSERT_EQ(0, pthread_barrier_init(&h.go, NULL, HERD));
+	ASSERT_EQ(0, pthread_barrier_init(&h.hold, NULL, HERD + 1));
+	for (i = 0; i < HERD; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, herd_member, &h));
+	pthread_barrier_wait(&h.hold);
+	ASSERT_EQ(0, hs_pool_stats(pool, &st));
+	TH_LOG("%llu objects carved into %llu slabs of %llu bytes in all",
+	       (unsigned long long)st.total, (unsigned long long)st.slabs,
+	       (unsigned long long)st.bytes);
+	EXPECT_EQ(HERD, st.in_use);
+	/*
+	 * Each slab is twice the last, from one chunk, and is carved whole
+	 * (but for an eighth at most) before the next is made: no more
+	 * slabs than it takes to hold what was carved, and one.
+	 */
+	for (need = 0, room = 0, b = 4096; room < st.total * st.stride;
+	     b *= 2, need++)
+		room += b - b / 8;
+	EXPECT_LE(st.slabs, need + 1);
+	pthread_barrier_wait(&h.hold);
+	for (i = 0; i < HERD; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], &ret));
+		EXPECT_EQ(NULL, ret);
+	}
+	pthread_barrier_destroy(&h.go);
+	pthread_barrier_destroy(&h.hold);
 	hs_pool_destroy(pool);
 }
 
