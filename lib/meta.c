@@ -5,8 +5,13 @@
  * so the library can sit under a malloc replacement, and never from region
  * memory, so huge pages hold only user objects.
  *
- * Power-of-two size classes from 16 bytes to 16 KiB, blocks aligned to
- * their size (up to 4 KiB). Each class takes 64 KiB pages of its own,
+ * Size classes from 16 bytes to 16 KiB, two per doubling from 32 (a power
+ * of two and one and a half times it): a thread cache is a header and a
+ * magazine's worth of pointers, a little over a power of two, and would
+ * waste a third of its block, not half. A block is aligned to the largest
+ * power of two dividing its class size (at most 4 KiB), so one of a power
+ * of two bytes (a slab's, whose low bits carry a tag) is aligned to its
+ * size. Each class takes 64 KiB pages of its own,
  * carved from 4 MiB mappings; a page whose blocks are all free goes back
  * to the kernel (MADV_DONTNEED; the address range is kept for the next
  * page), so bookkeeping that grew with a workload (magazines of a big
@@ -18,9 +23,8 @@
 
 #include "internal.h"
 
-#define META_MIN_SHIFT	4
 #define META_MAX_SHIFT	14		/* bigger blocks are mapped */
-#define META_CLASSES	(META_MAX_SHIFT - META_MIN_SHIFT + 1)
+#define META_CLASSES	20
 #define PAGE_SHIFT	16
 #define META_PAGE	((size_t)1 << PAGE_SHIFT)
 #define META_MAP	((size_t)4 << 20)
@@ -46,13 +50,19 @@ static struct meta_page *partial[META_CLASSES];	/* pages with room */
 static struct meta_page *spare;			/* pages given back */
 static char *map_next, *map_end;		/* pages never used yet */
 
+static const uint16_t class_size[META_CLASSES] = {
+	16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
+	3072, 4096, 6144, 8192, 12288, 16384
+};
+_Static_assert(16384 == (1 << META_MAX_SHIFT), "the last class is the max");
+
 static unsigned int meta_class(size_t size)
 {
-	unsigned int shift = META_MIN_SHIFT;
+	unsigned int c = 0;
 
-	while (((size_t)1 << shift) < size)
-		shift++;
-	return shift - META_MIN_SHIFT;
+	while (class_size[c] < size)
+		c++;
+	return c;
 }
 
 /*
@@ -105,7 +115,7 @@ static void list_del(unsigned int c, struct meta_page *pg)
 /* A fresh page for class @c; NULL without memory. */
 static struct meta_page *page_new(unsigned int c)
 {
-	size_t csize = (size_t)1 << (c + META_MIN_SHIFT);
+	size_t csize = class_size[c];
 	struct meta_page *pg;
 
 	if (spare) {
@@ -125,7 +135,8 @@ static struct meta_page *page_new(unsigned int c)
 	}
 	memset(pg, 0, sizeof(*pg));
 	pg->cls = (uint8_t)c;
-	pg->first = (uint32_t)HS_ALIGN_UP(sizeof(*pg), HS_MIN(csize, HS_PAGE_4K));
+	pg->first = (uint32_t)HS_ALIGN_UP(sizeof(*pg),
+					  HS_MIN(csize & -csize, HS_PAGE_4K));
 	pg->bump = pg->first;
 	pg->cap = (uint32_t)((META_PAGE - pg->first) / csize);
 	list_add(c, pg);
@@ -149,7 +160,7 @@ void *_hs_meta_alloc(size_t size)
 		return p;
 	}
 	c = meta_class(size);
-	csize = (size_t)1 << (c + META_MIN_SHIFT);
+	csize = class_size[c];
 	pthread_mutex_lock(&meta_lock);
 	pg = partial[c];
 	if (!pg && !(pg = page_new(c))) {
