@@ -131,8 +131,8 @@ void _hs_bug(const char *fmt, ...)
 
 /* ---- meta.c: memory for the library's own bookkeeping ------------------ */
 
-/* Zeroed, aligned to its size class (up to 4 KiB), never from region
- * memory; NULL on failure. */
+/* Zeroed, never from region memory; NULL on failure. Aligned to at least
+ * 16 bytes, and a block of a power of two bytes to its size (up to 4 KiB). */
 void *_hs_meta_alloc(size_t size);
 void _hs_meta_free(void *p, size_t size);
 

@@ -33,7 +33,7 @@ struct meta_free {
 	struct meta_free *next;
 };
 
-/* At the start of each page; its blocks follow, size-aligned. */
+/* At the start of each page; its blocks follow, aligned as said above. */
 struct meta_page {
 	struct meta_free *free;		/* free blocks */
 	struct meta_page *next, *prev;	/* its class's pages with free blocks */
