@@ -143,6 +143,8 @@ static hs_pool_t *pool_new(const char *name, size_t obj_size, size_t align,
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_mutex_init(&p->grow_lock, NULL);
 	if (!p->arena) {
+		pthread_mutex_destroy(&p->lock);
+		pthread_mutex_destroy(&p->grow_lock);
 		_hs_meta_free(p, sizeof(*p));
 		return NULL;
 	}
