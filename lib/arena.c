@@ -681,7 +681,7 @@ int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner)
 	return rc;
 }
 
-int _hs_span_shrink(struct _hs_span *span, uint32_t chunks)
+int _hs_span_shrink(struct _hs_span *span, uint32_t chunks, bool drop)
 {
 	struct _hs_span tail = {
 		.base = span->base + ((uintptr_t)chunks << HS_CHUNK_SHIFT),
@@ -693,8 +693,8 @@ int _hs_span_shrink(struct _hs_span *span, uint32_t chunks)
 	if (span->owner->alone)
 		return -1;
 	span->chunks = chunks;
-	/* On plain pages the tail's go now: nobody asked for them again. */
-	_hs_span_discard(&tail);
+	if (drop)
+		_hs_span_discard(&tail);
 	_hs_span_free(&tail);
 	return 0;
 }
@@ -712,6 +712,11 @@ bool _hs_span_fallback(const struct _hs_span *span)
 bool _hs_span_small(const struct _hs_span *span)
 {
 	return span->owner->arena->small;
+}
+
+bool _hs_span_alone(const struct _hs_span *span)
+{
+	return span->owner->alone;
 }
 
 void _hs_span_discard(struct _hs_span *span)

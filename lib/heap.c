@@ -55,6 +55,10 @@
  * its pages in again, and such a run leaves the arena a few pages. */
 #define DISCARD_MIN_BYTES	((uint64_t)256 << 10)
 #define SPLIT_SLACK		((uint32_t)16)	/* chunks a kept run may exceed by */
+/* A kept run up to this many times the size asked for is cut to it (as
+ * jemalloc's lg_extent_max_active_fit: bigger, a long-lived small block
+ * would split a big run the program may want back whole). */
+#define SPLIT_MAX		((uint32_t)64)
 /*
  * A class caches and carves less than a program's pool: there are 60 of
  * them, each with two magazines a thread, a depot and a slab being
@@ -412,9 +416,11 @@ static uint32_t bucket_next(uint32_t b)
  * The smallest kept run of at least @chunks aligned to @align (best fit:
  * the newest of the first bucket in use that fits, or of the next),
  * taken off the lists and cut to @chunks, the rest going back to the
- * arena; NULL if none. O(1). A run much bigger than asked is left kept:
- * cutting it would hand its tail to the arena (and the kernel) only for
- * the next request of its own size to fault it in again.
+ * arena with its pages; NULL if none. O(1). A kept run is memory in use a
+ * moment ago: cut, it serves a smaller block that would otherwise take
+ * fresh pages while it waited, unused, for a block of its own size (a
+ * buffer grown round after round kept one run a round). Only a run more
+ * than SPLIT_MAX times too big, or alone in its region, waits for one.
  */
 static struct large *kept_take_locked(uint32_t chunks, size_t align)
 {
@@ -428,8 +434,10 @@ static struct large *kept_take_locked(uint32_t chunks, size_t align)
 			return NULL;
 		l = bucket[b];
 		if (l->span.chunks >= chunks &&
-		    l->span.chunks <= chunks + chunks / 4 + SPLIT_SLACK &&
-		    !(l->span.base & (align - 1)))
+		    !(l->span.base & (align - 1)) &&
+		    (l->span.chunks <= chunks + chunks / 4 + SPLIT_SLACK ||
+		     (l->span.chunks / SPLIT_MAX <= chunks &&
+		      !_hs_span_alone(&l->span))))
 			break;
 		l = NULL;
 		b++;
@@ -440,7 +448,7 @@ static struct large *kept_take_locked(uint32_t chunks, size_t align)
 	if (l->span.chunks > chunks) {
 		uint32_t was = l->span.chunks;
 
-		_hs_span_shrink(&l->span, chunks);
+		_hs_span_shrink(&l->span, chunks, false);
 		large_resized(l, was);
 	}
 	return l;
@@ -722,7 +730,7 @@ static void *realloc_of(void *p, size_t n)
 			     * tail's madvise. A big block alone in its
 			     * region moves, so its reservation goes. */
 			    (need >= was * 3 / 4 ||
-			     _hs_span_shrink(&l->span, need) == 0)) {
+			     _hs_span_shrink(&l->span, need, true) == 0)) {
 				pthread_mutex_lock(&heap_lock);
 				large_in_use += n - old;
 				large_resized(l, was);

@@ -256,14 +256,16 @@ void _hs_span_discard(struct _hs_span *span);
 /* Grow a span in place to @chunks if the chunks after it are free (0),
  * else -1 and nothing changes. */
 int _hs_span_grow(struct _hs_span *span, uint32_t chunks, uintptr_t owner);
-/* Give the chunks of a span beyond its first @chunks back (on plain
- * pages, their pages to the kernel too): 0, or -1 for a span alone in
- * its region, which stays as it is. */
-int _hs_span_shrink(struct _hs_span *span, uint32_t chunks);
+/* Give the chunks of a span beyond its first @chunks back (if @drop, on
+ * plain pages their pages to the kernel too): 0, or -1 for a span alone
+ * in its region, which stays as it is. */
+int _hs_span_shrink(struct _hs_span *span, uint32_t chunks, bool drop);
 /* The backend a span's memory came from; whether from a fallback arena. */
 hs_backend_t _hs_span_backend(const struct _hs_span *span);
 bool _hs_span_fallback(const struct _hs_span *span);
 bool _hs_span_small(const struct _hs_span *span);
+/* Alone in its region (a big block on hugetlb): it cannot be cut. */
+bool _hs_span_alone(const struct _hs_span *span);
 /* Give back now the free memory kept for hysteresis. */
 void _hs_arena_trim(void);
 /* Give back the free huge pages kept past their interval, if any is due

@@ -287,6 +287,59 @@ TEST(a_kept_run_gives_way_to_size_classes_that_grow)
 	free(blk);
 }
 
+/*
+ * A buffer grown from 70 to 236 KiB by realloc, with a run taken after
+ * each step so that it moves now and then; then freed with the others.
+ */
+static void grow_a_buffer(struct __test_metadata *_metadata)
+{
+	enum { STEPS = 4 };
+	size_t n = 70 << 10;
+	unsigned char *p = hs_malloc(n), *q;
+	void *blk[STEPS];
+	int i;
+
+	ASSERT_NE(NULL, p);
+	memset(p, 0x5a, n);
+	for (i = 0; i < STEPS; i++) {
+		size_t m = n + n / 2;
+
+		ASSERT_NE(NULL, blk[i] = hs_malloc(68 << 10));
+		memset(blk[i], 1, 68 << 10);
+		if (i == STEPS - 1)
+			break;
+		ASSERT_NE(NULL, q = hs_realloc(p, m));
+		ASSERT_EQ(0x5a, q[n - 1]);
+		memset(q + n, 0x5a, m - n);
+		p = q;
+		n = m;
+	}
+	for (i = 0; i < STEPS; i++)
+		hs_free(blk[i]);
+	hs_free(p);
+}
+
+/*
+ * A kept run serves a smaller block before the arena's fresh pages do.
+ * Each round here keeps its 236 KiB buffer, and the next round's buffer,
+ * 105 KiB when it moves, was too small for it: the kept runs piled up
+ * until their interval was over, and with them the process's pages (a
+ * small program held 18 MiB where glibc held 1.7).
+ */
+TEST(kept_runs_serve_smaller_blocks_before_fresh_pages)
+{
+	enum { ROUNDS = 40 };
+	struct hs_heap_stats st;
+	int r;
+
+	for (r = 0; r < ROUNDS; r++)
+		grow_a_buffer(_metadata);
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_LE(st.large_bytes, (uint64_t)2 << 20)
+		TH_LOG("%llu bytes of runs kept for a 236 KiB buffer",
+		       (unsigned long long)st.large_bytes);
+}
+
 /* kB this process holds: resident 4 KiB pages and hugetlb pages. */
 static long held_kb(void)
 {
