@@ -271,8 +271,9 @@ void _hs_arena_trim(void);
 /* Give back the free huge pages kept past their interval, if any is due
  * (a clock read when none is). Unlocked; the span paths call it. */
 void _hs_arena_purge_due(void);
-/* Bytes of fresh huge pages the arenas have taken so far (a unit, or a
- * module region, at a time); relaxed atomic, only ever grows. */
+/* Bytes of fresh memory the arenas have taken so far (a unit of huge
+ * pages or of the small arena's 4 KiB pages, or a module region, at a
+ * time); relaxed atomic, only ever grows. */
 extern uint64_t _hs_arena_grown;
 /* Bytes the arenas handed out on pages RSS counts so far: THP units as
  * committed, spans on plain pages (the small arena's, the pages

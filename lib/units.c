@@ -39,12 +39,11 @@ int _hs_units_commit(struct _hs_aregion *r, uint32_t u0, uint32_t u1)
 		if (_hs_os_commit(&r->mem, (size_t)u * HS_UNIT, HS_UNIT) < 0)
 			return -1;
 		r->committed[u / 64] |= 1ULL << (u % 64);
-		/* Plain pages of the small arena fill a page at a time. */
-		if (r->arena->small)
-			continue;
+		/* Growth, for the heap's kept runs to give way to; the small
+		 * arena's too, though its pages fill one at a time. */
 		__atomic_add_fetch(&_hs_arena_grown, HS_UNIT, __ATOMIC_RELAXED);
 		/* Plain pages are counted as spans take them (arena.c). */
-		if (r->mem.backend == HS_BACKEND_THP)
+		if (r->mem.backend == HS_BACKEND_THP && !r->arena->small)
 			__atomic_add_fetch(&_hs_rss_committed, HS_UNIT,
 					   __ATOMIC_RELAXED);
 	}

@@ -262,6 +262,25 @@ TEST(a_kept_run_gives_way_to_a_run_that_needs_fresh_pages)
 	hs_free(b);
 }
 
+/* The same on the small arena's 4 KiB pages, which fill a page at a
+ * time: a 2 MiB unit of them first taken is growth too. */
+TEST(a_kept_run_gives_way_to_fresh_4k_pages)
+{
+	const size_t kept = (size_t)3 << 20, big = (size_t)6 << 20;
+	struct hs_heap_stats st;
+	void *b;
+
+	keep_a_run(_metadata, kept);
+	ASSERT_NE(NULL, b = hs_malloc(big));
+	memset(b, 2, big);
+	ASSERT_TRUE(on_small_pages(b));
+	ASSERT_EQ(0, hs_heap_stats(&st));
+	ASSERT_LE(st.large_bytes, big + 4096)
+		TH_LOG("runs hold %llu bytes for one of %zu: the kept run stayed",
+		       (unsigned long long)st.large_bytes, big);
+	hs_free(b);
+}
+
 /* The same when the size classes grow past the small arena. */
 TEST(a_kept_run_gives_way_to_size_classes_that_grow)
 {
