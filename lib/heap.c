@@ -14,9 +14,10 @@
  * heap gives back the pools can use and the other way round), cut to
  * whole pages. hs_realloc() grows and shrinks a run in place when the
  * pages after it are free. Freed runs are kept for
- * reuse for a trim interval, in buckets by size (O(1) to find one), at
- * most a quarter of the bytes in live runs (32 to 64 MiB); then their spans
- * go back, or sooner, when the heap takes fresh pages elsewhere.
+ * reuse for a trim interval, in buckets by size (O(1) to find one; cut for
+ * a smaller block), at most a quarter of the bytes in live runs (32 to
+ * 64 MiB); then their spans go back, or sooner, when the heap takes fresh
+ * pages elsewhere.
  *
  * Every block's owner is found from its address in the arena's map in
  * O(1); the map's tag says which class, or a large block, or another
