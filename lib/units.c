@@ -42,8 +42,9 @@ int _hs_units_commit(struct _hs_aregion *r, uint32_t u0, uint32_t u1)
 		/* Growth, for the heap's kept runs to give way to; the small
 		 * arena's too, though its pages fill one at a time. */
 		__atomic_add_fetch(&_hs_arena_grown, HS_UNIT, __ATOMIC_RELAXED);
-		/* Plain pages are counted as spans take them (arena.c). */
-		if (r->mem.backend == HS_BACKEND_THP && !r->arena->small)
+		/* Plain pages (the small arena's too) are counted as spans
+		 * take them (arena.c). */
+		if (r->mem.backend == HS_BACKEND_THP)
 			__atomic_add_fetch(&_hs_rss_committed, HS_UNIT,
 					   __ATOMIC_RELAXED);
 	}
