@@ -231,7 +231,7 @@ END {
 		rt = ((w, "hs-hugetlb") in seen) && bt > 0 ? T["hs-hugetlb"] / bt : 0
 		rp = ((w, "hs-hugetlb") in seen) && bp > 0 ? P["hs-hugetlb"] / bp : 0
 		printf "  %.2fx, %.2fx\n", rt, rp
-		RT[w] = rt; RP[w] = rp
+		TRATIO[w] = rt; PRATIO[w] = rp
 		printf "%s", w > chart
 		for (j = 2; j <= na; j++)
 			printf "\t%s", (((w, A[j]) in seen) && bt > 0 ? sprintf("%.3f", T[A[j]] / bt) : "?") > chart
@@ -251,15 +251,15 @@ END {
 	g = 0; k = 0; worst = 0
 	split("pairs live prodcons realloc", M, " ")
 	for (i = 1; i <= 4; i++)
-		if (RT[M[i]] > 0) {
-			g += log(RT[M[i]]); k++
-			if (RT[M[i]] > worst) { worst = RT[M[i]]; ww = M[i] }
+		if (TRATIO[M[i]] > 0) {
+			g += log(TRATIO[M[i]]); k++
+			if (TRATIO[M[i]] > worst) { worst = TRATIO[M[i]]; ww = M[i] }
 		}
 	printf "\nmicro workloads, hs-hugetlb / best peer: geometric mean %.2fx, worst %.2fx (%s)  [targets 0.9x, 1.2x]\n", k ? exp(g / k) : 0, worst, ww
 	if ((("python", "pymalloc") in seen) && (("python", "hs-hugetlb") in seen))
 		printf "CPython, hs-hugetlb / pymalloc: %.2fx time  [target 0.95x]; best peer / pymalloc: %.2fx\n", \
 			median(m["python", "hs-hugetlb"]) / median(m["python", "pymalloc"]), \
-			(RT["python"] > 0 ? median(m["python", "hs-hugetlb"]) / RT["python"] / median(m["python", "pymalloc"]) : 0)
+			(TRATIO["python"] > 0 ? median(m["python", "hs-hugetlb"]) / TRATIO["python"] / median(m["python", "pymalloc"]) : 0)
 	for (i = 6; i <= 7; i++) {
 		w = W[i]
 		if (((w, "glibc") in seen) && ((w, "hs-hugetlb") in seen))
@@ -269,7 +269,7 @@ END {
 	}
 	worst = 0
 	for (i = 1; i <= nw; i++)
-		if (RP[W[i]] > worst) { worst = RP[W[i]]; ww = W[i] }
+		if (PRATIO[W[i]] > worst) { worst = PRATIO[W[i]]; ww = W[i] }
 	printf "peak memory, hs-hugetlb / smallest peer: worst %.2fx (%s)  [target 1.1x]\n", worst, ww
 }' "$RAW" >"$OUT/results.txt"
 
