@@ -262,48 +262,51 @@ TEST(a_kept_run_gives_way_to_a_run_that_needs_fresh_pages)
 	hs_free(b);
 }
 
-/* The same on the small arena's 4 KiB pages, which fill a page at a
- * time: a 2 MiB unit of them first taken is growth too. */
-TEST(a_kept_run_gives_way_to_fresh_4k_pages)
+/*
+ * Keep a run of @kept bytes, then fill @n blocks of 2 KiB: the kept run
+ * must have given way to the classes' growth. The last block's pages.
+ */
+static bool classes_grow_past_a_kept_run(struct __test_metadata *_metadata,
+					 size_t kept, int n)
 {
-	const size_t kept = (size_t)3 << 20, big = (size_t)6 << 20;
 	struct hs_heap_stats st;
-	void *b;
-
-	keep_a_run(_metadata, kept);
-	ASSERT_NE(NULL, b = hs_malloc(big));
-	memset(b, 2, big);
-	ASSERT_TRUE(on_small_pages(b));
-	ASSERT_EQ(0, hs_heap_stats(&st));
-	ASSERT_LE(st.large_bytes, big + 4096)
-		TH_LOG("runs hold %llu bytes for one of %zu: the kept run stayed",
-		       (unsigned long long)st.large_bytes, big);
-	hs_free(b);
-}
-
-/* The same when the size classes grow past the small arena. */
-TEST(a_kept_run_gives_way_to_size_classes_that_grow)
-{
-	enum { N = 12288 };
-	const size_t kept = (size_t)8 << 20;
-	struct hs_heap_stats st;
-	void **blk = calloc(N, sizeof(*blk));
+	void **blk = calloc(n, sizeof(*blk));
+	bool small;
 	int i;
 
-	ASSERT_NE(NULL, blk);
+	EXPECT_NE(NULL, blk);
+	if (!blk)
+		return false;
 	keep_a_run(_metadata, kept);
-	/* 24 MiB of 2 KiB blocks: more than the small arena holds. */
-	for (i = 0; i < N; i++) {
-		ASSERT_NE(NULL, blk[i] = hs_malloc(2048));
+	for (i = 0; i < n; i++) {
+		EXPECT_NE(NULL, blk[i] = hs_malloc(2048));
 		memset(blk[i], 3, 2048);
 	}
-	ASSERT_EQ(0, hs_heap_stats(&st));
-	ASSERT_EQ(0, st.large_bytes)
+	small = on_small_pages(blk[n - 1]);
+	EXPECT_EQ(0, hs_heap_stats(&st));
+	EXPECT_EQ(0, st.large_bytes)
 		TH_LOG("%llu bytes of runs kept while the classes grew",
 		       (unsigned long long)st.large_bytes);
-	for (i = 0; i < N; i++)
+	for (i = 0; i < n; i++)
 		hs_free(blk[i]);
 	free(blk);
+	return small;
+}
+
+/* The same when the size classes grow: 24 MiB of 2 KiB blocks, more
+ * than the small arena holds. */
+TEST(a_kept_run_gives_way_to_size_classes_that_grow)
+{
+	classes_grow_past_a_kept_run(_metadata, (size_t)8 << 20, 12288);
+}
+
+/* And when they grow on the small arena's 4 KiB pages (4 MiB of them),
+ * which fill a page at a time: a 2 MiB unit of them first taken is
+ * growth too. */
+TEST(a_kept_run_gives_way_to_size_classes_growing_on_4k_pages)
+{
+	ASSERT_TRUE(classes_grow_past_a_kept_run(_metadata, (size_t)3 << 20,
+						 2048));
 }
 
 /*
