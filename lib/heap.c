@@ -53,7 +53,7 @@
 /* A smaller run's 4 KiB pages stay for the next span there, as a block
  * under glibc's mmap threshold stays in its heap: a buffer growing by half
  * from 64 to 175 KiB spent 40% of its time in the madvise and faulting
- * its pages in again, and such a run leaves the arena a few pages. */
+ * its pages in again. */
 #define DISCARD_MIN_BYTES	((uint64_t)256 << 10)
 #define SPLIT_SLACK		((uint32_t)16)	/* chunks a kept run may exceed by */
 /* A kept run up to this many times the size asked for is cut to it (as
@@ -322,6 +322,15 @@ static void kept_del_locked(struct large *l)
 	__atomic_store_n(&_hs_kept_above, kept_bytes, __ATOMIC_RELAXED);
 }
 
+/* A kept run off the kept lists and onto @out, for large_release(). */
+static void kept_out_locked(struct large *l, struct large **out)
+{
+	kept_del_locked(l);
+	large_account(l, -1);
+	l->next = *out;
+	*out = l;
+}
+
 /*
  * Kept runs older than the trim interval, or beyond what may be kept (or
  * all), leave, oldest first, into *@out, to be released unlocked. So do
@@ -354,10 +363,7 @@ static void kept_expire_locked(bool all, struct large **out)
 
 		debt -= HS_MIN(debt, b);
 		outside_debt -= HS_MIN(outside_debt, b);
-		kept_del_locked(l);
-		large_account(l, -1);
-		l->next = *out;
-		*out = l;
+		kept_out_locked(l, out);
 	}
 }
 
@@ -467,14 +473,11 @@ static struct large *kept_take_locked(uint32_t chunks, size_t align)
  */
 static struct large *kept_give_way_locked(uint32_t chunks)
 {
-	struct large *l = kept;
+	struct large *l = kept, *out = NULL;
 
-	if (!l || l->span.chunks >= chunks || _hs_span_alone(&l->span))
-		return NULL;
-	kept_del_locked(l);
-	large_account(l, -1);
-	l->next = NULL;
-	return l;
+	if (l && l->span.chunks < chunks && !_hs_span_alone(&l->span))
+		kept_out_locked(l, &out);
+	return out;
 }
 
 /* A run of @n bytes; *@zeroed (if asked) whether its pages are fresh
