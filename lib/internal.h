@@ -5,7 +5,8 @@
  * hidden (-fvisibility=hidden); cross-file names start with _hs_.
  *
  * Layers, each calling only the ones below it:
- *   heap.c                  size classes, large blocks     (heap.h)
+ *   heap.c                  size classes, the API          (heap.h)
+ *   runs.c                  blocks above 64 KiB: page runs (runs.h)
  *   pool.c                  create, destroy, registry      (pool.h)
  *   publish.c               stats, the module's stats slots
  *   tcache.c                per-thread caches, fast/slow paths
