@@ -515,6 +515,84 @@ TEST(kept_memory_goes_back_when_the_process_grows_elsewhere)
 	ASSERT_EQ(0, munmap(o, other));
 }
 
+/* @n blocks of @size bytes, written, into @blk. */
+static void fill_blocks(struct __test_metadata *_metadata, void **blk,
+			int n, size_t size)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		ASSERT_NE(NULL, blk[i] = hs_malloc(size));
+		memset(blk[i], 4, size);
+	}
+}
+
+static int cmp_page(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The 4 KiB pages @n blocks of @size bytes are on, into @pages (room for
+ * 2 * @n + @size / 4096 * @n), sorted; how many. */
+static size_t pages_of(void **blk, int n, size_t size, uintptr_t *pages)
+{
+	size_t k = 0;
+	uintptr_t pg;
+	int i;
+
+	for (i = 0; i < n; i++)
+		for (pg = (uintptr_t)blk[i] >> 12;
+		     pg <= ((uintptr_t)blk[i] + size - 1) >> 12; pg++)
+			pages[k++] = pg;
+	qsort(pages, k, sizeof(*pages), cmp_page);
+	return k;
+}
+
+/*
+ * A size class grows into the memory another freed, not beside it:
+ * 8 MiB of 10000-byte blocks after 8 MiB of 1000-byte ones take no more
+ * pages the first ones were not on than the heap grew. (Pages, not the
+ * resident set, which a sanitizer's shadow would swamp.) Their class's
+ * slabs are 40 pages; aligned to 32 pages each left a hole of 24 that a
+ * slab of its own could not use, and the class took 4 MiB of fresh pages
+ * for 1.3 MiB of growth.
+ */
+TEST(a_class_grows_into_the_memory_another_freed)
+{
+	const int n1 = 8 << 10, n2 = (8 << 20) / 10000;
+	uintptr_t *old = calloc(2 * n1, sizeof(*old));
+	uintptr_t *now = calloc(4 * n2, sizeof(*now));
+	void **blk = calloc(n1, sizeof(*blk));
+	struct hs_heap_stats peak1, peak2;
+	size_t nold, nnow, i, fresh = 0;
+	long grown_kb;
+
+	ASSERT_TRUE(old && now && blk);
+	fill_blocks(_metadata, blk, n1, 1000);
+	ASSERT_EQ(0, hs_heap_stats(&peak1));
+	nold = pages_of(blk, n1, 1000, old);
+	for (i = 0; i < (size_t)n1; i++)
+		hs_free(blk[i]);
+	fill_blocks(_metadata, blk, n2, 10000);
+	ASSERT_EQ(0, hs_heap_stats(&peak2));
+	nnow = pages_of(blk, n2, 10000, now);
+	for (i = 0; i < nnow; i++)
+		if ((!i || now[i] != now[i - 1]) &&
+		    !bsearch(&now[i], old, nold, sizeof(*old), cmp_page))
+			fresh++;
+	grown_kb = ((long)peak2.bytes - (long)peak1.bytes) / 1024;
+	EXPECT_LE((long)fresh * 4, grown_kb + 1536)
+		TH_LOG("%zu kB of fresh pages for %ld kB of growth",
+		       fresh * 4, grown_kb);
+	for (i = 0; i < (size_t)n2; i++)
+		hs_free(blk[i]);
+	free(blk);
+	free(now);
+	free(old);
+}
+
 /*
  * On 4 KiB pages (a small heap, or the plain-pages backend) a run that
  * grew out of its place gives its pages to the kernel at once: ls -R
