@@ -5,7 +5,7 @@
  * "WORKLOAD ns_per_op ops" on stdout; bench/heap/run.sh measures the time
  * and memory of the whole process around it.
  *
- *   hsbench-heap pairs|live|prodcons|realloc [SCALE]
+ *   hsbench-heap pairs|live|prodcons|realloc|crowd [SCALE]
  *
  * pairs     malloc and free across sizes 16 B to 64 KiB (log-uniform), each
  *           block written and freed 8 allocations later
@@ -15,12 +15,17 @@
  *           reads and frees them (a single-producer ring): wall-clock time
  * realloc   4096 buffers grown in turn from 16 B to 256 KiB by half again
  *           each step, the new part written, then freed; eight times
+ * crowd     1000 threads at once (a thread per connection), each with 64
+ *           live blocks of 16 B to 2 KiB: 200 bursts of 100 replacements
+ *           at random, a yield after each: wall-clock time per operation
+ *           of all threads together
  *
- * Timed by the thread's CPU time (wall clock for prodcons), the fastest of
- * three rounds after a warm-up. The size sequences are the same for every
+ * Timed by the thread's CPU time (wall clock for prodcons and crowd), the
+ * fastest of three rounds after a warm-up (crowd: one round). The size sequences are the same for every
  * allocator. SCALE (default 1) multiplies the operations.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +282,83 @@ static double growth(unsigned int scale)
 	return best;
 }
 
+/* ---- a crowd of threads ------------------------------------------------ */
+
+#define CROWD_THREADS	1000
+#define CROWD_LIVE	64
+#define CROWD_BURST	100
+
+static pthread_barrier_t crowd_start, crowd_end;
+static uint64_t crowd_bursts;
+
+/*
+ * A thread per connection: each serves a request (a burst of
+ * replacements) and waits for the next (a yield), so all of them are
+ * mid-run at once, their blocks and their caches alive together.
+ */
+static void *crowd_thread(void *arg)
+{
+	uint64_t s = 1000 + (uint64_t)(uintptr_t)arg, i, j;
+	char *live[CROWD_LIVE];
+	long bad = 0;
+
+	for (i = 0; i < CROWD_LIVE; i++) {
+		live[i] = xmalloc(16);
+		live[i][0] = (char)i;
+	}
+	pthread_barrier_wait(&crowd_start);
+	for (i = 0; i < crowd_bursts; i++) {
+		for (j = 0; j < CROWD_BURST; j++) {
+			unsigned int k = (unsigned int)(rnd(&s) % CROWD_LIVE);
+			size_t n = logsize(&s, 4, 11);
+
+			bad += live[k][0] != (char)k;
+			free(live[k]);
+			live[k] = xmalloc(n);
+			memset(live[k], (char)k, n < 64 ? n : 64);
+		}
+		sched_yield();
+	}
+	pthread_barrier_wait(&crowd_end);
+	for (i = 0; i < CROWD_LIVE; i++)
+		free(live[i]);
+	return (void *)bad;
+}
+
+static double crowd(unsigned int scale)
+{
+	pthread_t *th = array(CROWD_THREADS * sizeof(*th));
+	uint64_t ops;
+	pthread_attr_t attr;
+	double t0, t;
+	void *bad;
+	int i;
+
+	crowd_bursts = 200ULL * scale;
+	ops = crowd_bursts * CROWD_BURST * CROWD_THREADS;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 64 << 10);
+	pthread_barrier_init(&crowd_start, NULL, CROWD_THREADS + 1);
+	pthread_barrier_init(&crowd_end, NULL, CROWD_THREADS + 1);
+	for (i = 0; i < CROWD_THREADS; i++)
+		if (pthread_create(&th[i], &attr, crowd_thread,
+				   (void *)(uintptr_t)i)) {
+			fprintf(stderr, "hsbench-heap: pthread_create failed\n");
+			exit(3);
+		}
+	pthread_barrier_wait(&crowd_start);
+	t0 = now_ns(CLOCK_MONOTONIC);
+	pthread_barrier_wait(&crowd_end);
+	t = (now_ns(CLOCK_MONOTONIC) - t0) / (double)ops;
+	for (i = 0; i < CROWD_THREADS; i++) {
+		pthread_join(th[i], &bad);
+		if (bad)
+			abort();
+	}
+	printf("crowd %.3f %llu\n", t, (unsigned long long)ops);
+	return t;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int scale = argc > 2 ? (unsigned int)atoi(argv[2]) : 1;
@@ -291,10 +373,12 @@ int main(int argc, char **argv)
 		prodcons(scale);
 	else if (!strcmp(argv[1], "realloc"))
 		growth(scale);
+	else if (!strcmp(argv[1], "crowd"))
+		crowd(scale);
 	else
 		goto usage;
 	return 0;
 usage:
-	fprintf(stderr, "usage: hsbench-heap pairs|live|prodcons|realloc [SCALE]\n");
+	fprintf(stderr, "usage: hsbench-heap pairs|live|prodcons|realloc|crowd [SCALE]\n");
 	return 2;
 }
