@@ -115,6 +115,24 @@ static uint32_t mag_cap_for(size_t stride, size_t mag_bytes)
  * Make and register a pool from checked arguments: under @id (a heap id)
  * if >= 0. NULL + errno + message.
  */
+/*
+ * A class's lock is held for a few dozen instructions (a magazine traded,
+ * a slab taken), so a waiter spins a little before it sleeps: sleeping
+ * and waking cost microseconds in the kernel. 1000 threads on 2 CPUs all
+ * churning blocks flat out spent half their time in futex calls and took
+ * 2.2 s; spinning first, 1.6 s (bench-heap's crowd, which yields every
+ * 100 operations: 82 ns an operation, now 75).
+ */
+static void pool_lock_init(pthread_mutex_t *lock)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
 static hs_pool_t *pool_new(const char *name, size_t obj_size, size_t align,
 			   const struct hs_pool_opts *o, int node, int id,
 			   const struct _hs_pool_sizes *sz)
@@ -140,7 +158,7 @@ static hs_pool_t *pool_new(const char *name, size_t obj_size, size_t align,
 	_hs_slab_size(p, sz->slab_bytes);
 	p->trim_ns = _hs_trim_ns();
 	p->trim_at = _hs_now_ns() + p->trim_ns;
-	pthread_mutex_init(&p->lock, NULL);
+	pool_lock_init(&p->lock);
 	pthread_mutex_init(&p->grow_lock, NULL);
 	if (!p->arena) {
 		pthread_mutex_destroy(&p->lock);
