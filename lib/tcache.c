@@ -340,7 +340,7 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 	int n, err = 0;
 
 	tc->dry++;
-	_hs_tc_limit(tc);
+	_hs_tc_limit(p, tc);
 	if (mag_rounds(prev)) {
 		cache_exchange(tc, prev);
 		return 0;
@@ -523,7 +523,7 @@ void _hs_pool_free_slow(hs_pool_t *p, struct hs_tc *tc, void *obj)
 		errno = saved;
 		return;
 	}
-	_hs_tc_limit(tc);
+	_hs_tc_limit(p, tc);
 	/* (A loop: a destructor run by the drain may have filled it.) */
 	while (!has_room(tc)) {
 		if (!cache_drain(p, tc)) {

@@ -188,6 +188,6 @@ void _hs_tc_gc_tick(void);
  * By the owner, in a slow path: the limit of a heap cache for the threads
  * there are now (tcache_gc.c). Pools' caches keep their capacity.
  */
-void _hs_tc_limit(struct hs_tc *tc);
+void _hs_tc_limit(const hs_pool_t *p, struct hs_tc *tc);
 
 #endif /* HS_TCACHE_H */

@@ -120,16 +120,30 @@ static uint32_t cpus(void)
  * for a crowd, 256 threads took 70.
  */
 #define CROWD		16
+/*
+ * But never fewer than a trip's worth: CROWD_OBJS objects, or fewer
+ * making CROWD_BYTES. At a single object, every free into a full cache
+ * and every allocation from an empty one was a trip to the depot with a
+ * magazine of one, under the class's lock: bench-heap's crowd (1000
+ * threads on 2 CPUs replacing blocks of 16 B to 2 KiB, a yield every 100)
+ * took 75 ns an operation, glibc 49 and jemalloc 31. Now 42, at 135 MiB
+ * instead of 107 (glibc 149, jemalloc 214).
+ */
+#define CROWD_OBJS	4
+#define CROWD_BYTES	((size_t)8 << 10)
 
-void _hs_tc_limit(struct hs_tc *tc)
+void _hs_tc_limit(const hs_pool_t *p, struct hs_tc *tc)
 {
 	uint32_t threads = __atomic_load_n(&_hs_tc_threads, __ATOMIC_RELAXED);
-	uint32_t fit = CROWD * cpus();
+	uint32_t fit = CROWD * cpus(), share, trip;
 
-	if (!tc->count_base || threads <= fit)
+	if (!tc->count_base || threads <= fit) {
 		tc->lim = tc->cap;
-	else
-		tc->lim = (uint32_t)HS_MAX((uint64_t)tc->cap * fit / threads, 1);
+		return;
+	}
+	share = (uint32_t)((uint64_t)tc->cap * fit / threads);
+	trip = (uint32_t)HS_MIN(CROWD_BYTES / p->stride, CROWD_OBJS);
+	tc->lim = HS_MIN(HS_MAX(HS_MAX(share, trip), 1), tc->cap);
 }
 
 void _hs_tc_gc_tick(void)
