@@ -34,7 +34,7 @@
 
 void _hs_tc_counts(const struct hs_tc *tc, uint64_t *allocs, uint64_t *frees)
 {
-	struct hs_magazine *prev = __atomic_load_n(&tc->prev, __ATOMIC_RELAXED);
+	struct hs_magazine *prev = __atomic_load_n(&tc->prev, __ATOMIC_ACQUIRE);
 	/* allocs_done before the state word: a heap cache's tick (below)
 	 * restarts the count before it adds it here, so a reader in between
 	 * counts less, never twice. */
@@ -293,7 +293,7 @@ static void cache_stash(hs_pool_t *p, struct hs_tc *tc, struct hs_magazine *m)
 	while (mag_rounds(m)) {
 		void *obj = mag_take(m);
 
-		if (mag_rounds(prev) < prev->cap) {
+		if (prev && mag_rounds(prev) < prev->cap) {
 			mag_put(prev, obj);
 		} else if (has_room(tc)) {
 			cache_push(tc, obj);
@@ -338,10 +338,11 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 	struct hs_magazine *m, *prev = tc->prev;
 	void *fresh[MAG_MAX];
 	int n, err = 0;
+	uint32_t r0;
 
 	tc->dry++;
 	_hs_tc_limit(p, tc);
-	if (mag_rounds(prev)) {
+	if (prev && mag_rounds(prev)) {
 		cache_exchange(tc, prev);
 		return 0;
 	}
@@ -359,10 +360,11 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 	}
 	/*
 	 * From the slabs: constructed objects into the (empty) reserve
-	 * magazine, fresh ones constructed into a magazine of our own once
-	 * unlocked. Destructors and constructors are user code that may use
-	 * this pool on this thread, so the cache and the reserve are looked
-	 * at again after them.
+	 * magazine, or into a magazine of our own where there is no reserve
+	 * yet, fresh ones constructed into that one once unlocked.
+	 * Destructors and constructors are user code that may use this pool
+	 * on this thread, so the cache and the reserve are looked at again
+	 * after them.
 	 *
 	 * A heap cache starts with small batches and doubles them as its
 	 * thread comes back: a thread that takes a block or two of many
@@ -370,18 +372,26 @@ static int cache_refill(hs_pool_t *p, struct hs_tc *tc)
 	 * magazine, some 8 KiB, of each (32 such threads held 10 times
 	 * what they used).
 	 */
-	n = fill_locked(p, prev, HS_MAX(HS_MIN(tc->fill, tc->lim), 1), fresh);
+	m = prev ? prev : &made.m;
+	n = fill_locked(p, m, HS_MAX(HS_MIN(tc->fill, tc->lim), 1), fresh);
 	tc->fill = HS_MIN(tc->fill * 2, HS_MAX(p->mag_cap / 2, 1));
 	if (n < 0)
 		err = errno;	/* the slab's mapping failed: its errno */
-	_hs_add(&tc->moved_in, mag_rounds(prev));
+	_hs_add(&tc->moved_in, mag_rounds(m));
 	slow_done_unlock(p);
+	r0 = mag_rounds(&made.m);
 	if (n > 0) {
 		err = construct(p, &made.m, fresh, n);
-		_hs_add(&tc->moved_in, mag_rounds(&made.m));
-		cache_stash(p, tc, &made.m);
+		_hs_add(&tc->moved_in, mag_rounds(&made.m) - r0);
 	}
-	if (!held_of(tc) && mag_rounds(tc->prev))
+	if (!tc->prev && !held_of(tc) && mag_rounds(&made.m) <= tc->lim) {
+		/* Without a reserve, straight in: the fresh ones turned
+		 * over, as cache_stash() would. */
+		reverse(made.m.objs + r0, mag_rounds(&made.m) - r0);
+		cache_exchange(tc, &made.m);
+	}
+	cache_stash(p, tc, &made.m);
+	if (!held_of(tc) && tc->prev && mag_rounds(tc->prev))
 		cache_exchange(tc, tc->prev);
 	if (held_of(tc))
 		return 0;
@@ -470,16 +480,43 @@ bool _hs_tc_reserve_to_depot(hs_pool_t *p, struct hs_tc *tc)
 	return true;
 }
 
+/* By the owner: the cache's objects to the depot, in an empty magazine
+ * from there. False if there was no memory for one. */
+static bool cache_to_depot(hs_pool_t *p, struct hs_tc *tc)
+{
+	struct hs_magazine *m;
+
+	pthread_mutex_lock(&p->lock);
+	m = _hs_depot_take_empty_locked(p);
+	if (!m) {
+		pthread_mutex_unlock(&p->lock);
+		return false;
+	}
+	_hs_tc_sync_locked(p, tc);
+	mag_set_rounds(m, 0);
+	cache_exchange(tc, m);
+	_hs_add(&tc->moved_out, mag_rounds(m));
+	_hs_depot_put_full_locked(p, m);
+	slow_done_unlock(p);
+	return true;
+}
+
 /*
  * Make room in a full cache: swap with the reserve if it has room, else
  * the (full) reserve goes to the depot and the cache's objects into an
  * empty magazine that becomes the reserve. In a crowd, or in a thread
  * that has only freed since it last came here, the cache's objects go to
- * the depot and the reserve stays empty. False if there was no memory
- * for a magazine.
+ * the depot and the reserve stays as it was, empty. False if there was
+ * no memory for a magazine.
+ *
+ * A cache has no reserve until it first overflows here (or tcache_gc.c
+ * stashes into one): a thread that takes a block or two of a class never
+ * needs one, and in a crowd the depot's magazines carry what overflows.
+ * A reserve each was a third of what a thousand threads' caches took.
  */
 static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
 {
+	struct hs_magazine *r = tc->prev;
 	uint64_t allocs, frees;
 	bool only_frees;
 
@@ -495,15 +532,18 @@ static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
 		 * go where other threads find them. A full reserve would
 		 * only hold a second magazine no one here allocates from.
 		 */
-		if (mag_rounds(tc->prev) && !_hs_tc_reserve_to_depot(p, tc))
+		if (r && mag_rounds(r) && !_hs_tc_reserve_to_depot(p, tc))
 			return false;
-		cache_exchange(tc, tc->prev);
-		/* (No magazine for the depot: the reserve keeps them.) */
-		_hs_tc_reserve_to_depot(p, tc);
-		return true;
+		return cache_to_depot(p, tc);
 	}
-	if (mag_rounds(tc->prev) < tc->prev->cap) {
-		cache_exchange(tc, tc->prev);
+	if (!r) {
+		r = _hs_mag_new(p->mag_cap);
+		if (!r)
+			return cache_to_depot(p, tc);
+		__atomic_store_n(&tc->prev, r, __ATOMIC_RELEASE);
+	}
+	if (mag_rounds(r) < r->cap) {
+		cache_exchange(tc, r);
 		return true;
 	}
 	if (!_hs_tc_reserve_to_depot(p, tc))

@@ -50,16 +50,23 @@
 
 /*
  * The older half of the cache's objects into the (empty) reserve, if
- * that is worth a trip to the depot later.
+ * that is worth a trip to the depot later. A cache without a reserve
+ * gets one here.
  */
 static void stash_older_half(hs_pool_t *p, struct hs_tc *tc)
 {
 	struct hs_magazine *r = tc->prev;
 	uint32_t held = held_of(tc), k = held / 2;
 
-	HS_ASSERT(!mag_rounds(r) && k <= r->cap);
 	if (k * p->stride < LOOK_MIN_BYTES)
 		return;
+	if (!r) {
+		r = _hs_mag_new(p->mag_cap);
+		if (!r)
+			return;
+		__atomic_store_n(&tc->prev, r, __ATOMIC_RELEASE);
+	}
+	HS_ASSERT(!mag_rounds(r) && k <= r->cap);
 	memcpy(r->objs, tc->objs, k * sizeof(void *));
 	memmove(tc->objs, tc->objs + k, (held - k) * sizeof(void *));
 	mag_set_rounds(r, k);
@@ -69,7 +76,7 @@ static void stash_older_half(hs_pool_t *p, struct hs_tc *tc)
 
 static void look(hs_pool_t *p, struct hs_tc *tc)
 {
-	uint32_t rounds = mag_rounds(tc->prev);
+	uint32_t rounds = tc->prev ? mag_rounds(tc->prev) : 0;
 
 	/* (A cache with nothing held is about to run dry: a tick comes
 	 * before the refill.) */
@@ -77,7 +84,7 @@ static void look(hs_pool_t *p, struct hs_tc *tc)
 	    rounds * p->stride >= LOOK_MIN_BYTES &&
 	    !_hs_tc_reserve_to_depot(p, tc))
 		return;
-	if (!mag_rounds(tc->prev))
+	if (!tc->prev || !mag_rounds(tc->prev))
 		stash_older_half(p, tc);
 	tc->gc_dry = tc->dry;
 }

@@ -70,8 +70,9 @@ static void tc_unlink_locked(hs_pool_t *p, struct hs_tc *tc)
 
 /*
  * A thread cache leaves the pool (thread exit): its reserve goes to the
- * depot, with the cache's objects in it if it was empty, else those go
- * back to their slabs.
+ * depot, with the cache's objects in it if it was empty (or in an empty
+ * magazine of the depot's if it had none), else those go back to their
+ * slabs.
  */
 static void tc_flush_locked(hs_pool_t *p, struct hs_tc *tc)
 {
@@ -79,6 +80,9 @@ static void tc_flush_locked(hs_pool_t *p, struct hs_tc *tc)
 	uint32_t i, held;
 
 	_hs_tc_sync_locked(p, tc);
+	/* (A cache without a reserve: an empty magazine from the depot.) */
+	if (!m && held_of(tc))
+		m = _hs_depot_take_empty_locked(p);
 	if (m && !mag_rounds(m))
 		cache_exchange(tc, m);
 	held = held_of(tc);
@@ -207,8 +211,8 @@ struct hs_tc *_hs_tc_get(hs_pool_t *p)
 	/* A pool's batch is half a magazine from the start (cache_refill()). */
 	tc->fill = HS_MAX(tc->cap / (p->heap ? 16 : 2), 1);
 	tc->owner = t;
-	tc->prev = _hs_mag_new(p->mag_cap);
-	if (!tc->prev || !checked_init(tc)) {
+	/* (No reserve until the cache overflows: tcache.c, cache_drain().) */
+	if (!checked_init(tc)) {
 		tc_free(tc);
 		return NULL;
 	}
@@ -284,7 +288,8 @@ void _hs_tc_fork_child(hs_pool_t *p)
 			tc->c.state = 0;
 			cache_set_held(tc, 0);
 			cache_restart_count(tc);
-			mag_set_rounds(tc->prev, 0);
+			if (tc->prev)
+				mag_set_rounds(tc->prev, 0);
 			tc->allocs_done = tc->moved_in = tc->moved_out = 0;
 			tc->synced_allocs = tc->synced_frees = 0;
 			continue;
