@@ -15,7 +15,7 @@
  *   thread cache  per thread per pool: an array of free objects inline
  *                 in the cache (the loaded magazine, where alloc pops and
  *                 free pushes, no lock, no atomic RMW) and one magazine
- *                 in reserve
+ *                 in reserve, from the cache's first overflow on
  *   depot         full and empty magazines shared by all threads, under
  *                 the pool lock, exchanged a whole magazine at a time
  *   slabs         spans of region memory carved into objects; objects are
@@ -60,7 +60,7 @@ struct hs_magazine {
  */
 struct hs_tc {
 	struct hs_tc *next, *prevtc;	/* pool->tcs, under the pool lock */
-	struct hs_magazine *prev;	/* the reserve: full or empty */
+	struct hs_magazine *prev;	/* the reserve: full, empty or none */
 	struct hs_cache *checked;	/* handed out by checker builds */
 	const void *owner;		/* the owning thread (its TLS block) */
 	/*
