@@ -461,7 +461,12 @@ out:
 	return obj;
 }
 
-bool _hs_tc_reserve_to_depot(hs_pool_t *p, struct hs_tc *tc)
+/*
+ * By the owner, for a trip to the depot: the pool locked, this cache's
+ * counts synced, and an empty magazine from the depot. NULL, unlocked,
+ * if there was no memory for one.
+ */
+static struct hs_magazine *lock_take_empty(hs_pool_t *p, struct hs_tc *tc)
 {
 	struct hs_magazine *m;
 
@@ -469,13 +474,22 @@ bool _hs_tc_reserve_to_depot(hs_pool_t *p, struct hs_tc *tc)
 	m = _hs_depot_take_empty_locked(p);
 	if (!m) {
 		pthread_mutex_unlock(&p->lock);
-		return false;
+		return NULL;
 	}
 	_hs_tc_sync_locked(p, tc);
+	mag_set_rounds(m, 0);
+	return m;
+}
+
+bool _hs_tc_reserve_to_depot(hs_pool_t *p, struct hs_tc *tc)
+{
+	struct hs_magazine *m = lock_take_empty(p, tc);
+
+	if (!m)
+		return false;
 	_hs_add(&tc->moved_out, mag_rounds(tc->prev));
 	_hs_depot_put_full_locked(p, tc->prev);
-	mag_set_rounds(m, 0);
-	__atomic_store_n(&tc->prev, m, __ATOMIC_RELAXED);
+	__atomic_store_n(&tc->prev, m, __ATOMIC_RELEASE);
 	slow_done_unlock(p);
 	return true;
 }
@@ -484,16 +498,10 @@ bool _hs_tc_reserve_to_depot(hs_pool_t *p, struct hs_tc *tc)
  * from there. False if there was no memory for one. */
 static bool cache_to_depot(hs_pool_t *p, struct hs_tc *tc)
 {
-	struct hs_magazine *m;
+	struct hs_magazine *m = lock_take_empty(p, tc);
 
-	pthread_mutex_lock(&p->lock);
-	m = _hs_depot_take_empty_locked(p);
-	if (!m) {
-		pthread_mutex_unlock(&p->lock);
+	if (!m)
 		return false;
-	}
-	_hs_tc_sync_locked(p, tc);
-	mag_set_rounds(m, 0);
 	cache_exchange(tc, m);
 	_hs_add(&tc->moved_out, mag_rounds(m));
 	_hs_depot_put_full_locked(p, m);
