@@ -116,9 +116,9 @@ static uint32_t cpus(void)
 
 /*
  * A crowd: more threads than CROWD a CPU. Each heap cache may then fill
- * to its share of what CROWD threads a CPU would hold, at least an
- * object, and what overflows goes to the depot at once (cache_drain()),
- * where the other threads find it. A thread that had a burst of blocks
+ * to its share of what CROWD threads a CPU would hold (at least a trip's
+ * worth: below), and what overflows goes to the depot at once
+ * (cache_drain()), where the other threads find it. A thread that had a burst of blocks
  * and then waits (a thread per connection) otherwise holds them all:
  * 1000 threads on 2 CPUs that each freed 400 KiB held 700 MiB, where
  * glibc's arenas, shared, held 44; now 146. The price is depot trips:
