@@ -120,11 +120,9 @@ static void counter_add(uint64_t *c, int64_t delta)
 	__atomic_store_n(c, *c + (uint64_t)delta, __ATOMIC_RELAXED);
 }
 
-/* Account a span entering (+1) or leaving (-1) the heap. */
-static void large_account(const struct _hs_run *l, int dir)
+/* Account @b more bytes of @l's span in the heap (fewer if negative). */
+static void large_add_bytes(const struct _hs_run *l, int64_t b)
 {
-	int64_t b = (int64_t)span_bytes(l) * dir;
-
 	large_bytes += (uint64_t)b;
 	if (_hs_span_fallback(&l->span))
 		counter_add(&_hs_runs_fallback, b);
@@ -132,16 +130,17 @@ static void large_account(const struct _hs_run *l, int dir)
 		counter_add(&_hs_runs_small, b);
 }
 
+/* Account a span entering (+1) or leaving (-1) the heap. */
+static void large_account(const struct _hs_run *l, int dir)
+{
+	large_add_bytes(l, (int64_t)span_bytes(l) * dir);
+}
+
 /* Account a run resized in place from @was chunks. */
 static void large_resized(const struct _hs_run *l, uint32_t was)
 {
-	int64_t b = (int64_t)span_bytes(l) - ((int64_t)was << HS_CHUNK_SHIFT);
-
-	large_bytes += (uint64_t)b;
-	if (_hs_span_fallback(&l->span))
-		counter_add(&_hs_runs_fallback, b);
-	if (_hs_span_small(&l->span))
-		counter_add(&_hs_runs_small, b);
+	large_add_bytes(l, (int64_t)span_bytes(l) -
+			   ((int64_t)was << HS_CHUNK_SHIFT));
 }
 static uint32_t run_chunks(size_t n)
 {

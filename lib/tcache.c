@@ -494,6 +494,18 @@ bool _hs_tc_reserve_to_depot(hs_pool_t *p, struct hs_tc *tc)
 	return true;
 }
 
+struct hs_magazine *_hs_tc_reserve(hs_pool_t *p, struct hs_tc *tc)
+{
+	struct hs_magazine *r = tc->prev;
+
+	if (!r) {
+		r = _hs_mag_new(p->mag_cap);
+		if (r)
+			__atomic_store_n(&tc->prev, r, __ATOMIC_RELEASE);
+	}
+	return r;
+}
+
 /* By the owner: the cache's objects to the depot, in an empty magazine
  * from there. False if there was no memory for one. */
 static bool cache_to_depot(hs_pool_t *p, struct hs_tc *tc)
@@ -544,12 +556,9 @@ static bool cache_drain(hs_pool_t *p, struct hs_tc *tc)
 			return false;
 		return cache_to_depot(p, tc);
 	}
-	if (!r) {
-		r = _hs_mag_new(p->mag_cap);
-		if (!r)
-			return cache_to_depot(p, tc);
-		__atomic_store_n(&tc->prev, r, __ATOMIC_RELEASE);
-	}
+	r = _hs_tc_reserve(p, tc);
+	if (!r)
+		return cache_to_depot(p, tc);
 	if (mag_rounds(r) < r->cap) {
 		cache_exchange(tc, r);
 		return true;

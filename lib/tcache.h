@@ -167,6 +167,12 @@ static inline void cache_exchange(struct hs_tc *tc, struct hs_magazine *m)
 void _hs_tc_sync_locked(hs_pool_t *p, struct hs_tc *tc);
 
 /*
+ * By the owner: the cache's reserve magazine, made if it has none yet (a
+ * cache has none until it first overflows). NULL if there was no memory.
+ */
+struct hs_magazine *_hs_tc_reserve(hs_pool_t *p, struct hs_tc *tc);
+
+/*
  * By the owner: the reserve (with objects) to the depot, an empty
  * magazine in its place. False if there was no memory for one.
  */

@@ -55,17 +55,14 @@
  */
 static void stash_older_half(hs_pool_t *p, struct hs_tc *tc)
 {
-	struct hs_magazine *r = tc->prev;
 	uint32_t held = held_of(tc), k = held / 2;
+	struct hs_magazine *r;
 
 	if (k * p->stride < LOOK_MIN_BYTES)
 		return;
-	if (!r) {
-		r = _hs_mag_new(p->mag_cap);
-		if (!r)
-			return;
-		__atomic_store_n(&tc->prev, r, __ATOMIC_RELEASE);
-	}
+	r = _hs_tc_reserve(p, tc);
+	if (!r)
+		return;
 	HS_ASSERT(!mag_rounds(r) && k <= r->cap);
 	memcpy(r->objs, tc->objs, k * sizeof(void *));
 	memmove(tc->objs, tc->objs + k, (held - k) * sizeof(void *));
